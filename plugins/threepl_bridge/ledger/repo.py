@@ -1,0 +1,300 @@
+"""The ledger's API: the only code that writes the pipeline's state.
+
+Every method is a small transaction that is safe to repeat: registering the same file twice returns the same
+exchange, recording the same row outcome twice stores it once, and a watermark never moves backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from threepl_bridge.ledger.engine import make_engine, migrate
+from threepl_bridge.ledger.models import (
+    Exchange,
+    ExchangeEvent,
+    RecordException,
+    ReleasedPicking,
+    RowOutcome,
+    Watermark,
+    utcnow,
+)
+from threepl_bridge.ledger.states import INITIAL, Outcome, State, check_transition
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registered:
+    """Result of registering a file: the exchange, whether it is new, and what it duplicates."""
+
+    exchange_id: int
+    state: str
+    created: bool
+    duplicate_of: int | None
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, upgrade: bool = True) -> "Ledger":
+        engine = make_engine(url)
+        if upgrade:
+            migrate(engine)
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # ---------------------------------------------------------------------------------- exchanges
+
+    def register_inbound(
+        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None
+    ) -> Registered:
+        """Record a file found in a partner's inbound folder.
+
+        The same (folder, name, content) is the same exchange whenever it is listed again. Content already
+        received under another name (or in another folder) is a new exchange in state ``input_duplicate``.
+        """
+        key = dict(partner=partner, direction="inbound", kind=kind, remote_folder=folder, remote_name=name, sha256=sha256)
+        with self.session() as s:
+            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
+            if existing is not None:
+                return Registered(
+                    exchange_id=existing.id, state=existing.state, created=False, duplicate_of=existing.duplicate_of_id
+                )
+            original = s.scalars(
+                select(Exchange)
+                .where(
+                    Exchange.partner == partner,
+                    Exchange.kind == kind,
+                    Exchange.direction == "inbound",
+                    Exchange.sha256 == sha256,
+                    Exchange.state != State.INPUT_DUPLICATE,
+                )
+                .order_by(Exchange.id)
+                .limit(1)
+            ).one_or_none()
+        state = State.INPUT_DUPLICATE if original is not None else State.INPUT_RECEIVED
+        exchange = Exchange(**key, size=size, state=state, run_id=run_id, duplicate_of_id=original.id if original else None)
+        try:
+            with self.session() as s:
+                s.add(exchange)
+                s.flush()
+                note = f"same content as exchange {original.id} ({original.remote_name})" if original else None
+                s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=state, note=note, run_id=run_id))
+        except IntegrityError:
+            # another worker registered the same file between our read and our insert
+            return self.register_inbound(
+                partner=partner, kind=kind, folder=folder, name=name, sha256=sha256, size=size, run_id=run_id
+            )
+        return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=exchange.duplicate_of_id)
+
+    def register_outbound(
+        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None
+    ) -> Registered:
+        """Record a file we are about to upload (committed before the upload starts)."""
+        key = dict(partner=partner, direction="outbound", kind=kind, remote_folder=folder, remote_name=name)
+        with self.session() as s:
+            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
+            if existing is not None:
+                if existing.sha256 != sha256:
+                    raise ValueError(
+                        f"outbound file {folder}/{name} was already registered (exchange {existing.id}) with other "
+                        "content; file names must be deterministic per content"
+                    )
+                return Registered(exchange_id=existing.id, state=existing.state, created=False, duplicate_of=None)
+            exchange = Exchange(**key, sha256=sha256, size=size, state=INITIAL["outbound"], run_id=run_id)
+            s.add(exchange)
+            s.flush()
+            s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=exchange.state, run_id=run_id))
+            return Registered(exchange_id=exchange.id, state=exchange.state, created=True, duplicate_of=None)
+
+    def transition(
+        self, exchange_id: int, to_state: State, *, note: str | None = None, error: str | None = None, run_id: str | None = None
+    ) -> None:
+        """Move an exchange to ``to_state`` if the state table allows it; repeating a transition is a no-op."""
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id, with_for_update=True)
+            if exchange is None:
+                raise KeyError(f"exchange {exchange_id} does not exist")
+            if exchange.state == to_state:
+                return
+            check_transition(exchange_id, exchange.state, to_state)
+            s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=to_state, note=note or error, run_id=run_id))
+            exchange.state = to_state
+            exchange.attempts += 1
+            if error is not None or to_state in (State.INPUT_RECEIVED, State.OUTPUT_PENDING):
+                exchange.error = error
+            if run_id:
+                exchange.run_id = run_id
+
+    def exchange(self, exchange_id: int) -> Exchange:
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id)
+            if exchange is None:
+                raise KeyError(f"exchange {exchange_id} does not exist")
+            return exchange
+
+    def events(self, exchange_id: int) -> list[ExchangeEvent]:
+        with self.session() as s:
+            return list(s.scalars(select(ExchangeEvent).filter_by(exchange_id=exchange_id).order_by(ExchangeEvent.id)))
+
+    # ------------------------------------------------------------------------------- row outcomes
+
+    def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
+        """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again."""
+        with self.session() as s:
+            for item in outcomes:
+                row = dict(item)
+                row.setdefault("code", "")
+                row.setdefault("field", "")
+                key = {k: row[k] for k in ("row_number", "outcome", "code", "field")}
+                found = s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id, **key)).one_or_none()
+                if found is None:
+                    s.add(RowOutcome(exchange_id=exchange_id, **row))
+                else:
+                    for attr in ("message", "record_key", "odoo_ref"):
+                        if row.get(attr) is not None:
+                            setattr(found, attr, row[attr])
+
+    def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
+        with self.session() as s:
+            return list(
+                s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id).order_by(RowOutcome.row_number, RowOutcome.id))
+            )
+
+    def close_counts(self, exchange_id: int, rows_total: int) -> dict[str, int]:
+        """Store the per-outcome row counts; every row must have exactly one kind of outcome.
+
+        A row with an exception counts as an exception even if it was also held back from posting; a row can
+        never be both posted and an exception.
+        """
+        with self.session() as s:
+            pairs = s.execute(
+                select(RowOutcome.row_number, RowOutcome.outcome).filter_by(exchange_id=exchange_id).distinct()
+            ).all()
+            by_row: dict[int, set[str]] = {}
+            for row_number, outcome in pairs:
+                by_row.setdefault(row_number, set()).add(outcome)
+            conflicting = sorted(r for r, kinds in by_row.items() if len(kinds) > 1)
+            if conflicting:
+                raise ValueError(f"exchange {exchange_id}: rows {conflicting[:10]} have more than one outcome")
+            counts = {o.value: sum(1 for kinds in by_row.values() if o.value in kinds) for o in Outcome}
+            missing = rows_total - len(by_row)
+            if missing:
+                raise ValueError(f"exchange {exchange_id}: {missing} of {rows_total} rows have no outcome")
+            exchange = s.get(Exchange, exchange_id)
+            assert exchange is not None
+            exchange.rows_total = rows_total
+            exchange.rows_posted = counts[Outcome.POSTED]
+            exchange.rows_exception = counts[Outcome.EXCEPTION]
+            exchange.rows_duplicate = counts[Outcome.DUPLICATE]
+            return counts
+
+    # ---------------------------------------------------------------------------- record exceptions
+
+    def raise_exception(
+        self,
+        *,
+        partner: str,
+        code: str,
+        object_type: str,
+        object_ref: str,
+        message: str,
+        exchange_id: int | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Open (or keep open, counting occurrences) a record-level exception; returns its id."""
+        now = at or utcnow()
+        key = dict(partner=partner, code=code, object_type=object_type, object_ref=object_ref)
+        for _ in range(2):
+            try:
+                with self.session() as s:
+                    found = s.scalars(select(RecordException).filter_by(**key)).one_or_none()
+                    if found is None:
+                        found = RecordException(**key, message=message, exchange_id=exchange_id, first_seen_at=now, last_seen_at=now)
+                        s.add(found)
+                    else:
+                        if found.status != "open":
+                            found.status, found.resolved_at, found.first_seen_at = "open", None, now
+                        found.occurrences += 1
+                        found.message, found.last_seen_at = message, now
+                        found.exchange_id = exchange_id or found.exchange_id
+                    s.flush()
+                    return found.id
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not record exception {key}")
+
+    def resolve_exceptions(
+        self, *, partner: str, object_type: str, object_ref: str, codes: list[str] | None = None, keep: list[str] | None = None
+    ) -> int:
+        """Resolve the open exceptions of one object (all, only ``codes``, or all but ``keep``)."""
+        with self.session() as s:
+            query = select(RecordException).filter_by(partner=partner, object_type=object_type, object_ref=object_ref, status="open")
+            if codes is not None:
+                query = query.where(RecordException.code.in_(codes))
+            if keep:
+                query = query.where(RecordException.code.not_in(keep))
+            found = list(s.scalars(query))
+            for item in found:
+                item.status, item.resolved_at = "resolved", utcnow()
+            return len(found)
+
+    def open_exceptions(self, partner: str | None = None) -> list[RecordException]:
+        with self.session() as s:
+            query = select(RecordException).filter_by(status="open").order_by(RecordException.first_seen_at, RecordException.id)
+            if partner:
+                query = query.filter_by(partner=partner)
+            return list(s.scalars(query))
+
+    # --------------------------------------------------------------------------------- watermarks
+
+    def watermark(self, partner: str, stream: str) -> tuple[str, int] | None:
+        with self.session() as s:
+            found = s.get(Watermark, (partner, stream))
+            return (found.value, found.last_id) if found else None
+
+    def advance_watermark(self, partner: str, stream: str, value: str, last_id: int) -> bool:
+        """Move the watermark forward to (value, last_id); never backwards. Returns whether it moved."""
+        with self.session() as s:
+            found = s.get(Watermark, (partner, stream), with_for_update=True)
+            if found is None:
+                s.add(Watermark(partner=partner, stream=stream, value=value, last_id=last_id))
+                return True
+            if (value, last_id) <= (found.value, found.last_id):
+                return False
+            found.value, found.last_id = value, last_id
+            return True
+
+    def reset_watermark(self, partner: str, stream: str) -> None:
+        with self.session() as s:
+            found = s.get(Watermark, (partner, stream))
+            if found is not None:
+                s.delete(found)
+
+    # --------------------------------------------------------------------------- released pickings
+
+    def released_pickings(self, partner: str, picking_ids: list[int] | None = None) -> dict[int, ReleasedPicking]:
+        with self.session() as s:
+            query = select(ReleasedPicking).filter_by(partner=partner)
+            if picking_ids is not None:
+                query = query.where(ReleasedPicking.picking_id.in_(picking_ids))
+            return {r.picking_id: r for r in s.scalars(query)}
+
+    def count_exchanges(self, partner: str, kind: str | None = None) -> int:
+        with self.session() as s:
+            query = select(func.count()).select_from(Exchange).filter_by(partner=partner)
+            if kind:
+                query = query.filter_by(kind=kind)
+            return int(s.scalar(query) or 0)

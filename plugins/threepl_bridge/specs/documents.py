@@ -1,0 +1,96 @@
+"""The document kinds exchanged with a 3PL and their canonical fields.
+
+A layout maps these canonical names to the 3PL's own column names; the flows only ever speak canonical names.
+A layout used for a document kind must map every required canonical field of that kind, and may only map
+canonical fields the kind knows (a typo in a layout is caught when the spec loads, not in the middle of a run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"  # Odoo -> 3PL
+    INBOUND = "inbound"  # 3PL -> Odoo
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentKind:
+    name: str
+    direction: Direction
+    required: frozenset[str]
+    optional: frozenset[str]
+    description: str
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+def _kind(name: str, direction: Direction, required: str, optional: str, description: str) -> DocumentKind:
+    return DocumentKind(
+        name=name,
+        direction=direction,
+        required=frozenset(required.split()),
+        optional=frozenset(optional.split()),
+        description=description,
+    )
+
+
+DOCUMENT_KINDS: dict[str, DocumentKind] = {
+    k.name: k
+    for k in (
+        _kind(
+            "products",
+            Direction.OUTBOUND,
+            "sku name uom tracking",
+            "barcode weight volume length width height category",
+            "product master sent to the 3PL",
+        ),
+        _kind(
+            "orders",
+            Direction.OUTBOUND,
+            "order_ref line_no sku quantity uom ship_name ship_street ship_city ship_zip ship_country",
+            "barcode sale_order customer_ref ship_street2 ship_state ship_phone ship_email carrier "
+            "carrier_service requested_date lot",
+            "outgoing pickings released for fulfilment",
+        ),
+        _kind(
+            "cancellations",
+            Direction.OUTBOUND,
+            "order_ref",
+            "reason cancelled_at",
+            "orders withdrawn after release",
+        ),
+        _kind(
+            "asn",
+            Direction.OUTBOUND,
+            "asn_ref line_no sku quantity uom",
+            "barcode expected_date supplier purchase_order",
+            "advance shipping notices: receipts the 3PL should expect",
+        ),
+        _kind(
+            "dispatches",
+            Direction.INBOUND,
+            "order_ref sku quantity shipped_at",
+            "line_no barcode uom lot tracking_ref carrier parcel",
+            "dispatch confirmations: what left the 3PL's warehouse",
+        ),
+        _kind(
+            "receipts",
+            Direction.INBOUND,
+            "asn_ref sku quantity received_at",
+            "line_no barcode uom lot",
+            "receipt confirmations: what the 3PL received",
+        ),
+        _kind(
+            "stock",
+            Direction.INBOUND,
+            "sku quantity as_of",
+            "barcode lot uom status",
+            "stock snapshots: the 3PL's physical count",
+        ),
+    )
+}
