@@ -1,0 +1,288 @@
+"""SFTP servers for tests and the demo (never imported by the product).
+
+- :class:`EmbeddedSftpServer`: an in-process asyncssh server on loopback, with a generated host key, client-key
+  authentication for one user and a chroot folder.
+- :class:`OpenSshServer`: Debian's OpenSSH ``sshd`` on loopback with its own config, host key and authorized
+  key, for proving the transport against the server most 3PLs run.
+
+Both expose ``airflow_connection()``: the JSON of an Airflow connection (conn_type sftp) that verifies the
+server's host key, ready for an ``AIRFLOW_CONN_<ID>`` environment variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+import logging
+
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_openssh: str
+    public_line: str  # "ssh-ed25519 AAAA..."
+
+    @classmethod
+    def generate(cls, algorithm: str = "ssh-ed25519") -> "KeyPair":
+        key = asyncssh.generate_private_key(algorithm)
+        public = key.export_public_key("openssh").decode().strip()
+        public_line = " ".join(public.split()[:2])
+        return cls(private_openssh=key.export_private_key("openssh").decode(), public_line=public_line)
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.private_openssh)
+        path.chmod(0o600)
+        Path(f"{path}.pub").write_text(self.public_line + "\n")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connection_json(
+    *, host: str, port: int, login: str, client_key: KeyPair, host_key_line: str, extra: dict | None = None
+) -> str:
+    extras = {
+        "private_key": client_key.private_openssh,
+        "host_key": host_key_line,
+        "no_host_key_check": False,
+        "look_for_keys": False,
+        **(extra or {}),
+    }
+    return json.dumps({"conn_type": "sftp", "host": host, "port": port, "login": login, "extra": extras})
+
+
+class EmbeddedSftpServer:
+    """asyncssh SFTP server running in a background thread; ``root`` is the client's ``/``."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        username: str = "threepl",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        host_key: KeyPair | None = None,
+        client_key: KeyPair | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.username = username
+        self.host = host
+        self.port = port or _free_port()
+        self.host_key = host_key or KeyPair.generate()
+        self.client_key = client_key or KeyPair.generate()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    @property
+    def host_key_line(self) -> str:
+        return self.host_key.public_line
+
+    def airflow_connection(self, **extra: object) -> str:
+        return connection_json(
+            host=self.host, port=self.port, login=self.username, client_key=self.client_key,
+            host_key_line=self.host_key_line, extra=extra,
+        )
+
+    def start(self) -> "EmbeddedSftpServer":
+        self.root.mkdir(parents=True, exist_ok=True)
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                self._acceptor = loop.run_until_complete(self._listen())
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"sftp-{self.port}", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if errors:
+            raise errors[0]
+        return self
+
+    async def _listen(self) -> asyncssh.SSHAcceptor:
+        root = str(self.root.resolve()).encode()
+        username = self.username
+        allowed = asyncssh.import_authorized_keys(self.client_key.public_line + "\n")
+
+        class _Server(asyncssh.SSHServer):
+            def begin_auth(self, user: str) -> bool:
+                return True
+
+            def public_key_auth_supported(self) -> bool:
+                return True
+
+            def validate_public_key(self, user: str, key: asyncssh.SSHKey) -> bool:
+                return user == username and allowed.validate(key, "127.0.0.1", "127.0.0.1") is not None
+
+            def password_auth_supported(self) -> bool:
+                return False
+
+        def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+            return asyncssh.SFTPServer(chan, chroot=root)
+
+        return await asyncssh.listen(
+            self.host,
+            self.port,
+            server_host_keys=[asyncssh.import_private_key(self.host_key.private_openssh)],
+            server_factory=_Server,
+            sftp_factory=sftp_factory,
+            allow_scp=False,
+        )
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        if self._acceptor is not None:
+            acceptor = self._acceptor
+
+            async def close() -> None:
+                acceptor.close()
+                await acceptor.wait_closed()
+
+            asyncio.run_coroutine_threadsafe(close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> "EmbeddedSftpServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
+
+
+def find_sshd() -> str | None:
+    for candidate in SSHD_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("sshd")
+
+
+class OpenSshServer:
+    """OpenSSH sshd on loopback for the current user, serving SFTP with internal-sftp (no chroot).
+
+    Paths on this server are real paths: the tests work under ``root`` (an absolute folder).
+    """
+
+    def __init__(self, workdir: Path, *, port: int = 0) -> None:
+        self.workdir = Path(workdir)
+        self.root = self.workdir / "files"
+        self.port = port or _free_port()
+        self.host = "127.0.0.1"
+        self.username = _current_user()
+        self.host_key = KeyPair.generate()
+        self.client_key = KeyPair.generate()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host_key_line(self) -> str:
+        return self.host_key.public_line
+
+    def airflow_connection(self, **extra: object) -> str:
+        return connection_json(
+            host=self.host, port=self.port, login=self.username, client_key=self.client_key,
+            host_key_line=self.host_key_line, extra=extra,
+        )
+
+    def start(self) -> "OpenSshServer":
+        sshd = find_sshd()
+        if sshd is None:
+            raise FileNotFoundError("OpenSSH sshd is not installed (apt-get install openssh-server)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        host_key_file = self.workdir / "ssh_host_ed25519_key"
+        self.host_key.write(host_key_file)
+        authorized = self.workdir / "authorized_keys"
+        authorized.write_text(self.client_key.public_line + "\n")
+        authorized.chmod(0o600)
+        config = self.workdir / "sshd_config"
+        config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    f"ListenAddress {self.host}",
+                    f"HostKey {host_key_file}",
+                    f"PidFile {self.workdir / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {authorized}",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "PermitRootLogin prohibit-password",
+                    f"AllowUsers {self.username}",
+                    "Subsystem sftp internal-sftp",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        self._proc = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                raise RuntimeError(f"sshd exited with {self._proc.returncode}: {err}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
+                    if sock.recv(4).startswith(b"SSH-"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("sshd did not start listening within 15 s")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._proc = None
+
+    def __enter__(self) -> "OpenSshServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _current_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
