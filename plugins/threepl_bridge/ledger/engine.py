@@ -8,8 +8,12 @@ Resolution order of the database URL:
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -95,11 +99,31 @@ def _alembic_config(connection):  # type: ignore[no-untyped-def]
     return cfg
 
 
+_PROCESS_LOCK = threading.Lock()  # alembic loads its scripts through module-global state
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations: in-process, and across processes (a file lock for SQLite files; on PostgreSQL
+    an advisory lock taken inside the migration's transaction)."""
+    with _PROCESS_LOCK:
+        database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the ledger schema to ``revision``; safe to call from many tasks at once."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         command.upgrade(_alembic_config(conn), revision)
@@ -108,7 +132,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
         command.downgrade(_alembic_config(conn), revision)
 
 

@@ -89,6 +89,8 @@ def _problems(path: Path, exc: ValidationError, data: dict[str, Any], *, strip_t
         loc = list(err["loc"])
         if strip_tag and loc and loc[0] in ("delimited", "fixed_width"):
             loc = loc[1:]
+        if err["type"] == "union_tag_invalid" and not loc:
+            loc = ["format"]
         problems.append(SpecProblem(file=path, key=_dotted(loc, data), reason=_reason(err)))
     return problems
 

@@ -8,6 +8,7 @@ schema documented in docs/partner-spec.md.
 from __future__ import annotations
 
 import codecs
+import csv
 import string
 from datetime import datetime
 from decimal import Decimal
@@ -150,6 +151,26 @@ class DelimitedLayout(_LayoutBase):
         if self.decimal_separator == self.delimiter:
             raise ValueError("decimal_separator and delimiter must differ")
         return self
+
+    def csv_dialect(self) -> type[csv.Dialect]:
+        """The layout as a csv module dialect (the one converter every reader and writer uses)."""
+        quoting = {
+            "minimal": csv.QUOTE_MINIMAL,
+            "all": csv.QUOTE_ALL,
+            "nonnumeric": csv.QUOTE_NONNUMERIC,
+            "none": csv.QUOTE_NONE,
+        }[self.quoting]
+        attrs = {
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "escapechar": self.escapechar,
+            "doublequote": self.escapechar is None,
+            "skipinitialspace": False,
+            "lineterminator": self.line_terminator,
+            "quoting": quoting,
+            "strict": True,
+        }
+        return type(f"{self.name}_dialect", (csv.Dialect,), attrs)
 
 
 class FixedWidthLayout(_LayoutBase):
