@@ -1,0 +1,132 @@
+"""Every DAG loads with zero import errors and carries tags, retries and docs; parsing stays light."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+DAGS = REPO / "dags"
+FLOWS_WITH_DAGS = ("dispatches_from_3pl", "stock_from_3pl")
+
+
+def load_dagbag():
+    import airflow  # noqa: F401 - puts plugins/ on sys.path like the dag-processor does
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS)
+
+
+def test_all_dags_load_without_import_errors():
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    for flow in FLOWS_WITH_DAGS:
+        assert f"demo3pl_{flow}" in bag.dags
+
+
+def test_every_dag_has_tags_retries_docs_and_one_active_run():
+    bag = load_dagbag()
+    assert bag.dags
+    for dag_id, dag in bag.dags.items():
+        assert "threepl" in dag.tags, dag_id
+        assert any(t.startswith("partner:") for t in dag.tags) or "month_end" in dag_id, dag_id
+        assert dag.doc_md and len(dag.doc_md) > 80, f"{dag_id} needs doc_md an operator can read"
+        assert dag.max_active_runs == 1, dag_id
+        assert dag.catchup is False, dag_id
+        for t in dag.tasks:
+            assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
+
+
+def test_schedules_come_from_the_partner_spec(tmp_path, monkeypatch):
+    folder = tmp_path / "partners"
+    folder.mkdir()
+    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text().replace("code: demo3pl", "code: acme")
+    text = text.replace('stock_from_3pl: "0 6 * * *"', "stock_from_3pl: null")
+    (folder / "acme.yaml").write_text(text)
+    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    assert bag.dags["acme_stock_from_3pl"].schedule is None  # null in the spec: manual runs only
+    assert bag.dags["acme_dispatches_from_3pl"].schedule == "*/15 * * * *"
+
+
+def test_second_partner_from_threepl_partners_dir_gets_its_dags(tmp_path, monkeypatch):
+    folder = tmp_path / "partners"
+    folder.mkdir()
+    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text()
+    (folder / "acme.yaml").write_text(text.replace("code: demo3pl", "code: acme"))
+    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    for flow in FLOWS_WITH_DAGS:
+        assert {f"demo3pl_{flow}", f"acme_{flow}"} <= set(bag.dags)
+
+
+def test_broken_partner_yaml_is_an_import_error_naming_file_and_key_while_others_load(tmp_path, monkeypatch):
+    folder = tmp_path / "partners"
+    folder.mkdir()
+    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text()
+    (folder / "acme.yaml").write_text(text.replace("code: demo3pl", "code: acme"))
+    (folder / "broken.yaml").write_text(
+        text.replace("code: demo3pl", "code: broken").replace("conn_id: demo3pl_sftp", "conn_idd: demo3pl_sftp")
+    )
+    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
+    bag = load_dagbag()
+    [(file, error)] = bag.import_errors.items()
+    assert file.endswith("partner_specs_check.py")
+    assert f"{folder / 'broken.yaml'}: key 'sftp.conn_idd': unknown key" in error
+    assert f"{folder / 'broken.yaml'}: key 'sftp.conn_id': required key is missing" in error
+    for flow in FLOWS_WITH_DAGS:
+        assert {f"demo3pl_{flow}", f"acme_{flow}"} <= set(bag.dags)
+        assert f"broken_{flow}" not in bag.dags
+
+
+PROBE = r"""
+import json, socket, sqlite3, sys, time
+calls = []
+import airflow  # Airflow itself may read its config; what matters is what the DAG file does
+real_connect = socket.socket.connect
+def no_network(self, address):
+    calls.append(f"socket.connect {address!r}")
+    raise OSError("network access at DAG parse time")
+socket.socket.connect = no_network
+real_sqlite = sqlite3.connect
+def no_db(*a, **k):
+    calls.append(f"sqlite3.connect {a!r}")
+    raise OSError("database access at DAG parse time")
+sqlite3.connect = no_db
+try:
+    import psycopg2
+    psycopg2.connect = lambda *a, **k: calls.append("psycopg2.connect") or (_ for _ in ()).throw(OSError("db"))
+except ImportError:
+    pass
+before = set(sys.modules)
+import importlib.util
+spec = importlib.util.spec_from_file_location("dag_under_test", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+started = time.perf_counter()
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - started
+heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("great_expectations", "pandas", "numpy", "scipy"))
+print(json.dumps({"seconds": elapsed, "heavy": heavy, "calls": calls}))
+"""
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS.glob("*.py")))
+def test_dag_file_parses_fast_without_heavy_imports_network_or_database(dag_file):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)])}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(DAGS / dag_file)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == [], f"{dag_file} imports {result['heavy']} at parse time"
+    assert result["calls"] == [], f"{dag_file} touches the network or a database at parse time: {result['calls']}"
+    # measured, not timed: the threshold is generous (a thin DAG parses in milliseconds)
+    assert result["seconds"] < 2.0, f"{dag_file} took {result['seconds']:.2f}s to parse"
