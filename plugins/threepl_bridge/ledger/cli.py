@@ -1,4 +1,4 @@
-"""Ledger administration: ``python -m threepl_bridge.ledger upgrade|current``.
+"""Ledger administration: ``python -m threepl_bridge.ledger.cli upgrade|current``.
 
 Uses the same URL resolution as the tasks (THREEPL_LEDGER_URL, the threepl_ledger connection, or the SQLite
 default in the Airflow home). The password is never printed.
@@ -12,7 +12,7 @@ from threepl_bridge.ledger.engine import current_revision, ledger_url, make_engi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m threepl_bridge.ledger", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m threepl_bridge.ledger.cli", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["upgrade", "current"])
     args = parser.parse_args()
     url = ledger_url()

@@ -1,0 +1,314 @@
+"""A client for Odoo's external API (XML-RPC or JSON-RPC), with paging, batching and bounded retries.
+
+Plain Python (no Airflow import) so flows and tests use it directly; :class:`~threepl_bridge.odoo.hook.OdooHook`
+builds it from an Airflow connection. Callers never branch on the protocol.
+
+Retry policy (one place, :meth:`OdooClient._should_retry`): a retryable error is retried with exponential
+backoff up to ``max_retries`` times when the request surely was not applied (connection refused, HTTP 502/503,
+a database serialisation failure that Odoo rolled back), or when the method only reads. An ambiguous failure of
+a write (timeout, connection reset, HTTP 504: the server may have committed) is raised at once as
+:class:`OdooTransientError` with ``ambiguous=True``; the flow's ledger decides what to do, never a blind resend.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import logging
+import random
+import ssl
+import time
+import urllib.error
+import urllib.request
+import xmlrpc.client
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from threepl_bridge.odoo.errors import (
+    MARSHAL_NONE,
+    OdooAuthError,
+    OdooError,
+    OdooProgrammingError,
+    OdooTransientError,
+    OdooWizardAction,
+    from_jsonrpc_error,
+    from_xmlrpc_fault,
+    last_line,
+)
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = frozenset(
+    {"search", "search_read", "read", "search_count", "fields_get", "read_group", "default_get", "name_search",
+     "check_access_rights", "version", "authenticate", "login"}
+)
+# Methods that return None in Odoo 17: over XML-RPC the call commits and then faults with "cannot marshal None";
+# over JSON-RPC the body has no "result". Both mean success for these methods only (contract F6, F7, F10).
+NONE_METHODS = frozenset({("stock.quant", "action_apply_inventory"), ("stock.picking", "do_unreserve")})
+
+
+@dataclass(frozen=True, kw_only=True)
+class OdooSettings:
+    url: str  # e.g. https://mycompany.odoo.com
+    database: str
+    login: str
+    password: str = field(repr=False)  # a password or an API key
+    protocol: str = "xmlrpc"  # or "jsonrpc"
+    timeout: float = 120.0
+    max_retries: int = 3
+    backoff: float = 0.5
+    page_size: int = 500
+    write_batch: int = 200
+    create_batch: int = 100
+    validate_batch: int = 50
+    verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("xmlrpc", "jsonrpc"):
+            raise ValueError(f"protocol must be 'xmlrpc' or 'jsonrpc', not {self.protocol!r}")
+
+
+# ------------------------------------------------------------------------------------------ transports
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
+    def __init__(self, timeout: float, context: ssl.SSLContext | None) -> None:
+        super().__init__(context=context)
+        self._timeout = timeout
+
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+def _network_error(exc: BaseException, *, model: str | None, method: str | None) -> OdooTransientError:
+    refused = isinstance(exc, ConnectionRefusedError) or (
+        isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, ConnectionRefusedError)
+    )
+    err = OdooTransientError(f"cannot reach Odoo: {type(exc).__name__}: {exc}", model=model, method=method)
+    err.ambiguous = not refused  # type: ignore[attr-defined]
+    return err
+
+
+def _http_error(status: int, reason: str, *, model: str | None, method: str | None) -> OdooError:
+    if status >= 500:
+        err = OdooTransientError(f"HTTP {status} {reason}", model=model, method=method)
+        err.ambiguous = status not in (502, 503)  # type: ignore[attr-defined]
+        return err
+    return OdooError(f"HTTP {status} {reason} (check the URL and that XML-RPC/JSON-RPC is reachable)", model=model, method=method)
+
+
+class _XmlRpc:
+    def __init__(self, settings: OdooSettings) -> None:
+        base = settings.url.rstrip("/")
+        if base.startswith("https"):
+            context = None if settings.verify_tls else ssl._create_unverified_context()  # noqa: S323
+            make = lambda: _TimeoutSafeTransport(settings.timeout, context)  # noqa: E731
+        else:
+            make = lambda: _TimeoutTransport(settings.timeout)  # noqa: E731
+        self._common = xmlrpc.client.ServerProxy(f"{base}/xmlrpc/2/common", transport=make(), allow_none=True)
+        self._object = xmlrpc.client.ServerProxy(f"{base}/xmlrpc/2/object", transport=make(), allow_none=True)
+
+    def call(self, service: str, method: str, args: list[Any], *, model: str | None, model_method: str | None) -> Any:
+        proxy = self._common if service == "common" else self._object
+        try:
+            return getattr(proxy, method)(*args)
+        except xmlrpc.client.Fault as fault:
+            if MARSHAL_NONE in last_line(str(fault.faultString)):
+                return _NoneResult()
+            raise from_xmlrpc_fault(int(fault.faultCode), str(fault.faultString), model=model, method=model_method) from None
+        except xmlrpc.client.ProtocolError as exc:
+            raise _http_error(exc.errcode, exc.errmsg, model=model, method=model_method) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise _network_error(exc, model=model, method=model_method) from None
+
+
+class _JsonRpc:
+    def __init__(self, settings: OdooSettings) -> None:
+        self._url = settings.url.rstrip("/") + "/jsonrpc"
+        self._timeout = settings.timeout
+        self._context = None if settings.verify_tls or not self._url.startswith("https") else ssl._create_unverified_context()  # noqa: S323
+        self._ids = itertools.count(1)
+
+    def call(self, service: str, method: str, args: list[Any], *, model: str | None, model_method: str | None) -> Any:
+        body = json.dumps(
+            {"jsonrpc": "2.0", "method": "call", "params": {"service": service, "method": method, "args": args}, "id": next(self._ids)}
+        ).encode()
+        request = urllib.request.Request(self._url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout, context=self._context) as response:  # noqa: S310
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc.code, str(exc.reason), model=model, method=model_method) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise _network_error(exc, model=model, method=model_method) from None
+        except json.JSONDecodeError as exc:
+            raise OdooError(f"Odoo answered with something that is not JSON-RPC: {exc}", model=model, method=model_method) from None
+        if "error" in payload:
+            raise from_jsonrpc_error(payload["error"], model=model, method=model_method)
+        if "result" not in payload:
+            return _NoneResult()
+        return payload["result"]
+
+
+class _NoneResult:
+    """The server committed and returned None (XML-RPC marshal fault / JSON-RPC without result)."""
+
+
+# ------------------------------------------------------------------------------------------------ client
+
+
+class OdooClient:
+    """One Odoo database as one API user."""
+
+    def __init__(self, settings: OdooSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self._rpc = _XmlRpc(settings) if settings.protocol == "xmlrpc" else _JsonRpc(settings)
+        self._uid: int | None = None
+        self._sleep = sleep
+        self.calls: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"OdooClient(url={s.url!r}, database={s.database!r}, login={s.login!r}, protocol={s.protocol!r})"
+
+    @property
+    def call_count(self) -> int:
+        return sum(self.calls.values())
+
+    # -------------------------------------------------------------------------------- plumbing
+
+    def _should_retry(self, error: OdooError, method: str, attempt: int) -> bool:
+        if not error.retryable or attempt >= self.settings.max_retries:
+            return False
+        return method in READ_METHODS or not getattr(error, "ambiguous", False)
+
+    def _rpc_call(self, service: str, method: str, args: list[Any], *, model: str | None = None, model_method: str | None = None) -> Any:
+        name = model_method or method
+        for attempt in itertools.count():
+            self.calls[f"{model}.{name}" if model else f"{service}.{method}"] += 1
+            try:
+                return self._rpc.call(service, method, args, model=model, model_method=model_method)
+            except OdooError as error:
+                if not self._should_retry(error, name, attempt):
+                    raise
+                delay = self.settings.backoff * (2**attempt) * (1 + random.random() / 4)  # noqa: S311
+                log.warning("odoo %s: %s; retry %d/%d in %.1fs", name, error, attempt + 1, self.settings.max_retries, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    @property
+    def uid(self) -> int:
+        if self._uid is None:
+            s = self.settings
+            uid = self._rpc_call("common", "authenticate", [s.database, s.login, s.password, {}])
+            if not uid or isinstance(uid, _NoneResult):
+                raise OdooAuthError(
+                    f"authentication failed for login {s.login!r} on database {s.database!r} at {s.url} "
+                    "(wrong login, password/API key or database)"
+                )
+            self._uid = int(uid)
+        return self._uid
+
+    def version(self) -> dict[str, Any]:
+        return self._rpc_call("common", "version", [])
+
+    def execute(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``execute_kw`` with positional ``args`` and keyword ``kwargs``; returns Odoo's result.
+
+        A None result is returned as None only for :data:`NONE_METHODS`; for any other method it is an error
+        (the call did commit), so a contract change cannot pass silently.
+        """
+        s = self.settings
+        result = self._rpc_call(
+            "object", "execute_kw", [s.database, self.uid, s.password, model, method, list(args), kwargs],
+            model=model, model_method=method,
+        )
+        if isinstance(result, _NoneResult):
+            if (model, method) in NONE_METHODS:
+                return None
+            raise OdooProgrammingError(f"returned None (the call was committed); {MARSHAL_NONE}", model=model, method=method)
+        return result
+
+    # ---------------------------------------------------------------------------------- reads
+
+    def search_read_all(
+        self, model: str, domain: Sequence[Any], fields: Sequence[str], *, page_size: int | None = None, context: dict | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching record, in id order, fetched in pages by id range (stable under concurrent inserts)."""
+        size = page_size or self.settings.page_size
+        last_id = 0
+        kwargs: dict[str, Any] = {"fields": list(fields), "limit": size, "order": "id"}
+        if context:
+            kwargs["context"] = context
+        while True:
+            page = self.execute(model, "search_read", [*domain, ["id", ">", last_id]], **kwargs)
+            yield from page
+            if len(page) < size:
+                return
+            last_id = page[-1]["id"]
+
+    def read(self, model: str, ids: Iterable[int], fields: Sequence[str], *, batch: int | None = None) -> list[dict[str, Any]]:
+        ids = list(dict.fromkeys(ids))
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(ids, batch or self.settings.page_size):
+            out.extend(self.execute(model, "read", chunk, fields=list(fields)))
+        return out
+
+    # --------------------------------------------------------------------------------- writes
+
+    def write_many(self, model: str, updates: dict[int, dict[str, Any]], *, context: dict | None = None) -> int:
+        """Apply per-record values with as few calls as possible: records sharing the same values are written
+        together, in chunks of ``write_batch``. Returns the number of write calls."""
+        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+        for record_id, values in updates.items():
+            key = json.dumps(values, sort_keys=True, default=str)
+            groups.setdefault(key, (values, []))[1].append(record_id)
+        kwargs = {"context": context} if context else {}
+        calls = 0
+        for values, ids in groups.values():
+            for chunk in _chunks(ids, self.settings.write_batch):
+                self.execute(model, "write", chunk, values, **kwargs)
+                calls += 1
+        return calls
+
+    def create_many(self, model: str, values: list[dict[str, Any]], *, context: dict | None = None) -> list[int]:
+        kwargs = {"context": context} if context else {}
+        ids: list[int] = []
+        for chunk in _chunks(values, self.settings.create_batch):
+            created = self.execute(model, "create", chunk, **kwargs)
+            ids.extend(created if isinstance(created, list) else [created])
+        return ids
+
+    def call_button(self, model: str, method: str, ids: Sequence[int], *, context: dict | None = None) -> Any:
+        """Call a button method that must complete; a returned wizard action raises OdooWizardAction."""
+        kwargs = {"context": context} if context else {}
+        result = self.execute(model, method, list(ids), **kwargs)
+        if isinstance(result, dict) and result.get("type", "").startswith("ir.actions.act_window"):
+            raise OdooWizardAction(result, model=model, method=method)
+        return result
+
+    def message_post(self, model: str, record_id: int, body: str) -> int:
+        """An internal note in the record's chatter; returns the mail.message id (F11)."""
+        return int(self.execute(model, "message_post", [record_id], body=body, message_type="comment", subtype_xmlid="mail.mt_note"))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), max(1, size)):
+        yield list(items[start : start + size])
+
