@@ -1,0 +1,129 @@
+"""Airflow hook for Odoo's external API.
+
+Connection ``odoo_default`` (conn_type ``odoo``): host (a URL or a host name), port, schema (``http``/``https``),
+login, password (an API key or the password), extras ``database`` (required), ``protocol`` (``xmlrpc`` default,
+``jsonrpc``), ``timeout``, ``max_retries``, ``page_size``, ``write_batch``, ``create_batch``, ``validate_batch``,
+``verify_tls``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.bases.hook import BaseHook
+
+from threepl_bridge.odoo.client import OdooClient, OdooSettings
+from threepl_bridge.odoo.errors import OdooError
+
+_INT_EXTRAS = ("max_retries", "page_size", "write_batch", "create_batch", "validate_batch")
+
+
+def settings_from_connection(conn: Any) -> OdooSettings:
+    extra = conn.extra_dejson or {}
+    host = (conn.host or "").strip()
+    if not host:
+        raise ValueError(f"connection {conn.conn_id!r}: host is empty (e.g. mycompany.odoo.com)")
+    if "://" in host:
+        url = host.rstrip("/")
+    else:
+        scheme = (conn.schema or "https").strip() or "https"
+        if scheme not in ("http", "https"):
+            raise ValueError(f"connection {conn.conn_id!r}: schema must be http or https, not {scheme!r}")
+        url = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+    database = extra.get("database") or extra.get("db")
+    if not database:
+        raise ValueError(f"connection {conn.conn_id!r}: set extra 'database' to the Odoo database name")
+    kwargs: dict[str, Any] = {k: int(extra[k]) for k in _INT_EXTRAS if k in extra}
+    if "timeout" in extra:
+        kwargs["timeout"] = float(extra["timeout"])
+    if "verify_tls" in extra:
+        kwargs["verify_tls"] = str(extra["verify_tls"]).lower() not in ("false", "0", "no")
+    return OdooSettings(
+        url=url, database=str(database), login=conn.login or "", password=conn.password or "",
+        protocol=str(extra.get("protocol", "xmlrpc")).lower(), **kwargs,
+    )
+
+
+class OdooHook(BaseHook):
+    """Interact with Odoo through its external API; ``get_conn()`` returns an :class:`OdooClient`."""
+
+    conn_name_attr = "odoo_conn_id"
+    default_conn_name = "odoo_default"
+    conn_type = "odoo"
+    hook_name = "Odoo"
+
+    def __init__(self, odoo_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.odoo_conn_id = odoo_conn_id
+        self._client: OdooClient | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": [],
+            "relabeling": {"host": "URL or host", "schema": "http or https", "login": "API user login", "password": "API key or password"},
+            "placeholders": {"extra": '{"database": "mycompany", "protocol": "xmlrpc", "timeout": 120}'},
+        }
+
+    def get_conn(self) -> OdooClient:
+        if self._client is None:
+            self._client = OdooClient(settings_from_connection(self.get_connection(self.odoo_conn_id)))
+        return self._client
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            client = self.get_conn()
+        except ValueError as exc:
+            return False, str(exc)
+        return check_connection(client)
+
+
+REQUIRED_READS = (
+    ("stock.warehouse", "read warehouses"),
+    ("stock.picking", "read transfers (Inventory)"),
+    ("stock.quant", "read stock (Inventory)"),
+    ("sale.order", "read sales orders (Sales)"),
+    ("purchase.order", "read purchase orders (Purchase)"),
+)
+
+
+def check_connection(client: OdooClient) -> tuple[bool, str]:
+    """Login, server version, rights and email of the API user, with a message an operator can act on."""
+    problems: list[str] = []
+    try:
+        version = client.version()
+        uid = client.uid
+    except OdooError as exc:
+        return False, f"cannot log in: {exc}"
+    server = str(version.get("server_version", "?"))
+    major = (version.get("server_version_info") or [0])[0]
+    if not isinstance(major, int) or major < 17:
+        problems.append(f"Odoo {server} is not supported (17 or later is)")
+    try:
+        [user] = client.execute("res.users", "read", [uid], fields=["login", "email", "company_id"])
+    except (OdooError, ValueError) as exc:
+        return False, f"logged in as uid {uid} but cannot read the user: {exc}"
+    if not user.get("email"):
+        problems.append(
+            f"the API user {user['login']!r} has no email: Odoo refuses backorders, returns and chatter notes "
+            "('Unable to send message, please configure the sender's email address.'); set one on the user"
+        )
+    for model, what in REQUIRED_READS:
+        try:
+            client.execute(model, "search_count", [])
+        except OdooError as exc:
+            problems.append(f"cannot {what}: {exc.odoo_message.splitlines()[0]}")
+    try:
+        entries = client.execute("account.move", "search_read", [["move_type", "=", "entry"]], fields=["id"], limit=1)
+    except OdooError as exc:
+        entries = None
+        problems.append(f"cannot read journal entries: {exc.odoo_message.splitlines()[0]}")
+    if entries == []:
+        problems.append(
+            "no stock journal entries are visible: either none exist yet, or the API user lacks accounting "
+            "read access (grant 'Accounting / Read-only', account.group_account_readonly) - without it, "
+            "valuation entries are silently filtered out"
+        )
+    if problems:
+        return False, f"Odoo {server}, user {user['login']!r} (uid {uid}): " + "; ".join(problems)
+    return True, f"Odoo {server}, user {user['login']!r} (uid {uid}), company {user['company_id'][1]}: ready"

@@ -1,0 +1,172 @@
+"""The stand-in's world: models, users, sequences, the clock and RPC dispatch (one database)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sandbox.odoo_standin.orm import Model, OdooFault, access_error, now_utc, user_error, value_error
+
+
+READ_ONLY = frozenset({"search_read", "search", "search_count", "read", "fields_get", "read_group", "default_get"})
+
+
+class Env:
+    def __init__(self, *, database: str = "odoo3pl", today: date | None = None) -> None:
+        self.database = database
+        self.lock = threading.RLock()
+        self.models: dict[str, Model] = {}
+        self.uid = 0
+        self.context: dict[str, Any] = {}
+        self._ids: dict[str, int] = {}
+        self._sequences: dict[str, int] = {}
+        self._clock_offset = timedelta(0)
+        if today is not None:
+            now = now_utc()
+            self._clock_offset = datetime.combine(today, now.time()) - now
+        # users: uid -> {login, password, api_key, admin: bool}
+        self.users: dict[int, dict[str, Any]] = {}
+        self.company_settings = {"stock_move_sms_validation": True}
+
+    # ------------------------------------------------------------------ registry
+
+    def register(self, model_cls: type[Model]) -> Model:
+        model = model_cls(self)
+        self.models[model._name] = model
+        return model
+
+    def __getitem__(self, name: str) -> Model:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise OdooFault(2, f"Object {name} doesn't exist", "odoo.exceptions.UserError") from None
+
+    def next_id(self, model: str) -> int:
+        current = self._ids.get(model)
+        if current is None:
+            current = max(self.models[model].records, default=0) if model in self.models else 0
+        self._ids[model] = current + 1
+        return current + 1
+
+    def sequence(self, key: str, start: int = 0) -> int:
+        self._sequences[key] = self._sequences.get(key, start) + 1
+        return self._sequences[key]
+
+    def now(self) -> datetime:
+        return now_utc() + self._clock_offset
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def is_child_of(self, model: Model, rid: int, roots: list[int]) -> bool:
+        parent = "location_id" if model._name == "stock.location" else "parent_id"
+        seen = set()
+        while rid and rid not in seen:
+            if rid in roots:
+                return True
+            seen.add(rid)
+            rec = model.records.get(rid)
+            if rec is None:
+                return False
+            rid = rec.get(parent) or 0
+        return False
+
+    # ------------------------------------------------------------------ users
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.users[self.uid]
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.users.get(self.uid, {}).get("admin"))
+
+    def authenticate(self, login: str, secret: str) -> int | bool:
+        for uid, user in self.users.items():
+            if user["login"] == login and secret in (user["password"], user.get("api_key")):
+                return uid
+        return False
+
+    def check_credentials(self, uid: int, secret: str) -> None:
+        user = self.users.get(uid)
+        if user is None:
+            raise OdooFault(
+                2, f"Record does not exist or has been deleted.\n(Record: res.users({uid},), User: {uid})",
+                "odoo.exceptions.MissingError",
+            )
+        if secret not in (user["password"], user.get("api_key")):
+            raise OdooFault(3, "Access Denied", "odoo.exceptions.AccessDenied")
+
+    def require_email(self) -> None:
+        """Chatter messages need an author email (contract F3 gotcha)."""
+        user_rec = self["res.users"].records[self.uid]
+        if not user_rec.get("email"):
+            raise user_error("Unable to send message, please configure the sender's email address.")
+
+    # ------------------------------------------------------------------ dispatch
+
+    def execute_kw(self, uid: int, secret: str, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        with self.lock:
+            self.check_credentials(uid, secret)
+            if method.startswith("_"):
+                raise access_error(f"Private methods (such as {method}) cannot be called remotely.")
+            target = self[model]
+            kwargs = dict(kwargs or {})
+            context = dict(kwargs.pop("context", None) or {})
+            self.uid, self.context = uid, context
+            if method in READ_ONLY:
+                return self._call(target, method, list(args or []), kwargs, context)
+            snapshot = self.snapshot()
+            try:
+                return self._call(target, method, list(args or []), kwargs, context)
+            except BaseException:
+                self.restore(snapshot)  # a failed call is one rolled-back transaction
+                raise
+
+    def _call(self, target: Model, method: str, args: list[Any], kwargs: dict[str, Any], context: dict[str, Any]) -> Any:
+        generic: dict[str, Callable[..., Any]] = {
+            "search_read": lambda domain=None, fields=None, offset=0, limit=None, order=None: target.search_read(
+                domain or [], fields, offset=offset, limit=limit, order=order, context=context),
+            "search": lambda domain=None, offset=0, limit=None, order=None, count=False: target.search(
+                domain or [], offset=offset, limit=limit, order=order),
+            "search_count": lambda domain=None, limit=None: target.search_count(domain or []),
+            "read": lambda ids, fields=None, load=None: target.read(_ids(ids), fields, context),
+            "write": lambda ids, vals: target.write(_ids(ids), vals, context),
+            "create": lambda vals: target.create(vals, context),
+            "unlink": lambda ids: target.unlink(_ids(ids), context),
+            "fields_get": lambda allfields=None, attributes=None: target.fields_get(allfields, attributes),
+            "read_group": lambda domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True: target.read_group(
+                domain, fields, groupby, lazy=lazy, context=context),
+        }
+        if method in generic:
+            return generic[method](*args, **kwargs)
+        handler = getattr(target, f"rpc_{method}", None)
+        if handler is None:
+            raise OdooFault(
+                1, f"The method '{method}' does not exist on the model '{target._name}'", "builtins.AttributeError",
+                traceback_last=f"AttributeError: The method '{method}' does not exist on the model '{target._name}'",
+            )
+        return handler(*args, **kwargs)
+
+    # ------------------------------------------------------------------ transactions
+
+    def snapshot(self) -> Any:
+        import copy
+
+        return copy.deepcopy(({n: m.records for n, m in self.models.items()}, self._ids, self._sequences))
+
+    def restore(self, snapshot: Any) -> None:
+        records, ids, sequences = snapshot
+        for name, recs in records.items():
+            self.models[name].records = recs
+        self._ids, self._sequences = ids, sequences
+
+
+def _ids(ids: Any) -> list[int]:
+    if isinstance(ids, int):
+        return [ids]
+    if not isinstance(ids, list):
+        raise value_error(f"expected a list of ids, got {ids!r}")
+    return [int(i) for i in ids]

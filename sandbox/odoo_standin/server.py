@@ -1,0 +1,135 @@
+"""HTTP front of the stand-in: Odoo's XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object) and JSON-RPC (/jsonrpc)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import xmlrpc.client
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sandbox.odoo_standin.env import Env
+from sandbox.odoo_standin.orm import CONTRACT, OdooFault
+
+log = logging.getLogger(__name__)
+VERSION = json.loads((CONTRACT / "version.json").read_text())["response"]
+MARSHAL_NONE_LAST = "TypeError: cannot marshal None unless allow_none is enabled"
+
+
+def _wrong_db(name: str) -> OdooFault:
+    line = f'psycopg2.OperationalError: connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "{name}" does not exist'
+    return OdooFault(1, line, "psycopg2.OperationalError", traceback_last=line)
+
+
+def dispatch(env: Env, service: str, method: str, args: list[Any]) -> Any:
+    if service == "common":
+        if method == "version":
+            return VERSION
+        if method in ("authenticate", "login"):
+            db, login, secret = args[0], args[1], args[2]
+            if db != env.database:
+                raise _wrong_db(db)
+            return env.authenticate(login, secret)
+    if service == "db" and method == "list":
+        return [env.database]
+    if service == "object" and method in ("execute_kw", "execute"):
+        db, uid, secret, model, model_method = args[:5]
+        if db != env.database:
+            raise _wrong_db(db)
+        if method == "execute":
+            return env.execute_kw(uid, secret, model, model_method, list(args[5:]), {})
+        rest = list(args[5:])
+        call_args = rest[0] if rest else []
+        call_kwargs = rest[1] if len(rest) > 1 else {}
+        return env.execute_kw(uid, secret, model, model_method, call_args, call_kwargs or {})
+    raise OdooFault(1, f"unknown method {service}.{method}", "builtins.KeyError", traceback_last=f"KeyError: '{method}'")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    env: Env
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet; credentials travel in bodies, never logged
+        log.debug("odoo-standin %s", fmt % args)
+
+    def _reply(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path.startswith("/xmlrpc/2/"):
+            self._xmlrpc(self.path.rsplit("/", 1)[-1], raw)
+        elif self.path == "/jsonrpc":
+            self._jsonrpc(raw)
+        else:
+            self.send_error(404)
+
+    def _xmlrpc(self, service: str, raw: bytes) -> None:
+        params, method = xmlrpc.client.loads(raw, use_builtin_types=True)
+        try:
+            result = dispatch(self.env, service, method or "", list(params))
+            if result is None:
+                raise OdooFault(1, MARSHAL_NONE_LAST, "builtins.TypeError", traceback_last=MARSHAL_NONE_LAST)
+            body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=False)
+        except OdooFault as fault:
+            body = xmlrpc.client.dumps(xmlrpc.client.Fault(fault.code, fault.fault_string), methodresponse=True)
+        self._reply(body.encode(), "text/xml")
+
+    def _jsonrpc(self, raw: bytes) -> None:
+        request = json.loads(raw or b"{}")
+        params = request.get("params") or {}
+        response: dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
+        try:
+            result = dispatch(self.env, params.get("service", ""), params.get("method", ""), list(params.get("args") or []))
+            if result is not None:  # a None result has no "result" key (F6, F10)
+                response["result"] = result
+        except OdooFault as fault:
+            response["error"] = {
+                "code": 200, "message": "Odoo Server Error",
+                "data": {"name": fault.name, "debug": fault.fault_string if fault.code == 1 else f"Traceback (most recent call last):\n{fault.name}: {fault.message}",
+                         "message": fault.message, "arguments": [fault.message], "context": {}},
+            }
+        self._reply(json.dumps(response).encode(), "application/json")
+
+
+class OdooStandIn:
+    """Runs the stand-in on loopback in a background thread."""
+
+    def __init__(self, env: Env, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.env = env
+        handler = type("Handler", (_Handler,), {"env": env})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> "OdooStandIn":
+        self._thread = threading.Thread(target=self._server.serve_forever, name="odoo-standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(5)
+
+    def __enter__(self) -> "OdooStandIn":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
