@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -153,12 +154,10 @@ class Env:
     # ------------------------------------------------------------------ transactions
 
     def snapshot(self) -> Any:
-        import copy
-
-        return copy.deepcopy(({n: m.records for n, m in self.models.items()}, self._ids, self._sequences))
+        return pickle.dumps(({n: m.records for n, m in self.models.items()}, self._ids, self._sequences))
 
     def restore(self, snapshot: Any) -> None:
-        records, ids, sequences = snapshot
+        records, ids, sequences = pickle.loads(snapshot)
         for name, recs in records.items():
             self.models[name].records = recs
         self._ids, self._sequences = ids, sequences

@@ -282,6 +282,11 @@ class StockPickingBatch(Model):
     _name = "stock.picking.batch"
 
 
+class MailMessageSubtype(Model):
+    _name = "mail.message.subtype"
+    _extra_fields = {"name": {"type": "char", "store": True, "string": "Message Type"}}
+
+
 class MailMessage(Model):
     _name = "mail.message"
     _order = "id desc"

@@ -13,7 +13,7 @@ from sandbox.odoo_standin.orm import CONTRACT, Model
 MODELS: list[type[Model]] = [
     m.ResCurrency, m.ResCountry, m.ResCompany, m.ResPartner, m.ResUsers, m.IrAttachment, m.UomCategory, m.UomUom,
     m.ProductCategory, m.ProductTemplate, m.ProductProduct, m.DeliveryCarrier, m.StockWarehouse, m.StockLocation,
-    m.StockPickingType, m.StockLot, m.StockPickingBatch, m.MailMessage,
+    m.StockPickingType, m.StockLot, m.StockPickingBatch, m.MailMessageSubtype, m.MailMessage,
     s.StockQuant, s.StockValuationLayer, s.AccountMove, s.AccountMoveLine, s.AccountAccount, s.AccountJournal,
     s.StockMoveLine, s.StockMove, s.StockPicking, s.ConfirmStockSms, s.StockBackorderConfirmation, s.SaleOrder,
     s.SaleOrderLine, s.PurchaseOrder, s.PurchaseOrderLine, s.StockReturnPicking, s.StockReturnPickingLine,
@@ -40,6 +40,8 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
     data = json.loads((CONTRACT / "demo_data.json").read_text())
 
     _put(env["res.currency"], {"id": 1, "name": "USD"})
+    _put(env["mail.message.subtype"], {"id": 1, "name": "Discussions"})
+    _put(env["mail.message.subtype"], {"id": 2, "name": "Note"})
     _put(env["res.country"], {"id": 233, "name": "United States", "code": "US"})
     for company in data["companies"]:
         _put(env["res.company"], {**company, "period_lock_date": False, "fiscalyear_lock_date": False})

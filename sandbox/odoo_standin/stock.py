@@ -419,6 +419,8 @@ class StockMove(Model):
             if qty <= EPS:
                 continue
             src, dest = line["location_id"], line["location_dest_id"]
+            if line.get("lot_name") and not line.get("lot_id"):  # receipts create lots from lot_name (F8)
+                line["lot_id"] = self.env["stock.lot"].create_one({"name": line["lot_name"], "product_id": line["product_id"], "company_id": 1})
             if locs.get(src, {}).get("usage") == "internal":
                 q = quants.ensure(line["product_id"], src, line.get("lot_id") or False)
                 q["quantity"] -= qty
