@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,10 @@ def dispatch(env: Env, service: str, method: str, args: list[Any]) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     env: Env
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle/delayed-ACK stalls
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet; credentials travel in bodies, never logged
         log.debug("odoo-standin %s", fmt % args)
@@ -118,7 +123,7 @@ class OdooStandIn:
         return int(self._server.server_address[1])
 
     def start(self) -> "OdooStandIn":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="odoo-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="odoo-standin", daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,112 @@
+"""F10: the error shapes of Odoo's external API, as our client types them, on both protocols."""
+
+from __future__ import annotations
+
+import pytest
+
+from threepl_bridge.odoo.client import OdooClient, OdooSettings
+from threepl_bridge.odoo.errors import (
+    OdooAccessError,
+    OdooAuthError,
+    OdooMissingError,
+    OdooProgrammingError,
+    OdooUserError,
+    OdooValidationError,
+)
+
+
+def other_client(odoo, **changes) -> OdooClient:
+    s = odoo.client.settings
+    values = {f: getattr(s, f) for f in ("url", "database", "login", "password", "protocol")}
+    return OdooClient(OdooSettings(**{**values, **changes}, max_retries=1))
+
+
+def test_wrong_password_is_an_auth_error_without_the_secret(odoo):
+    client = other_client(odoo, password="not-the-key-S3CRET")
+    with pytest.raises(OdooAuthError) as info:
+        client.execute("res.partner", "search_count", [])
+    assert "S3CRET" not in str(info.value) and "authentication failed" in str(info.value)
+
+
+def test_execute_kw_with_a_wrong_secret_gives_access_denied(odoo):
+    client = odoo.client
+    uid = client.uid
+    bad = other_client(odoo, password="wrong")
+    bad._uid = uid  # skip authenticate: execute_kw itself must refuse
+    with pytest.raises(OdooAuthError, match="Access Denied"):
+        bad.execute("res.partner", "search_count", [])
+
+
+def test_wrong_database_is_an_auth_error(odoo):
+    with pytest.raises(OdooAuthError, match='database "nope" does not exist'):
+        other_client(odoo, database="nope").execute("res.partner", "search_count", [])
+
+
+def test_missing_records(odoo):
+    assert odoo.x("stock.picking", "read", [99999999], fields=["name"]) == []
+    assert odoo.x("stock.picking", "search_read", [["id", "=", 99999999]], fields=["name"]) == []
+    with pytest.raises(OdooMissingError, match=r"Record does not exist or has been deleted.\n\(Record: stock.picking\(99999999,\), User: \d+\)"):
+        odoo.x("stock.picking", "write", [99999999], {"note": "x"})
+    with pytest.raises(OdooMissingError):
+        odoo.x("stock.picking", "button_validate", [99999999])
+
+
+def test_private_unknown_method_and_unknown_model(odoo):
+    with pytest.raises(OdooAccessError, match=r"Private methods \(such as _action_done\) cannot be called remotely."):
+        odoo.x("stock.picking", "_action_done", [1])
+    with pytest.raises(OdooProgrammingError, match="AttributeError: The method 'do_something_nonexistent' does not exist on the model 'stock.picking'"):
+        odoo.x("stock.picking", "do_something_nonexistent", [1])
+    with pytest.raises(OdooUserError, match="Object stock.nonexistent doesn't exist"):
+        odoo.x("stock.nonexistent", "search", [])
+
+
+def test_unknown_fields_and_bad_values(odoo):
+    with pytest.raises(OdooProgrammingError, match="ValueError: Invalid field 'x_no_such_field' on model 'stock.picking'"):
+        odoo.x("stock.picking", "search_read", [], fields=["x_no_such_field"], limit=1)
+    with pytest.raises(OdooProgrammingError, match=r"ValueError: Invalid field stock.picking.x_no_such_field in leaf \('x_no_such_field', '=', 1\)"):
+        odoo.x("stock.picking", "search", [["x_no_such_field", "=", 1]])
+    with pytest.raises(OdooProgrammingError, match="ValueError: Invalid field 'x_no_such_field' on model 'res.partner'"):
+        odoo.x("res.partner", "create", {"name": "Err test", "x_no_such_field": 1})
+    some = odoo.x("stock.picking", "search", [], limit=1) or [odoo.order([(odoo.product("P", stock=1)["id"], 1)])["id"]]
+    with pytest.raises(OdooProgrammingError, match="ValueError: Wrong value for stock.picking.move_type: 'bogus'"):
+        odoo.x("stock.picking", "write", some, {"move_type": "bogus"})
+    with pytest.raises(OdooProgrammingError):
+        odoo.x("stock.picking", "write", some, {"partner_id": "abc"})
+
+
+def test_missing_required_field_is_a_validation_error(odoo):
+    with pytest.raises(OdooValidationError, match=r"(?s)a mandatory field is not set.*\nField: Destination Location \(location_dest_id\)") as info:
+        odoo.x("stock.picking", "create", {"location_id": odoo.stock_location})
+    assert "Model: Transfer (stock.picking)" in str(info.value)
+
+
+def test_business_errors(odoo):
+    product = odoo.product("P", stock=5)
+    picking = odoo.order([(product["id"], 2)])
+    [move] = odoo.moves(picking["id"])
+    odoo.x("stock.move", "write", [move["id"]], {"quantity": 0})
+    with pytest.raises(OdooUserError, match="You cannot validate a transfer if no quantities are reserved"):
+        odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True})
+    so = picking["sale_id"][0]
+    with pytest.raises(OdooUserError, match="The following orders are not in a state requiring confirmation: "):
+        odoo.x("sale.order", "action_confirm", [so])
+    box = odoo.product("BOX", tracking="lot", lots={"LOT-A": 1})
+    [lot] = odoo.x("stock.lot", "search_read", [["product_id", "=", box["id"]]], fields=["name"])
+    with pytest.raises(OdooValidationError, match="The combination of serial number and product must be unique across a company."):
+        odoo.x("stock.lot", "create", {"name": lot["name"], "product_id": box["id"], "company_id": 1})
+    odoo.product("BC1", barcode=f"BC-{odoo.tag}")
+    with pytest.raises(OdooValidationError, match=f'Barcode "BC-{odoo.tag}" already assigned'):
+        odoo.x("product.product", "create", {"name": "Dup barcode", "barcode": f"BC-{odoo.tag}"})
+
+
+def test_access_error_on_company_write(odoo):
+    with pytest.raises(OdooAccessError, match=r"You are not allowed to modify 'Companies' \(res.company\) records."):
+        odoo.x("res.company", "write", [1], {"name": "hacked"})
+
+
+def test_methods_returning_none_succeed_but_others_must_not_return_none(odoo):
+    product = odoo.product("P", stock=3)
+    picking = odoo.order([(product["id"], 1)])
+    assert odoo.x("stock.picking", "do_unreserve", [picking["id"]]) is None
+    [move] = odoo.moves(picking["id"])
+    assert move["move_line_ids"] == [] and move["quantity"] == 0.0
