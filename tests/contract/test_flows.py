@@ -367,3 +367,29 @@ def test_f11_chatter_note_is_escaped_text_and_needs_existing_attachments(odoo):
     assert (msg["message_type"], msg["model"], msg["res_id"]) == ("comment", "stock.picking", picking["id"])
     with pytest.raises(OdooMissingError, match=r"ir.attachment\(999999,\)"):
         odoo.x("stock.picking", "message_post", [picking["id"]], body="x", message_type="comment", subtype_xmlid="mail.mt_note", attachment_ids=[999999])
+
+
+def test_f05_auto_batch_groups_a_customers_deliveries_and_blocks_partial_subsets(odoo):
+    [otype] = odoo.x("stock.picking.type", "read", [odoo.warehouse["out_type_id"][0]], fields=["auto_batch", "batch_group_by_partner"])
+    if not (otype["auto_batch"] and otype["batch_group_by_partner"]):
+        pytest.skip("this server's 3PL delivery type does not auto-batch")
+    desk = odoo.product("DESK", stock=20)
+    customer = odoo.customer()
+    sos = []
+    for qty in (1, 2, 3):
+        so = odoo.x("sale.order", "create", {"partner_id": customer, "warehouse_id": odoo.warehouse["id"],
+                                             "order_line": [[0, 0, {"product_id": desk["id"], "product_uom_qty": qty}]]})
+        odoo.x("sale.order", "action_confirm", [so])
+        sos.append(so)
+    pickings = odoo.x("stock.picking", "search_read", [["sale_id", "in", sos]], fields=["name", "batch_id"], order="id")
+    assert len({p["batch_id"][0] for p in pickings}) == 1 and pickings[0]["batch_id"][1].startswith("BATCH/")
+    first, second = pickings[0], pickings[1]
+    for p, shipped in ((first, 1), (second, 1)):  # the second ships 1 of 2: partial
+        [m] = odoo.moves(p["id"])
+        odoo.x("stock.move", "write", [m["id"]], {"quantity": shipped, "picked": True})
+    ids = [first["id"], second["id"]]
+    with pytest.raises(OdooUserError, match=f"cannot be added to batch transfer {pickings[0]['batch_id'][1]}"):
+        odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True, "skip_backorder": True})
+    odoo.ensure_email()
+    odoo.x("stock.picking", "write", ids, {"batch_id": False})  # the workaround: detach, then validate
+    assert odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True, "skip_backorder": True}) is True
