@@ -393,3 +393,37 @@ def test_f05_auto_batch_groups_a_customers_deliveries_and_blocks_partial_subsets
     odoo.ensure_email()
     odoo.x("stock.picking", "write", ids, {"batch_id": False})  # the workaround: detach, then validate
     assert odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True, "skip_backorder": True}) is True
+
+
+def test_a_line_sold_by_the_case_keeps_the_case_on_the_move_and_counts_units_on_its_lines(odoo):
+    cases = odoo.x("uom.uom", "search_read", [["name", "=", "Case of 12"]], fields=["factor", "category_id"])
+    if not cases:
+        pytest.skip("no 'Case of 12' unit of measure on this server")
+    desk = odoo.product("DESK", stock=50)
+    picking = odoo.order([(desk["id"], 2)], uom=cases[0]["id"])
+    [move] = odoo.moves(picking["id"])
+    assert (move["product_uom"][0], move["product_uom_qty"], move["quantity"]) == (cases[0]["id"], 2.0, 2.0)
+    lines = odoo.x("stock.move.line", "read", move["move_line_ids"], fields=["quantity", "quantity_product_uom"])
+    assert sum(l["quantity_product_uom"] for l in lines) == 24.0
+    assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
+    [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["qty_delivered"])
+    assert sol["qty_delivered"] == 2.0
+
+
+def test_domains_prefix_operators_and_paths(odoo):
+    desk = odoo.product("DESK", stock=5, barcode=f"400{odoo.tag}")
+    code = desk["default_code"]
+    ids = lambda domain: odoo.x("product.product", "search", domain)  # noqa: E731
+    assert ids([["default_code", "=", code]]) == [desk["id"]]
+    assert ids(["|", ["default_code", "=", code], ["default_code", "=", "NOPE-XYZ"]]) == [desk["id"]]
+    assert ids(["&", ["default_code", "=", code], "!", ["tracking", "=", "none"]]) == []
+    assert ids([["default_code", "=like", f"CT-{odoo.tag}-DES_"]]) == [desk["id"]]
+    assert ids([["default_code", "ilike", f"ct-{odoo.tag}-desk"]]) == [desk["id"]]
+    assert ids([["default_code", "like", f"ct-{odoo.tag}-desk"]]) == []
+    assert ids([["id", "in", [desk["id"]]], ["barcode", "!=", False]]) == [desk["id"]]
+    assert desk["id"] not in ids([["id", "not in", [desk["id"]]], ["default_code", "like", f"CT-{odoo.tag}"]])
+    assert ids([["default_code", "=", code], ["standard_price", ">=", 50], ["standard_price", "<", 50.01]]) == [desk["id"]]
+    picking = odoo.order([(desk["id"], 1)])
+    found = odoo.x("stock.move", "search", [["picking_id.name", "=", picking["name"]], ["product_id.default_code", "=", code]])
+    assert found == picking["move_ids"]
+    assert odoo.x("stock.quant", "search_count", [["location_id", "child_of", odoo.warehouse["view_location_id"][0]], ["product_id", "=", desk["id"]]]) == 1
