@@ -77,3 +77,20 @@ def test_concurrent_migrations_do_not_fail(ledger_url):
     assert errors == []
     with engines[0].connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {VERSION_TABLE}")).scalar() == 1
+
+
+def test_upgrading_from_the_first_revision_keeps_existing_rows(ledger_url):
+    engine = make_engine(ledger_url)
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO ledger_exchange (partner, direction, kind, remote_folder, remote_name, sha256, size, state, "
+            "rows_total, rows_posted, rows_exception, rows_duplicate, attempts, created_at, updated_at) VALUES "
+            "('demo3pl', 'inbound', 'dispatches', '/in', 'OLD.csv', :sha, 9, 'input_processed', 3, 2, 1, 0, 1, "
+            "'2026-10-01 00:00:00+00:00', '2026-10-01 00:00:00+00:00')"
+        ), {"sha": "d" * 64})
+    migrate(engine)
+    assert current_revision(engine) == head()
+    ledger = Ledger(engine)
+    [old] = [e for e in [ledger.exchange(1)]]
+    assert (old.remote_name, old.state, old.rows_posted, old.rows_exception) == ("OLD.csv", "input_processed", 2, 1)

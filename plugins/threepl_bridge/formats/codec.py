@@ -1,0 +1,125 @@
+"""Turn canonical rows into a partner's file bytes, per its layout (delimited or fixed-width), deterministically.
+
+Every value is checked against the layout's constraints and the file's encoding *before* a file is built, so
+a record that the 3PL could not read is held back with a stable code instead of breaking the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from threepl_bridge.specs.models import DelimitedLayout, FieldType, FixedWidthLayout, LayoutField
+
+Layout = DelimitedLayout | FixedWidthLayout
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValueProblem:
+    code: str  # FIELD_REQUIRED, FIELD_TOO_LONG, FIELD_PATTERN, FIELD_ENUM, FIELD_RANGE, FIELD_TYPE, ENCODING_UNSUPPORTED
+    field: str
+    message: str
+
+
+def format_decimal(value: Any, separator: str = ".") -> str:
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        text = str(number.quantize(Decimal(1)))
+    else:
+        text = format(number.normalize(), "f")
+    return text.replace(".", separator) if separator != "." else text
+
+
+def format_value(layout: Layout, field: LayoutField, value: Any) -> str:
+    if value is None or value is False or value == "":
+        return ""
+    if field.type is FieldType.DECIMAL:
+        return format_decimal(value, layout.decimal_separator)
+    if field.type is FieldType.INTEGER:
+        number = Decimal(str(value))
+        if number != number.to_integral_value():
+            raise ValueError(f"{field.name}: {value!r} is not a whole number")
+        return str(int(number))
+    if field.type is FieldType.DATE:
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        return value.strftime(field.format or layout.date_format)
+    if field.type is FieldType.DATETIME:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.strftime(field.format or layout.datetime_format)
+    if field.type is FieldType.BOOLEAN:
+        return "1" if value else "0"
+    return str(value)
+
+
+def check_row(layout: Layout, row: Mapping[str, Any]) -> list[ValueProblem]:
+    """Every problem the 3PL would have with this row, per the layout's constraints and encoding."""
+    problems: list[ValueProblem] = []
+    for f in layout.fields:
+        value = row.get(f.name)
+        if value is None or value is False or value == "":
+            if f.required:
+                problems.append(ValueProblem(code="FIELD_REQUIRED", field=f.name, message=f"{f.column} is required"))
+            continue
+        try:
+            text = format_value(layout, f, value)
+        except (ValueError, InvalidOperation, TypeError) as exc:
+            problems.append(ValueProblem(code="FIELD_TYPE", field=f.name, message=f"{f.column}: {exc}"))
+            continue
+        limit = f.max_length or (f.length if isinstance(layout, FixedWidthLayout) else None)
+        if limit and len(text) > limit:
+            problems.append(ValueProblem(code="FIELD_TOO_LONG", field=f.name, message=f"{f.column}: {text!r} is longer than {limit}"))
+        if f.pattern and not re.fullmatch(f.pattern, text):
+            problems.append(ValueProblem(code="FIELD_PATTERN", field=f.name, message=f"{f.column}: {text!r} does not match {f.pattern}"))
+        if f.enum and text not in f.enum:
+            problems.append(ValueProblem(code="FIELD_ENUM", field=f.name, message=f"{f.column}: {text!r} is not one of {list(f.enum)}"))
+        if f.type in (FieldType.DECIMAL, FieldType.INTEGER):
+            number = Decimal(str(value))
+            if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
+                problems.append(ValueProblem(code="FIELD_RANGE", field=f.name, message=f"{f.column}: {value} is outside [{f.minimum}, {f.maximum}]"))
+        try:
+            text.encode(layout.encoding)
+        except UnicodeEncodeError as exc:
+            bad = text[exc.start : exc.end]
+            problems.append(ValueProblem(
+                code="ENCODING_UNSUPPORTED", field=f.name,
+                message=f"{f.column}: {bad!r} cannot be written in {layout.encoding} (value {text!r})",
+            ))
+    return problems
+
+
+def encode(layout: Layout, rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """The file's bytes. Rows must have passed :func:`check_row`; a value that cannot be written raises."""
+    if isinstance(layout, FixedWidthLayout):
+        text = _fixed_width(layout, rows)
+    else:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, dialect=layout.csv_dialect())
+        if layout.header:
+            writer.writerow([f.column for f in layout.fields])
+        for row in rows:
+            writer.writerow([format_value(layout, f, row.get(f.name)) for f in layout.fields])
+        text = buffer.getvalue()
+    return text.encode(layout.encoding)
+
+
+def _fixed_width(layout: FixedWidthLayout, rows: Iterable[Mapping[str, Any]]) -> str:
+    lines = []
+    for row in rows:
+        record = [" "] * layout.record_width
+        for f in layout.fields:
+            value = format_value(layout, f, row.get(f.name))
+            assert f.start is not None and f.length is not None
+            if len(value) > f.length:
+                raise ValueError(f"{f.name}: {value!r} does not fit in {f.length} characters")
+            cell = value.rjust(f.length, f.pad) if f.align == "right" else value.ljust(f.length, f.pad)
+            record[f.start - 1 : f.start - 1 + f.length] = list(cell)
+        lines.append("".join(record))
+    return "".join(line + layout.line_terminator for line in lines)
