@@ -104,13 +104,20 @@ def test_counts_refuse_rows_without_outcome_or_with_two(ledger):
         ledger.close_counts(reg.exchange_id, rows_total=1)
 
 
-def test_outbound_names_are_deterministic_per_content(ledger):
-    kw = dict(partner="demo3pl", kind="orders", folder="/to_3pl/orders", name="ORDERS_1.csv", size=5)
-    first = ledger.register_outbound(**kw, sha256=SHA_A)
-    again = ledger.register_outbound(**kw, sha256=SHA_A)
+def test_outbound_files_are_staged_once_per_name_and_content(ledger):
+    kw = dict(partner="demo3pl", kind="orders", folder="/to_3pl/orders", name="ORDERS_1.csv")
+    first = ledger.stage_outbound(**kw, data=b"a,b\r\n", pickings=[{"picking_id": 7, "picking_name": "3PL/OUT/00007", "content_hash": SHA_A}])
+    again = ledger.stage_outbound(**kw, data=b"a,b\r\n")
     assert first.created and not again.created and again.state == State.OUTPUT_PENDING
-    with pytest.raises(ValueError, match="already registered"):
-        ledger.register_outbound(**kw, sha256=SHA_B)
+    assert ledger.payload(first.exchange_id) == b"a,b\r\n"
+    assert ledger.released_pickings("demo3pl")[7].state == "pending"
+    with pytest.raises(ValueError, match="already staged"):
+        ledger.stage_outbound(**kw, data=b"other")
+    ledger.mark_sent(first.exchange_id)
+    ledger.mark_sent(first.exchange_id)  # idempotent
+    assert ledger.exchange(first.exchange_id).state == "output_sent"
+    assert ledger.released_pickings("demo3pl")[7].state == "released"
+    assert ledger.pending_outbound("demo3pl", "orders") == []
 
 
 def test_exceptions_stay_open_while_seen_and_resolve(ledger):
@@ -140,7 +147,7 @@ def test_watermark_only_moves_forward(ledger):
 def test_a_picking_is_released_once_per_partner(ledger):
     from sqlalchemy.exc import IntegrityError
 
-    reg = ledger.register_outbound(partner="demo3pl", kind="orders", folder="/o", name="O.csv", sha256=SHA_A, size=1)
+    reg = ledger.stage_outbound(partner="demo3pl", kind="orders", folder="/o", name="O.csv", data=b"x")
     with ledger.session() as s:
         s.add(ReleasedPicking(partner="demo3pl", picking_id=7, picking_name="3PL/OUT/00007", exchange_id=reg.exchange_id, content_hash=SHA_A))
     with pytest.raises(IntegrityError):

@@ -173,8 +173,9 @@ class ReleasedPicking(Base):
     picking_name: Mapped[str] = mapped_column(String(64))
     exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="released")
+    state: Mapped[str] = mapped_column(String(16), default="released")  # pending, released, done, cancel_sent, cancelled
     released_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    noted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -6,6 +6,7 @@ exchange, recording the same row outcome twice stores it once, and a watermark n
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from threepl_bridge.ledger.engine import make_engine, migrate
 from threepl_bridge.ledger.models import (
     Exchange,
     ExchangeEvent,
+    ProductVersion,
     RecordException,
     ReleasedPicking,
     RowOutcome,
@@ -98,26 +100,6 @@ class Ledger:
                 partner=partner, kind=kind, folder=folder, name=name, sha256=sha256, size=size, run_id=run_id
             )
         return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=exchange.duplicate_of_id)
-
-    def register_outbound(
-        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None
-    ) -> Registered:
-        """Record a file we are about to upload (committed before the upload starts)."""
-        key = dict(partner=partner, direction="outbound", kind=kind, remote_folder=folder, remote_name=name)
-        with self.session() as s:
-            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
-            if existing is not None:
-                if existing.sha256 != sha256:
-                    raise ValueError(
-                        f"outbound file {folder}/{name} was already registered (exchange {existing.id}) with other "
-                        "content; file names must be deterministic per content"
-                    )
-                return Registered(exchange_id=existing.id, state=existing.state, created=False, duplicate_of=None)
-            exchange = Exchange(**key, sha256=sha256, size=size, state=INITIAL["outbound"], run_id=run_id)
-            s.add(exchange)
-            s.flush()
-            s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=exchange.state, run_id=run_id))
-            return Registered(exchange_id=exchange.id, state=exchange.state, created=True, duplicate_of=None)
 
     def transition(
         self, exchange_id: int, to_state: State, *, note: str | None = None, error: str | None = None, run_id: str | None = None
@@ -285,12 +267,103 @@ class Ledger:
 
     # --------------------------------------------------------------------------- released pickings
 
-    def released_pickings(self, partner: str, picking_ids: list[int] | None = None) -> dict[int, ReleasedPicking]:
+    def released_pickings(
+        self, partner: str, picking_ids: list[int] | None = None, *, states: list[str] | None = None
+    ) -> dict[int, ReleasedPicking]:
         with self.session() as s:
             query = select(ReleasedPicking).filter_by(partner=partner)
             if picking_ids is not None:
                 query = query.where(ReleasedPicking.picking_id.in_(picking_ids))
+            if states is not None:
+                query = query.where(ReleasedPicking.state.in_(states))
             return {r.picking_id: r for r in s.scalars(query)}
+
+    def released_pickings_of(self, exchange_id: int) -> list[ReleasedPicking]:
+        with self.session() as s:
+            return list(s.scalars(select(ReleasedPicking).filter_by(exchange_id=exchange_id).order_by(ReleasedPicking.picking_name)))
+
+    def mark_noted(self, partner: str, picking_id: int) -> None:
+        with self.session() as s:
+            found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
+            found.noted_at = utcnow()
+
+    # ------------------------------------------------------------------------------ outbound files
+
+    def stage_outbound(
+        self,
+        *,
+        partner: str,
+        kind: str,
+        folder: str,
+        name: str,
+        data: bytes,
+        run_id: str | None = None,
+        pickings: list[dict[str, object]] | None = None,
+        products: list[dict[str, object]] | None = None,
+        picking_states: dict[int, str] | None = None,
+    ) -> Registered:
+        """Commit an outbound file *before* it is uploaded, with the pickings/product versions it carries.
+
+        From this commit on, the pickings count as released (they are never put in another file) and a crash
+        during or after the upload is settled by :meth:`mark_sent` on the next attempt, never by a new file.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        key = dict(partner=partner, direction="outbound", kind=kind, remote_folder=folder, remote_name=name)
+        with self.session() as s:
+            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
+            if existing is not None:
+                if existing.sha256 != sha:
+                    raise ValueError(f"outbound file {folder}/{name} already staged (exchange {existing.id}) with other content")
+                return Registered(exchange_id=existing.id, state=existing.state, created=False, duplicate_of=None)
+            exchange = Exchange(**key, sha256=sha, size=len(data), state=State.OUTPUT_PENDING, run_id=run_id, payload=data)
+            s.add(exchange)
+            s.flush()
+            s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=exchange.state, run_id=run_id))
+            for p in pickings or []:
+                s.add(ReleasedPicking(partner=partner, exchange_id=exchange.id, state="pending", **p))
+            for p in products or []:
+                s.add(ProductVersion(partner=partner, exchange_id=exchange.id, **p))
+            for picking_id, state in (picking_states or {}).items():
+                s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one().state = state
+            return Registered(exchange_id=exchange.id, state=exchange.state, created=True, duplicate_of=None)
+
+    def payload(self, exchange_id: int) -> bytes:
+        with self.session() as s:
+            data = s.scalar(select(Exchange.payload).filter_by(id=exchange_id))
+        if data is None:
+            raise ValueError(f"exchange {exchange_id} has no stored payload")
+        return data
+
+    def mark_sent(self, exchange_id: int, *, note: str | None = None, run_id: str | None = None) -> None:
+        """The file is on the server: the exchange is sent and its pickings are released (idempotent)."""
+        self.transition(exchange_id, State.OUTPUT_SENT, note=note, run_id=run_id)
+        with self.session() as s:
+            for picking in s.scalars(select(ReleasedPicking).filter_by(exchange_id=exchange_id, state="pending")):
+                picking.state = "released"
+
+    def pending_outbound(self, partner: str, kind: str) -> list[int]:
+        with self.session() as s:
+            return list(s.scalars(
+                select(Exchange.id).filter_by(partner=partner, kind=kind, direction="outbound", state=State.OUTPUT_PENDING).order_by(Exchange.id)
+            ))
+
+    def product_versions(self, partner: str, *, sent_only: bool) -> dict[int, str]:
+        """product id -> the latest version hash the partner has (sent_only) or has been staged for."""
+        with self.session() as s:
+            query = (
+                select(ProductVersion.product_id, ProductVersion.version_hash)
+                .join(Exchange, Exchange.id == ProductVersion.exchange_id)
+                .where(ProductVersion.partner == partner)
+                .order_by(ProductVersion.id)
+            )
+            if sent_only:
+                query = query.where(Exchange.state == State.OUTPUT_SENT)
+            return {pid: version for pid, version in s.execute(query)}
+
+    def set_released_state(self, partner: str, picking_id: int, state: str) -> None:
+        with self.session() as s:
+            found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
+            found.state = state
 
     def count_exchanges(self, partner: str, kind: str | None = None) -> int:
         with self.session() as s:

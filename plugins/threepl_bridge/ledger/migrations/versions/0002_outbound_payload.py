@@ -1,4 +1,4 @@
-"""outbound payload
+"""outbound payload; chatter-note time of released pickings
 
 Revision ID: 0002
 Revises: 0001
@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 
-
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
@@ -22,10 +20,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('ledger_exchange', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payload', sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table('ledger_released_picking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('noted_at', sa.DateTime(timezone=True), nullable=True))
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ledger_released_picking', schema=None) as batch_op:
+        batch_op.drop_column('noted_at')
     with op.batch_alter_table('ledger_exchange', schema=None) as batch_op:
         batch_op.drop_column('payload')
 

@@ -1,0 +1,240 @@
+"""Odoo outgoing pickings -> the 3PL: only orders the 3PL can fulfil; every order held back says why.
+
+``prepare_orders`` finds the ready pickings of the partner's warehouses not yet released to it, checks each
+(products already at the 3PL, quantities whole in the 3PL's unit, complete ship-to address, layout rules), and
+stages the releasable ones in one file per run (or one per order). Staging commits the release in the ledger
+before the upload, so no picking is ever put in two files. ``watch_released`` then reports pickings cancelled or
+changed in Odoo after release (a cancellation file when the partner has one, an exception otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from threepl_bridge.flows.outbound import file_name
+from threepl_bridge.formats.codec import check_row, encode
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.specs.models import Partner
+
+log = logging.getLogger(__name__)
+
+PICKING_FIELDS = ["name", "state", "partner_id", "sale_id", "carrier_id", "scheduled_date", "date_deadline", "origin", "picking_type_id"]
+MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "product_uom", "state"]
+ADDRESS_FIELDS = ["name", "street", "street2", "city", "zip", "state_id", "country_code", "phone", "email"]
+ORDER_CODES = ("ORDER_PRODUCT_NOT_AT_3PL", "ORDER_MISSING_SKU", "ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH",
+               "ORDER_ADDRESS_INCOMPLETE", "ORDER_ENCODING", "ORDER_FIELD_INVALID")
+REQUIRED_ADDRESS = (("name", "name"), ("street", "street"), ("city", "city"), ("zip", "zip"), ("country_code", "country code"))
+
+
+@dataclass
+class OrdersPrepared:
+    exchange_ids: list[int]
+    candidates: int
+    released: int
+    held: int
+    problems: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def picking_ref(name: str) -> str:
+    return name
+
+
+def lines_hash(moves: list[dict[str, Any]]) -> str:
+    key = sorted((m["product_id"][0], float(m["product_uom_qty"]), m["product_uom"][0]) for m in moves if m["state"] != "cancel")
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def _by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {r["id"]: r for r in records}
+
+
+def _m2o_ids(records: list[dict[str, Any]], fname: str) -> list[int]:
+    return sorted({r[fname][0] for r in records if r.get(fname)})
+
+
+def out_picking_types(client: OdooClient, partner: Partner) -> list[int]:
+    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["code", "out_type_id"])
+    missing = set(partner.spec.odoo.warehouses) - {w["code"] for w in warehouses}
+    if missing:
+        raise LookupError(f"partner {partner.code}: no Odoo warehouse with code(s) {sorted(missing)} (odoo.warehouses in {partner.source})")
+    return [w["out_type_id"][0] for w in warehouses]
+
+
+def _requested_date(picking: dict[str, Any], partner: Partner) -> str | None:
+    stamp = picking.get("date_deadline") or picking.get("scheduled_date")
+    if not stamp:
+        return None
+    utc = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return utc.astimezone(partner.spec.tz).date().isoformat()
+
+
+def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now: datetime, run_id: str | None = None) -> OrdersPrepared:
+    doc = partner.document("orders")
+    if doc is None:
+        raise LookupError(f"partner {partner.code} has no orders document")
+    layout = partner.layout_for("orders")
+    states = ["assigned", "confirmed"] if partner.spec.policy.release_confirmed else ["assigned"]
+    types = out_picking_types(client, partner)
+    pickings = list(client.search_read_all("stock.picking", [["picking_type_id", "in", types], ["state", "in", states]], PICKING_FIELDS))
+    released = ledger.released_pickings(partner.code, [p["id"] for p in pickings])
+    pickings = [p for p in pickings if p["id"] not in released]
+    if not pickings:
+        return OrdersPrepared(exchange_ids=[], candidates=0, released=0, held=0)
+    moves = list(client.search_read_all("stock.move", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "!=", "cancel"]], MOVE_FIELDS))
+    products = _by_id(client.read("product.product", _m2o_ids(moves, "product_id"), ["default_code", "barcode", "name"]))
+    addresses = _by_id(client.read("res.partner", _m2o_ids(pickings, "partner_id"), ADDRESS_FIELDS))
+    orders = _by_id(client.read("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref"]))
+    carriers = _by_id(client.read("delivery.carrier", _m2o_ids(pickings, "carrier_id"), ["name"]))
+    at_3pl = set(ledger.product_versions(partner.code, sent_only=True))
+    moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in sorted(moves, key=lambda m: m["id"]):
+        moves_of[m["picking_id"][0]].append(m)
+
+    ready: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    problems_seen: Counter = Counter()
+    held = 0
+    for picking in sorted(pickings, key=lambda p: p["name"]):
+        rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl)
+        for row in rows:
+            for p in check_row(layout, row):
+                if p.code == "FIELD_REQUIRED" and p.field.startswith("ship_"):
+                    continue  # reported once as ORDER_ADDRESS_INCOMPLETE
+                code = "ORDER_ENCODING" if p.code == "ENCODING_UNSUPPORTED" else "ORDER_FIELD_INVALID"
+                problems.append((code, f"{picking['name']} line {row['line_no']}: {p.message}"))
+        ref = picking_ref(picking["name"])
+        if problems:
+            held += 1
+            for code, message in dict.fromkeys(problems):
+                problems_seen[code] += 1
+                ledger.raise_exception(partner=partner.code, code=code, object_type="picking", object_ref=ref, message=message)
+            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES), keep=[c for c, _ in problems])
+            continue
+        ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES))
+        ready.append((picking, rows))
+
+    exchange_ids = []
+    groups = [ready] if doc.split == "run" else [[item] for item in ready]
+    for seq, group in enumerate(g for g in groups if g):
+        data = encode(layout, [row for _, rows in group for row in rows])
+        key = hashlib.sha256(data).hexdigest()[:8]
+        name = file_name(doc.name_template or "", partner=partner.code, kind="orders", when=now, key=key, seq=seq + 1)
+        staged = ledger.stage_outbound(
+            partner=partner.code, kind="orders", folder=doc.folder, name=name, data=data, run_id=run_id,
+            pickings=[{"picking_id": p["id"], "picking_name": p["name"], "content_hash": lines_hash(moves_of[p["id"]])} for p, _ in group],
+        )
+        exchange_ids.append(staged.exchange_id)
+    log.info("%s orders: %d candidates, %d released in %d file(s), %d held", partner.code, len(pickings), len(ready), len(exchange_ids), held)
+    return OrdersPrepared(exchange_ids=exchange_ids, candidates=len(pickings), released=len(ready), held=held, problems=dict(problems_seen))
+
+
+def _order_rows(
+    partner: Partner, picking: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]],
+    addresses: dict[int, dict[str, Any]], orders: dict[int, dict[str, Any]], carriers: dict[int, dict[str, Any]], at_3pl: set[int],
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    name = picking["name"]
+    problems: list[tuple[str, str]] = []
+    address = addresses.get(picking["partner_id"][0], {}) if picking.get("partner_id") else {}
+    missing = [label for key, label in REQUIRED_ADDRESS if not address.get(key)]
+    if missing:
+        problems.append(("ORDER_ADDRESS_INCOMPLETE", f"{name}: ship-to address lacks {', '.join(missing)}"))
+    order = orders.get(picking["sale_id"][0], {}) if picking.get("sale_id") else {}
+    carrier = carriers.get(picking["carrier_id"][0], {}) if picking.get("carrier_id") else {}
+    if not moves:
+        problems.append(("ORDER_FIELD_INVALID", f"{name}: no open lines"))
+    rows = []
+    for line_no, move in enumerate(moves, start=1):
+        product = products[move["product_id"][0]]
+        sku = product.get("default_code")
+        where = f"{name} line {line_no} ({sku or product['name']})"
+        if not sku:
+            problems.append(("ORDER_MISSING_SKU", f"{where}: product has no Internal Reference"))
+        elif product["id"] not in at_3pl:
+            problems.append(("ORDER_PRODUCT_NOT_AT_3PL", f"{where}: the 3PL has not received product {sku} yet"))
+        uom_name = move["product_uom"][1]
+        uom = partner.spec.uom_by_odoo(uom_name)
+        qty = Decimal(str(move["product_uom_qty"]))
+        if uom is None:
+            problems.append(("ORDER_UOM_NOT_MAPPED", f"{where}: unit {uom_name!r} has no code in {partner.source}"))
+        elif qty != qty.to_integral_value():
+            problems.append(("ORDER_UOM_MISMATCH", f"{where}: {qty.normalize()} {uom_name} is not a whole number of {uom.code}"))
+        rows.append({
+            "order_ref": name, "line_no": line_no, "sku": sku or None, "barcode": product.get("barcode") or None,
+            "quantity": qty if uom is None or qty != qty.to_integral_value() else int(qty), "uom": uom.code if uom else None,
+            "sale_order": order.get("name") or picking.get("origin") or None, "customer_ref": order.get("client_order_ref") or None,
+            "ship_name": address.get("name") or None, "ship_street": address.get("street") or None,
+            "ship_street2": address.get("street2") or None, "ship_city": address.get("city") or None,
+            "ship_zip": address.get("zip") or None, "ship_state": (address.get("state_id") or [None, None])[1],
+            "ship_country": address.get("country_code") or None, "ship_phone": address.get("phone") or None,
+            "ship_email": address.get("email") or None, "carrier": carrier.get("name") or None, "carrier_service": None,
+            "requested_date": _requested_date(picking, partner),
+        })
+    return rows, problems
+
+
+def note_released(*, partner: Partner, client: OdooClient, ledger: Ledger, exchange_id: int) -> int:
+    """Best effort: a chatter note on every picking of a sent file. Never raises; returns notes posted."""
+    exchange = ledger.exchange(exchange_id)
+    posted = 0
+    for picking in ledger.released_pickings_of(exchange_id):
+        if picking.noted_at is not None:
+            continue
+        body = (f"Released to 3PL {partner.spec.name} ({partner.code}) in file {exchange.remote_name} "
+                f"at {exchange.updated_at:%Y-%m-%d %H:%M} UTC.")
+        try:
+            client.message_post("stock.picking", picking.picking_id, body)
+        except OdooError as exc:
+            log.warning("chatter note on %s skipped: %s", picking.picking_name, exc)
+            continue
+        ledger.mark_noted(partner.code, picking.picking_id)
+        posted += 1
+    return posted
+
+
+def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now: datetime, run_id: str | None = None) -> dict[str, int]:
+    """Released pickings cancelled or changed in Odoo: a cancellation file when the partner has one, else an
+    exception; done pickings stop being watched."""
+    watched = ledger.released_pickings(partner.code, states=["released"])
+    if not watched:
+        return {"watched": 0, "cancelled": 0, "changed": 0}
+    current = _by_id(client.read("stock.picking", list(watched), ["name", "state"]))
+    moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(watched)]], MOVE_FIELDS))
+    moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in moves:
+        moves_of[m["picking_id"][0]].append(m)
+    cancelled, changed = [], 0
+    for pid, released in sorted(watched.items()):
+        picking = current.get(pid)
+        state = picking["state"] if picking else "cancel"
+        if state == "done":
+            ledger.set_released_state(partner.code, pid, "done")
+        elif state == "cancel":
+            cancelled.append(released)
+        elif lines_hash(moves_of[pid]) != released.content_hash:
+            changed += 1
+            ledger.raise_exception(partner=partner.code, code="ORDER_CHANGED_AFTER_RELEASE", object_type="picking", object_ref=released.picking_name,
+                                   message=f"{released.picking_name}: quantities changed in Odoo after release in exchange {released.exchange_id}")
+    doc = partner.document("cancellations")
+    if cancelled and doc is not None:
+        rows = [{"order_ref": r.picking_name, "reason": "cancelled in Odoo", "cancelled_at": now.astimezone(partner.spec.tz).replace(tzinfo=None)} for r in cancelled]
+        data = encode(partner.layout_for("cancellations"), rows)
+        name = file_name(doc.name_template or "", partner=partner.code, kind="cancellations", when=now, key=hashlib.sha256(data).hexdigest()[:8])
+        ledger.stage_outbound(partner=partner.code, kind="cancellations", folder=doc.folder, name=name, data=data, run_id=run_id,
+                              picking_states={r.picking_id: "cancel_sent" for r in cancelled})
+    else:
+        for r in cancelled:
+            ledger.raise_exception(partner=partner.code, code="ORDER_CANCELLED_AFTER_RELEASE", object_type="picking", object_ref=r.picking_name,
+                                   message=f"{r.picking_name} was cancelled in Odoo after release in exchange {r.exchange_id}; tell the 3PL")
+            ledger.set_released_state(partner.code, r.picking_id, "cancelled")
+    return {"watched": len(watched), "cancelled": len(cancelled), "changed": changed}

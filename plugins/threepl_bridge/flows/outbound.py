@@ -1,0 +1,61 @@
+"""Delivering staged outbound files: exactly once, whatever crashes or retries happen.
+
+A file is staged in the ledger (``output_pending``, with its bytes) before it is uploaded. Delivery then:
+- if the exchange is already ``output_sent``: nothing to do;
+- if the server already holds a file of that name with the same bytes (the previous attempt uploaded it but died
+  before the ledger commit): it is only marked sent, nothing is uploaded again;
+- otherwise the same bytes are uploaded atomically under the same name, then marked sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.ledger.states import State
+from threepl_bridge.transport.sftp import SftpTransport, remote_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    exchange_id: int
+    path: str
+    outcome: str  # "uploaded", "found_on_server", "already_sent"
+
+
+def deliver(ledger: Ledger, transport: SftpTransport, exchange_id: int, *, run_id: str | None = None) -> Delivery:
+    exchange = ledger.exchange(exchange_id)
+    path = remote_path(exchange.remote_folder, exchange.remote_name)
+    if exchange.state == State.OUTPUT_SENT:
+        return Delivery(exchange_id=exchange_id, path=path, outcome="already_sent")
+    if exchange.state != State.OUTPUT_PENDING:
+        raise ValueError(f"exchange {exchange_id} is {exchange.state}; only output_pending files are delivered")
+    existing = transport.stat(path)
+    if existing is not None and existing.size == exchange.size:
+        remote = transport.read_bytes(path)
+        if hashlib.sha256(remote.data).hexdigest() == exchange.sha256:
+            ledger.mark_sent(exchange_id, note="found on the server after an interrupted attempt; not uploaded again", run_id=run_id)
+            log.info("%s already on the server (exchange %d); marked sent without uploading again", path, exchange_id)
+            return Delivery(exchange_id=exchange_id, path=path, outcome="found_on_server")
+    transport.upload_atomic(exchange.remote_folder, exchange.remote_name, ledger.payload(exchange_id))
+    ledger.mark_sent(exchange_id, run_id=run_id)
+    log.info("uploaded %s (%d bytes, exchange %d)", path, exchange.size, exchange_id)
+    return Delivery(exchange_id=exchange_id, path=path, outcome="uploaded")
+
+
+def deliver_pending(ledger: Ledger, transport: SftpTransport, partner: str, kind: str, *, run_id: str | None = None) -> list[Delivery]:
+    """Settle every staged-but-unsent file of this partner and kind (from interrupted earlier runs)."""
+    return [deliver(ledger, transport, eid, run_id=run_id) for eid in ledger.pending_outbound(partner, kind)]
+
+
+def file_name(template: str, *, partner: str, kind: str, when: datetime, key: str, seq: int = 1) -> str:
+    """A deterministic file name: the same run and content always give the same name."""
+    return template.format(
+        partner=partner, kind=kind, date=when.strftime("%Y%m%d"), time=when.strftime("%H%M%S"),
+        stamp=when.strftime("%Y%m%d%H%M%S"), seq=f"{seq:03d}", key=key,
+    )

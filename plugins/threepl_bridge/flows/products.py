@@ -1,0 +1,175 @@
+"""Odoo product master -> the 3PL, incrementally, with pre-flight checks that hold back what the 3PL can't use.
+
+``prepare_products`` reads what changed (product or template ``write_date`` past the watermark, id as tie-breaker,
+plus every product with an open exception), checks each product, and stages one file with the products whose
+current version the partner does not have yet. The watermark moves in ``finalize_products`` only once that file
+is on the SFTP server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from threepl_bridge.formats.codec import check_row, encode
+from threepl_bridge.formats.gs1 import gs1_problem
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.ledger.states import State
+from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.specs.models import Partner
+from threepl_bridge.flows.outbound import file_name
+
+log = logging.getLogger(__name__)
+
+STORABLE = ["detailed_type", "=", "product"]
+PRODUCT_FIELDS = ["default_code", "barcode", "name", "uom_id", "weight", "volume", "tracking", "write_date", "product_tmpl_id"]
+PRODUCT_CODES = ("PRODUCT_MISSING_SKU", "PRODUCT_DUPLICATE_SKU", "PRODUCT_DUPLICATE_BARCODE", "PRODUCT_BAD_BARCODE",
+                 "PRODUCT_UOM_NOT_MAPPED", "PRODUCT_ENCODING", "PRODUCT_FIELD_INVALID")
+STREAMS = {"product.product": "products.product", "product.template": "products.template"}
+
+
+@dataclass
+class ProductsPrepared:
+    exchange_id: int | None
+    scanned: int
+    to_send: int
+    held: int
+    unchanged: int
+    problems: dict[str, int] = field(default_factory=dict)
+    watermarks: dict[str, list[Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def product_ref(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def _window(mark: tuple[str, int] | None) -> list[Any]:
+    if mark is None:
+        return []
+    value, last_id = mark
+    return ["|", ["write_date", ">", value], "&", ["write_date", "=", value], ["id", ">", last_id]]
+
+
+def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[set[int], dict[str, list[Any]]]:
+    ids: set[int] = set()
+    marks: dict[str, list[Any]] = {}
+    for model, stream in STREAMS.items():
+        current = ledger.watermark(partner.code, stream)
+        fields = ["write_date"] + (["product_variant_ids"] if model == "product.template" else [])
+        best = current
+        for rec in client.search_read_all(model, [STORABLE, *_window(current)], fields):
+            ids.update(rec["product_variant_ids"] if model == "product.template" else [rec["id"]])
+            position = (rec["write_date"], rec["id"])
+            if best is None or position > best:
+                best = position
+        if best is not None and best != current:
+            marks[stream] = list(best)
+    return ids, marks
+
+
+def product_problems(partner: Partner, product: dict[str, Any], row: dict[str, Any], sku_count: Counter, barcode_count: Counter) -> list[tuple[str, str]]:
+    """Every reason the 3PL could not use this product, as (code, message)."""
+    layout = partner.layout_for("products")
+    sku, barcode = product.get("default_code") or "", product.get("barcode") or ""
+    label = f"{sku or '(no SKU)'} {product['name']!r}"
+    problems: list[tuple[str, str]] = []
+    if not sku:
+        problems.append(("PRODUCT_MISSING_SKU", f"product {product['id']} {product['name']!r} has no Internal Reference"))
+    elif sku_count[sku] > 1:
+        problems.append(("PRODUCT_DUPLICATE_SKU", f"{label}: SKU {sku} is used by {sku_count[sku]} storable products"))
+    if barcode and barcode_count[barcode] > 1:
+        problems.append(("PRODUCT_DUPLICATE_BARCODE", f"{label}: barcode {barcode} is used by {barcode_count[barcode]} products"))
+    if barcode and (why := gs1_problem(barcode)):
+        problems.append(("PRODUCT_BAD_BARCODE", f"{label}: {why}"))
+    if row["uom"] is None:
+        problems.append(("PRODUCT_UOM_NOT_MAPPED", f"{label}: unit {product['uom_id'][1]!r} has no code in {partner.source} (uom)"))
+    for p in check_row(layout, row):
+        if p.code == "FIELD_REQUIRED" and p.field in ("sku", "uom"):
+            continue  # already reported above
+        code = "PRODUCT_ENCODING" if p.code == "ENCODING_UNSUPPORTED" else "PRODUCT_FIELD_INVALID"
+        problems.append((code, f"{label}: {p.message}"))
+    return problems
+
+
+def product_row(partner: Partner, product: dict[str, Any]) -> dict[str, Any]:
+    uom = partner.spec.uom_by_odoo(product["uom_id"][1]) if product.get("uom_id") else None
+    return {
+        "sku": product.get("default_code") or None, "barcode": product.get("barcode") or None, "name": product["name"],
+        "uom": uom.code if uom else None, "weight": product.get("weight") or None, "volume": product.get("volume") or None,
+        "tracking": product.get("tracking") or "none",
+    }
+
+
+def version_hash(row: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prepare_products(
+    *, partner: Partner, client: OdooClient, ledger: Ledger, now: datetime, run_id: str | None = None, full_resend: bool = False
+) -> ProductsPrepared:
+    doc = partner.document("products")
+    if doc is None:
+        raise LookupError(f"partner {partner.code} has no products document")
+    catalog = list(client.search_read_all("product.product", [STORABLE], ["default_code", "barcode"]))
+    sku_count = Counter(p["default_code"] for p in catalog if p.get("default_code"))
+    barcode_count = Counter(p["barcode"] for p in catalog if p.get("barcode"))
+    ids, marks = _changed_ids(client, ledger, partner)
+    if full_resend:
+        ids = {p["id"] for p in catalog}
+    else:  # products held earlier are checked again: the fix may have been made on another product
+        ids |= {int(e.object_ref.split(":")[1]) for e in ledger.open_exceptions(partner.code) if e.object_type == "product"}
+    products = sorted(client.read("product.product", sorted(ids), PRODUCT_FIELDS), key=lambda p: (p.get("default_code") or "", p["id"]))
+    have = {} if full_resend else ledger.product_versions(partner.code, sent_only=False)
+    to_send: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+    problems_seen: Counter = Counter()
+    held = unchanged = 0
+    for product in products:
+        row = product_row(partner, product)
+        problems = product_problems(partner, product, row, sku_count, barcode_count)
+        ref = product_ref(product["id"])
+        if problems:
+            held += 1
+            for code, message in problems:
+                problems_seen[code] += 1
+                ledger.raise_exception(partner=partner.code, code=code, object_type="product", object_ref=ref, message=message)
+            ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES), keep=[c for c, _ in problems])
+            continue
+        ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES))
+        version = version_hash(row)
+        if have.get(product["id"]) == version:
+            unchanged += 1
+            continue
+        to_send.append((product, row, version))
+    exchange_id = None
+    if to_send:
+        data = encode(partner.layout_for("products"), [row for _, row, _ in to_send])
+        name = file_name(doc.name_template or "", partner=partner.code, kind="products", when=now, key=hashlib.sha256(data).hexdigest()[:8])
+        staged = ledger.stage_outbound(
+            partner=partner.code, kind="products", folder=doc.folder, name=name, data=data, run_id=run_id,
+            products=[{"product_id": p["id"], "sku": row["sku"], "version_hash": v, "odoo_write_date": p["write_date"]} for p, row, v in to_send],
+        )
+        exchange_id = staged.exchange_id
+    log.info("%s products: %d scanned, %d to send, %d held, %d unchanged", partner.code, len(products), len(to_send), held, unchanged)
+    return ProductsPrepared(
+        exchange_id=exchange_id, scanned=len(products), to_send=len(to_send), held=held, unchanged=unchanged,
+        problems=dict(problems_seen), watermarks=marks,
+    )
+
+
+def finalize_products(*, partner: Partner, ledger: Ledger, prepared: dict[str, Any]) -> bool:
+    """Advance the watermarks once the staged file (if any) is sent. Returns whether they moved."""
+    exchange_id = prepared.get("exchange_id")
+    if exchange_id is not None and ledger.exchange(exchange_id).state != State.OUTPUT_SENT:
+        raise RuntimeError(f"products file of exchange {exchange_id} is not on the SFTP server yet; watermark kept")
+    moved = False
+    for stream, (value, last_id) in (prepared.get("watermarks") or {}).items():
+        moved |= ledger.advance_watermark(partner.code, stream, value, int(last_id))
+    return moved
