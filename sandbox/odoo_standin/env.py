@@ -15,7 +15,7 @@ READ_ONLY = frozenset({"search_read", "search", "search_count", "read", "fields_
 
 
 class Env:
-    def __init__(self, *, database: str = "odoo3pl", today: date | None = None) -> None:
+    def __init__(self, *, database: str = "odoo3pl", today: date | None = None, frozen_now: datetime | None = None) -> None:
         self.database = database
         self.lock = threading.RLock()
         self.models: dict[str, Model] = {}
@@ -24,6 +24,7 @@ class Env:
         self._ids: dict[str, int] = {}
         self._sequences: dict[str, int] = {}
         self._clock_offset = timedelta(0)
+        self.frozen_now = frozen_now  # tests that compare files byte for byte freeze the server clock (UTC, naive)
         if today is not None:
             now = now_utc()
             self._clock_offset = datetime.combine(today, now.time()) - now
@@ -56,6 +57,8 @@ class Env:
         return self._sequences[key]
 
     def now(self) -> datetime:
+        if self.frozen_now is not None:
+            return self.frozen_now
         return now_utc() + self._clock_offset
 
     def today(self) -> date:

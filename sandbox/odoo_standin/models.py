@@ -141,6 +141,10 @@ class ProductTemplate(Model):
         return {f: defaults[f] for f in fields_list if f in defaults}
 
 
+TEMPLATE_SHARED = frozenset({"name", "weight", "volume", "uom_id", "uom_po_id", "detailed_type", "type", "tracking",
+                             "list_price", "categ_id", "sale_ok", "purchase_ok", "active"})
+
+
 class ProductProduct(Model):
     _name = "product.product"
     _description = "Product Variant"
@@ -194,7 +198,13 @@ class ProductProduct(Model):
                     f'Barcode(s) already assigned:\n\n- Barcode "{values["barcode"]}" already assigned to product(s): '
                     f"{', '.join(h['name'] for h in holders)}\n\nNote: products that you don't have access to will not be shown above."
                 )
-        return super().write(ids, values, context)
+        super().write(ids, values, context)
+        # template fields written through the variant are stored on the template (and touch its write_date)
+        shared = {k: v for k, v in values.items() if k in TEMPLATE_SHARED}
+        if shared:
+            tmpl_ids = sorted({self.records[i]["product_tmpl_id"] for i in ids if self.records[i].get("product_tmpl_id")})
+            self.env["product.template"].write(tmpl_ids, shared, context)
+        return True
 
     def _locations(self) -> list[int] | None:
         ctx = self.env.context

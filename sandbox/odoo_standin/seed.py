@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sandbox.odoo_standin import models as m
 from sandbox.odoo_standin import stock as s
 from sandbox.odoo_standin.env import Env
-from sandbox.odoo_standin.orm import CONTRACT, Model
+from sandbox.odoo_standin.orm import CONTRACT, Model, fmt_dt
 
 MODELS: list[type[Model]] = [
     m.ResCurrency, m.ResCountry, m.ResCompany, m.ResPartner, m.ResUsers, m.IrAttachment, m.UomCategory, m.UomUom,
@@ -33,8 +34,8 @@ def _put(model: Model, rec: dict[str, Any]) -> None:
 
 
 def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: str = "standin-etl-api-key",
-          etl_email: str | None = None, today: Any = None) -> Env:
-    env = Env(database=database, today=today)
+          etl_email: str | None = None, today: Any = None, frozen_now: Any = None) -> Env:
+    env = Env(database=database, today=today, frozen_now=frozen_now)
     for cls in MODELS:
         env.register(cls)
     data = json.loads((CONTRACT / "demo_data.json").read_text())
@@ -58,6 +59,7 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
         ETL_UID: {"login": "etl", "password": etl_password, "api_key": etl_api_key, "admin": False, "account_readonly": True},
         ADMIN_UID: {"login": "admin", "password": "admin", "api_key": None, "admin": True, "account_readonly": True},
     }
+    seeded_at = fmt_dt(env.now() - timedelta(days=1))
     categories = {}
     for uom in data["uoms"]:
         categories[_m2o(uom["category_id"])] = uom["category_id"][1]
@@ -73,8 +75,8 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
         tmpl = env["product.template"].records.setdefault(tmpl_id, {"id": tmpl_id, "name": product["name"], "product_variant_ids": []})
         tmpl.update({k: _m2o(v) for k, v in product.items() if k in env["product.template"].fields and k not in ("id", "product_variant_ids", "default_code", "barcode")})
         tmpl["product_variant_ids"].append(product["id"])
-        _put(env["product.product"], {**product, "write_date": "2026-11-22 14:27:00"})
-        tmpl.setdefault("write_date", "2026-11-22 14:27:00")
+        _put(env["product.product"], {**product, "write_date": seeded_at})
+        tmpl.setdefault("write_date", seeded_at)
     for carrier in data["carriers"]:
         _put(env["delivery.carrier"], carrier)
     for loc in data["locations"]:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from threepl_bridge.flows.outbound import file_name
+from threepl_bridge.flows.outbound import stage_file
 from threepl_bridge.formats.codec import check_row, encode
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
@@ -107,10 +107,13 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     held = 0
     for picking in sorted(pickings, key=lambda p: p["name"]):
         rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl)
+        uom_reported = any(code.startswith("ORDER_UOM") for code, _ in problems)
         for row in rows:
             for p in check_row(layout, row):
                 if p.code == "FIELD_REQUIRED" and p.field.startswith("ship_"):
                     continue  # reported once as ORDER_ADDRESS_INCOMPLETE
+                if uom_reported and p.field in ("quantity", "uom"):
+                    continue  # reported as ORDER_UOM_*
                 code = "ORDER_ENCODING" if p.code == "ENCODING_UNSUPPORTED" else "ORDER_FIELD_INVALID"
                 problems.append((code, f"{picking['name']} line {row['line_no']}: {p.message}"))
         ref = picking_ref(picking["name"])
@@ -128,13 +131,11 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     groups = [ready] if doc.split == "run" else [[item] for item in ready]
     for seq, group in enumerate(g for g in groups if g):
         data = encode(layout, [row for _, rows in group for row in rows])
-        key = hashlib.sha256(data).hexdigest()[:8]
-        name = file_name(doc.name_template or "", partner=partner.code, kind="orders", when=now, key=key, seq=seq + 1)
-        staged = ledger.stage_outbound(
-            partner=partner.code, kind="orders", folder=doc.folder, name=name, data=data, run_id=run_id,
+        exchange_ids.append(stage_file(
+            ledger, partner=partner.code, kind="orders", folder=doc.folder, template=doc.name_template or "", when=now,
+            data=data, run_id=run_id, first_seq=seq + 1,
             pickings=[{"picking_id": p["id"], "picking_name": p["name"], "content_hash": lines_hash(moves_of[p["id"]])} for p, _ in group],
-        )
-        exchange_ids.append(staged.exchange_id)
+        ))
     log.info("%s orders: %d candidates, %d released in %d file(s), %d held", partner.code, len(pickings), len(ready), len(exchange_ids), held)
     return OrdersPrepared(exchange_ids=exchange_ids, candidates=len(pickings), released=len(ready), held=held, problems=dict(problems_seen))
 
@@ -229,9 +230,8 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     if cancelled and doc is not None:
         rows = [{"order_ref": r.picking_name, "reason": "cancelled in Odoo", "cancelled_at": now.astimezone(partner.spec.tz).replace(tzinfo=None)} for r in cancelled]
         data = encode(partner.layout_for("cancellations"), rows)
-        name = file_name(doc.name_template or "", partner=partner.code, kind="cancellations", when=now, key=hashlib.sha256(data).hexdigest()[:8])
-        ledger.stage_outbound(partner=partner.code, kind="cancellations", folder=doc.folder, name=name, data=data, run_id=run_id,
-                              picking_states={r.picking_id: "cancel_sent" for r in cancelled})
+        stage_file(ledger, partner=partner.code, kind="cancellations", folder=doc.folder, template=doc.name_template or "",
+                   when=now, data=data, run_id=run_id, picking_states={r.picking_id: "cancel_sent" for r in cancelled})
     else:
         for r in cancelled:
             ledger.raise_exception(partner=partner.code, code="ORDER_CANCELLED_AFTER_RELEASE", object_type="picking", object_ref=r.picking_name,

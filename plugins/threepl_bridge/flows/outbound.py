@@ -55,7 +55,28 @@ def deliver_pending(ledger: Ledger, transport: SftpTransport, partner: str, kind
 
 def file_name(template: str, *, partner: str, kind: str, when: datetime, key: str, seq: int = 1) -> str:
     """A deterministic file name: the same run and content always give the same name."""
-    return template.format(
+    name = template.format(
         partner=partner, kind=kind, date=when.strftime("%Y%m%d"), time=when.strftime("%H%M%S"),
         stamp=when.strftime("%Y%m%d%H%M%S"), seq=f"{seq:03d}", key=key,
     )
+    if seq > 1 and "{seq}" not in template:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem}-{seq}.{ext}" if dot else f"{name}-{seq}"
+    return name
+
+
+def stage_file(
+    ledger: Ledger, *, partner: str, kind: str, folder: str, template: str, when: datetime, data: bytes,
+    run_id: str | None = None, first_seq: int = 1, **rows: object,
+) -> int:
+    """Stage ``data`` under the first free deterministic name: the same content in the same run always gets
+    the same name (so a retry finds its own file); other content never overwrites it."""
+    key = hashlib.sha256(data).hexdigest()[:8]
+    for seq in range(first_seq, first_seq + 100):
+        name = file_name(template, partner=partner, kind=kind, when=when, key=key, seq=seq)
+        try:
+            return ledger.stage_outbound(partner=partner, kind=kind, folder=folder, name=name, data=data, run_id=run_id, **rows).exchange_id  # type: ignore[arg-type]
+        except ValueError as exc:
+            if "already staged" not in str(exc):
+                raise
+    raise RuntimeError(f"no free file name for {kind} of {partner} from template {template!r}")

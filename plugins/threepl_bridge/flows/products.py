@@ -22,7 +22,7 @@ from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.specs.models import Partner
-from threepl_bridge.flows.outbound import file_name
+from threepl_bridge.flows.outbound import stage_file
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,15 @@ def product_ref(product_id: int) -> str:
 
 
 def _window(mark: tuple[str, int] | None) -> list[Any]:
+    """Records changed since the watermark (write_date, id).
+
+    Odoo's write_date has one-second resolution, so a strict (write_date, id) cursor would lose a record updated
+    in the watermark's own second with a lower id. The boundary second is therefore read again (>=), and the
+    version hashes skip what the partner already has.
+    """
     if mark is None:
         return []
-    value, last_id = mark
-    return ["|", ["write_date", ">", value], "&", ["write_date", "=", value], ["id", ">", last_id]]
+    return [["write_date", ">=", mark[0]]]
 
 
 def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[set[int], dict[str, list[Any]]]:
@@ -151,12 +156,11 @@ def prepare_products(
     exchange_id = None
     if to_send:
         data = encode(partner.layout_for("products"), [row for _, row, _ in to_send])
-        name = file_name(doc.name_template or "", partner=partner.code, kind="products", when=now, key=hashlib.sha256(data).hexdigest()[:8])
-        staged = ledger.stage_outbound(
-            partner=partner.code, kind="products", folder=doc.folder, name=name, data=data, run_id=run_id,
+        exchange_id = stage_file(
+            ledger, partner=partner.code, kind="products", folder=doc.folder, template=doc.name_template or "", when=now,
+            data=data, run_id=run_id,
             products=[{"product_id": p["id"], "sku": row["sku"], "version_hash": v, "odoo_write_date": p["write_date"]} for p, row, v in to_send],
         )
-        exchange_id = staged.exchange_id
     log.info("%s products: %d scanned, %d to send, %d held, %d unchanged", partner.code, len(products), len(to_send), held, unchanged)
     return ProductsPrepared(
         exchange_id=exchange_id, scanned=len(products), to_send=len(to_send), held=held, unchanged=unchanged,

@@ -183,7 +183,7 @@ class ProductVersion(Base):
     """A version (hash of the fields sent) of a product that a partner has received."""
 
     __tablename__ = "ledger_product_version"
-    __table_args__ = (UniqueConstraint("partner", "product_id", "version_hash", name="uq_ledger_product_version_key"),
+    __table_args__ = (UniqueConstraint("partner", "product_id", "version_hash", "exchange_id", name="uq_ledger_product_version_key"),
         Index("ix_ledger_product_version_partner_sku", "partner", "sku"),
 )
 

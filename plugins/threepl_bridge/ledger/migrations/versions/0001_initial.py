@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['exchange_id'], ['ledger_exchange.id'], name=op.f('fk_ledger_product_version_exchange_id')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_product_version')),
-    sa.UniqueConstraint('partner', 'product_id', 'version_hash', name='uq_ledger_product_version_key')
+    sa.UniqueConstraint('partner', 'product_id', 'version_hash', 'exchange_id', name='uq_ledger_product_version_key')
     )
     with op.batch_alter_table('ledger_product_version', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_product_version_partner_sku', ['partner', 'sku'], unique=False)

@@ -1,0 +1,91 @@
+"""A world for the flow tests: the Odoo stand-in (clock frozen), an SFTP server playing the 3PL, a ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from sandbox.odoo_standin import OdooStandIn, build
+from sandbox.sftp_server import EmbeddedSftpServer
+from tests.conftest import REPO
+from threepl_bridge.flows import orders as orders_flow
+from threepl_bridge.flows import products as products_flow
+from threepl_bridge.flows.outbound import deliver_pending
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.client import OdooClient, OdooSettings
+from threepl_bridge.specs.loader import load_partner
+from threepl_bridge.specs.models import Partner
+from threepl_bridge.transport.sftp import SftpTransport
+
+FIXTURES = REPO / "tests" / "fixtures"
+ODOO_NOW = datetime(2026, 11, 20, 9, 0)  # the stand-in's frozen clock (UTC)
+RUN_AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+
+
+@dataclass
+class World:
+    odoo: OdooClient
+    ledger: Ledger
+    sftp_root: Path
+    demo: Partner
+    semi: Partner
+
+    def transport(self, partner: Partner) -> SftpTransport:
+        return SftpTransport(partner.spec.sftp.conn_id)
+
+    def files(self, partner: Partner, kind: str) -> dict[str, bytes]:
+        folder = self.sftp_root / partner.document(kind).folder.lstrip("/")
+        return {p.name: p.read_bytes() for p in sorted(folder.glob("*"))} if folder.exists() else {}
+
+    def run_products(self, partner: Partner, *, full_resend: bool = False, now: datetime = RUN_AT) -> dict:
+        prepared = products_flow.prepare_products(partner=partner, client=self.odoo, ledger=self.ledger, now=now, full_resend=full_resend)
+        deliver_pending(self.ledger, self.transport(partner), partner.code, "products")
+        products_flow.finalize_products(partner=partner, ledger=self.ledger, prepared=prepared.as_dict())
+        return prepared.as_dict()
+
+    def run_orders(self, partner: Partner, *, now: datetime = RUN_AT) -> dict:
+        deliver_pending(self.ledger, self.transport(partner), partner.code, "orders")
+        watched = orders_flow.watch_released(partner=partner, client=self.odoo, ledger=self.ledger, now=now)
+        deliver_pending(self.ledger, self.transport(partner), partner.code, "cancellations")
+        prepared = orders_flow.prepare_orders(partner=partner, client=self.odoo, ledger=self.ledger, now=now)
+        for delivery in deliver_pending(self.ledger, self.transport(partner), partner.code, "orders"):
+            orders_flow.note_released(partner=partner, client=self.odoo, ledger=self.ledger, exchange_id=delivery.exchange_id)
+        return {**prepared.as_dict(), "watch": watched}
+
+    def x(self, model: str, method: str, *args, **kwargs):
+        return self.odoo.execute(model, method, *args, **kwargs)
+
+    def sell(self, lines: list[tuple[str, float]], *, partner_id: int = 10, uom: int | None = None, ref: str = "PO-1") -> dict:
+        """A confirmed sale order in the 3PL warehouse; returns its picking."""
+        order_lines = []
+        for sku, qty in lines:
+            [pid] = self.x("product.product", "search", [["default_code", "=", sku]])
+            order_lines.append([0, 0, {"product_id": pid, "product_uom_qty": qty, **({"product_uom": uom} if uom else {})}])
+        so = self.x("sale.order", "create", {"partner_id": partner_id, "warehouse_id": 3, "client_order_ref": ref, "carrier_id": 2, "order_line": order_lines})
+        self.x("sale.order", "action_confirm", [so])
+        [picking] = self.x("stock.picking", "search_read", [["sale_id", "=", so]], fields=["name", "state"])
+        return picking
+
+    def open_codes(self, partner: Partner) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for e in self.ledger.open_exceptions(partner.code):
+            out.setdefault(e.object_ref, set()).add(e.code)
+        return out
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    env = build(etl_email="etl@example.com", frozen_now=ODOO_NOW)
+    with OdooStandIn(env) as odoo, EmbeddedSftpServer(tmp_path / "sftp") as sftp:
+        for conn_id in ("demo3pl_sftp", "semi3pl_sftp"):
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", sftp.airflow_connection())
+        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+        yield World(
+            odoo=client, ledger=Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}"), sftp_root=tmp_path / "sftp",
+            demo=load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml"),
+            semi=load_partner(FIXTURES / "partners" / "semi3pl.yaml"),
+        )

@@ -1,0 +1,225 @@
+"""Products and orders to the 3PL, against the Odoo stand-in and a real SFTP server, in two layouts."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.flows.conftest import FIXTURES, RUN_AT
+from threepl_bridge.flows import orders as orders_flow
+from threepl_bridge.flows.outbound import deliver_pending
+from threepl_bridge.flows.products import product_problems, product_row
+from threepl_bridge.ledger.states import State
+
+EXPECTED = FIXTURES / "expected"
+CASE_UOM = 27  # "Case of 12" in the stand-in
+
+
+def add_case_product(world) -> int:
+    return world.x("product.product", "create", {
+        "name": "Paper Towels Case", "default_code": "PT-CASE", "barcode": "4006381333931", "detailed_type": "product",
+        "weight": 6.5, "volume": 0.04,
+    })
+
+
+def stock(world, sku: str, qty: float) -> None:
+    [pid] = world.x("product.product", "search", [["default_code", "=", sku]])
+    world.x("stock.quant", "create", {"product_id": pid, "location_id": 35, "inventory_quantity_auto_apply": qty}, context={"inventory_mode": True})
+
+
+@pytest.mark.parametrize("partner_attr", ["demo", "semi"])
+def test_products_and_orders_reach_the_sftp_folder_byte_for_byte(world, partner_attr):
+    partner = getattr(world, partner_attr)
+    add_case_product(world)
+    stock(world, "PT-CASE", 120)
+    prepared = world.run_products(partner)
+    assert (prepared["to_send"], prepared["held"]) == (30, 0)
+    [(products_name, products_bytes)] = world.files(partner, "products").items()
+    assert products_bytes == (EXPECTED / f"{partner.code}_products.txt").read_bytes()
+    world.sell([("FURN_7800", 2), ("E-COM11", 1)], ref="PO-1")
+    world.sell([("PT-CASE", 3)], uom=CASE_UOM, ref="PO-2")
+    result = world.run_orders(partner)
+    assert (result["released"], result["held"]) == (2, 0)
+    files = world.files(partner, "orders")
+    expected_names = {"demo3pl": 1, "semi3pl": 2}[partner.code]  # one file per run vs one per order
+    assert len(files) == expected_names
+    produced = b"".join(files[n] for n in sorted(files))
+    assert produced == (EXPECTED / f"{partner.code}_orders.txt").read_bytes()
+    if partner.code == "demo3pl":
+        assert products_name == "ITEMS_20261120093000_001.csv"
+        assert sorted(files)[0].startswith("ORDERS_20261120093000_")
+
+
+def test_running_twice_sends_nothing_new(world):
+    world.run_products(world.demo)
+    world.sell([("FURN_7800", 1)])
+    world.run_orders(world.demo)
+    before = (world.files(world.demo, "products"), world.files(world.demo, "orders"))
+    again_products = world.run_products(world.demo)
+    again_orders = world.run_orders(world.demo)
+    assert again_products["exchange_id"] is None and again_products["to_send"] == 0
+    assert again_orders["exchange_ids"] == [] and again_orders["released"] == 0
+    assert (world.files(world.demo, "products"), world.files(world.demo, "orders")) == before
+
+
+def test_only_changed_products_go_out_and_the_watermark_moves_after_upload(world):
+    world.run_products(world.demo)
+    [pid] = world.x("product.product", "search", [["default_code", "=", "FURN_8855"]])
+    world.x("product.product", "write", [pid], {"weight": 2.5})
+    prepared = world.run_products(world.demo)
+    assert prepared["to_send"] == 1
+    newest = max(world.files(world.demo, "products").items())[1].decode()
+    assert newest.splitlines()[1:] == ["FURN_8855,,Drawer,EA,2.5,,none"]
+    assert world.ledger.watermark("demo3pl", "products.product") == ("2026-11-20 09:00:00", pid)
+    quiet = world.run_products(world.demo)  # only the watermark's own second is read again, and nothing is sent
+    assert (quiet["scanned"], quiet["to_send"], quiet["unchanged"]) == (1, 0, 1)
+    full = world.run_products(world.demo, full_resend=True)
+    assert full["to_send"] == 29
+
+
+def test_watermark_stays_when_the_upload_fails(world, monkeypatch):
+    from threepl_bridge.flows import products as products_flow
+
+    prepared = products_flow.prepare_products(partner=world.demo, client=world.odoo, ledger=world.ledger, now=RUN_AT)
+    with pytest.raises(RuntimeError, match="not on the SFTP server yet"):
+        products_flow.finalize_products(partner=world.demo, ledger=world.ledger, prepared=prepared.as_dict())
+    assert world.ledger.watermark("demo3pl", "products.product") is None
+
+
+def test_product_preflight_failures_are_exceptions_and_are_not_sent(world):
+    make = lambda **v: world.x("product.product", "create", {"detailed_type": "product", **v})  # noqa: E731
+    no_sku = make(name="Nameless thing")
+    make(name="Twin A", default_code="TWIN")
+    make(name="Twin B", default_code="TWIN")
+    bad_ean = make(name="Bad EAN", default_code="BAD-EAN", barcode="4006381333932")
+    kilo = make(name="Bulk flour", default_code="FLOUR", uom_id=12, uom_po_id=12)
+    prepared = world.run_products(world.semi)
+    euro = make(name="Price tag 5€", default_code="EURO")
+    long_name = make(name="X" * 60, default_code="LONG")
+    prepared = world.run_products(world.semi)
+    sent = b"".join(world.files(world.semi, "products").values()).decode("iso-8859-1")
+    for sku in ("TWIN", "BAD-EAN", "FLOUR", "EURO", "LONG", "Nameless"):
+        assert sku not in sent
+    codes = world.open_codes(world.semi)
+    assert codes[f"product:{no_sku}"] == {"PRODUCT_MISSING_SKU"}
+    assert Counter(c for refs in codes.values() for c in refs)["PRODUCT_DUPLICATE_SKU"] == 2
+    assert codes[f"product:{bad_ean}"] == {"PRODUCT_BAD_BARCODE"}
+    assert codes[f"product:{kilo}"] == {"PRODUCT_UOM_NOT_MAPPED"}
+    assert codes[f"product:{euro}"] == {"PRODUCT_ENCODING"}
+    assert codes[f"product:{long_name}"] == {"PRODUCT_FIELD_INVALID"}
+    [enc] = [e for e in world.ledger.open_exceptions("semi3pl") if e.code == "PRODUCT_ENCODING"]
+    assert "'€' cannot be written in iso-8859-1" in enc.message
+    assert prepared["held"] == 7  # both twins, and one each for the five other reasons
+    # fixing a product in Odoo resolves its exception and sends it on the next run
+    world.x("product.product", "write", [bad_ean], {"barcode": "4006381333931"})
+    world.run_products(world.semi)
+    assert f"product:{bad_ean}" not in world.open_codes(world.semi)
+    assert "BAD-EAN" in b"".join(world.files(world.semi, "products").values()).decode("iso-8859-1")
+
+
+def test_duplicate_barcodes_from_outside_odoo_are_caught():
+    """Odoo refuses duplicate barcodes itself (contract), so this check is exercised directly."""
+    from pathlib import Path
+
+    from threepl_bridge.specs.loader import load_partner
+
+    partner = load_partner(Path(__file__).resolve().parents[2] / "sftp_formats" / "partners" / "demo3pl.yaml")
+    product = {"id": 1, "name": "A", "default_code": "A", "barcode": "96385074", "uom_id": [1, "Units"], "tracking": "none"}
+    problems = product_problems(partner, product, product_row(partner, product), Counter({"A": 1}), Counter({"96385074": 2}))
+    assert [c for c, _ in problems] == ["PRODUCT_DUPLICATE_BARCODE"]
+
+
+def test_orders_that_cannot_be_fulfilled_are_held_with_every_reason(world):
+    world.run_products(world.demo)
+    new = world.x("product.product", "create", {"name": "Brand new", "default_code": "NEW-1", "detailed_type": "product"})
+    stock(world, "NEW-1", 10)
+    stock(world, "FURN_8855", 100)
+    no_zip = world.x("res.partner", "create", {"name": "No Zip Ltd", "street": "1 Road", "city": "Town", "country_id": 233})
+    held_new = world.sell([("NEW-1", 1)])
+    held_case = world.sell([("FURN_8855", 1.5)], uom=CASE_UOM)
+    held_addr = world.sell([("FURN_7800", 1)], partner_id=no_zip)
+    fine = world.sell([("FURN_7800", 1)])
+    result = world.run_orders(world.demo)
+    assert (result["released"], result["held"]) == (1, 3)
+    codes = world.open_codes(world.demo)
+    assert codes[held_new["name"]] == {"ORDER_PRODUCT_NOT_AT_3PL"}
+    assert codes[held_case["name"]] == {"ORDER_UOM_MISMATCH"}
+    assert codes[held_addr["name"]] == {"ORDER_ADDRESS_INCOMPLETE"}
+    [msg] = [e.message for e in world.ledger.open_exceptions("demo3pl") if e.code == "ORDER_UOM_MISMATCH"]
+    assert "1.5 Case of 12 is not a whole number of CS12" in msg
+    sent = b"".join(world.files(world.demo, "orders").values()).decode()
+    assert fine["name"] in sent and held_new["name"] not in sent and held_case["name"] not in sent
+    # fixed later: the product goes out, then the held order follows on the next run
+    world.x("res.partner", "write", [no_zip], {"zip": "12345"})
+    world.run_products(world.demo)
+    again = world.run_orders(world.demo)
+    assert again["released"] == 2
+    assert set(world.open_codes(world.demo)) == {held_case["name"]}
+    del new
+
+
+def test_chatter_note_after_release_and_never_twice(world):
+    world.run_products(world.demo)
+    picking = world.sell([("FURN_7800", 1)])
+    world.run_orders(world.demo)
+    world.run_orders(world.demo)
+    notes = world.x("mail.message", "search_read", [["model", "=", "stock.picking"], ["res_id", "=", picking["id"]]], fields=["body"])
+    assert len(notes) == 1 and "Released to 3PL Demo 3PL" in notes[0]["body"] and "ORDERS_20261120093000_" in notes[0]["body"]
+
+
+def test_chatter_failure_never_fails_the_release(world):
+    world.x("res.users", "write", [8], {"email": False})  # message_post now fails in Odoo (contract F3/F11)
+    world.run_products(world.demo)
+    picking = world.sell([("FURN_7800", 1)])
+    result = world.run_orders(world.demo)
+    assert result["released"] == 1
+    assert world.ledger.released_pickings("demo3pl")[picking["id"]].state == "released"
+
+
+def test_crash_after_upload_before_ledger_commit_does_not_release_twice(world):
+    world.run_products(world.demo)
+    world.sell([("FURN_7800", 1)])
+    prepared = orders_flow.prepare_orders(partner=world.demo, client=world.odoo, ledger=world.ledger, now=RUN_AT)
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed after the upload, before the ledger commit")
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):
+        patch.setattr(type(world.ledger), "mark_sent", crash)
+        deliver_pending(world.ledger, world.transport(world.demo), "demo3pl", "orders")
+    assert len(world.files(world.demo, "orders")) == 1  # the file did reach the server
+    [exchange_id] = prepared.exchange_ids
+    assert world.ledger.exchange(exchange_id).state == State.OUTPUT_PENDING
+    world.sell([("FURN_7800", 2)])
+    result = world.run_orders(world.demo)  # the retry/next run
+    assert world.ledger.exchange(exchange_id).state == State.OUTPUT_SENT
+    assert [e.note for e in world.ledger.events(exchange_id)][-1].startswith("found on the server")
+    files = world.files(world.demo, "orders")
+    assert len(files) == 2 and result["released"] == 1  # only the new order; the first was not sent again
+    assert sum(body.count(b"3PL/OUT/00001") for body in files.values()) == 1
+
+
+def test_cancelled_or_changed_after_release(world):
+    world.run_products(world.demo)
+    first, second = world.sell([("FURN_7800", 1)]), world.sell([("E-COM11", 2)])
+    world.run_orders(world.demo)
+    world.x("stock.picking", "action_cancel", [first["id"]])
+    [move] = world.x("stock.move", "search_read", [["picking_id", "=", second["id"]]], fields=["id"])
+    world.x("stock.move", "write", [move["id"]], {"product_uom_qty": 3})
+    result = world.run_orders(world.demo)
+    assert result["watch"] == {"watched": 2, "cancelled": 1, "changed": 1}
+    cancel_files = world.files(world.demo, "cancellations")
+    [body] = [b for n, b in cancel_files.items() if n.startswith("CANCEL_")]
+    assert body.decode().splitlines() == ["order_ref,reason,cancelled_at", f"{first['name']},cancelled in Odoo,2026-11-20 01:30:00"]
+    assert world.open_codes(world.demo) == {second["name"]: {"ORDER_CHANGED_AFTER_RELEASE"}}
+    assert world.run_orders(world.demo)["watch"]["cancelled"] == 0  # the cancellation goes out once
+
+
+def test_cancelled_after_release_without_a_cancellation_file_is_an_exception(world):
+    world.run_products(world.semi)
+    picking = world.sell([("FURN_7800", 1)])
+    world.run_orders(world.semi)
+    world.x("stock.picking", "action_cancel", [picking["id"]])
+    world.run_orders(world.semi)
+    assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_CANCELLED_AFTER_RELEASE"}}
