@@ -27,3 +27,9 @@ def partner(code: str) -> Partner:
 
 def transport(p: Partner) -> SftpTransport:
     return SftpTransport(p.spec.sftp.conn_id)
+
+
+def odoo(conn_id: str = "odoo_default"):  # type: ignore[no-untyped-def]
+    from threepl_bridge.odoo.hook import OdooHook
+
+    return OdooHook(conn_id).get_conn()

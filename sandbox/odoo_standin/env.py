@@ -31,6 +31,7 @@ class Env:
         # users: uid -> {login, password, api_key, admin: bool}
         self.users: dict[int, dict[str, Any]] = {}
         self.company_settings = {"stock_move_sms_validation": True}
+        self.transactional = True  # benchmarks switch rollback snapshots off while they load data
 
     # ------------------------------------------------------------------ registry
 
@@ -120,7 +121,7 @@ class Env:
             kwargs = dict(kwargs or {})
             context = dict(kwargs.pop("context", None) or {})
             self.uid, self.context = uid, context
-            if method in READ_ONLY:
+            if method in READ_ONLY or not self.transactional:
                 return self._call(target, method, list(args or []), kwargs, context)
             snapshot = self.snapshot()
             try:

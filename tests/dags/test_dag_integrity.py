@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO
 
 DAGS = REPO / "dags"
-FLOWS_WITH_DAGS = ("dispatches_from_3pl", "stock_from_3pl")
+FLOWS_WITH_DAGS = ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl")
 
 
 def load_dagbag():

@@ -1,0 +1,77 @@
+"""Benchmark: release N orders (3 lines each) to the 3PL through the Odoo stand-in and a real SFTP server.
+
+Prints wall time and the number of Odoo calls per method, for several N: the calls grow with the number of
+batches (pages of 500 records), not with the number of orders.
+
+    ./bin/bench benchmarks/release_orders.py            # N = 250, 500, 1000
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+
+from sandbox.odoo_standin import OdooStandIn, build  # noqa: E402
+from sandbox.sftp_server import EmbeddedSftpServer  # noqa: E402
+from threepl_bridge.flows.orders import prepare_orders  # noqa: E402
+from threepl_bridge.flows.outbound import deliver_pending  # noqa: E402
+from threepl_bridge.flows.products import prepare_products  # noqa: E402
+from threepl_bridge.ledger.repo import Ledger  # noqa: E402
+from threepl_bridge.odoo.client import OdooClient, OdooSettings  # noqa: E402
+from threepl_bridge.specs.loader import load_partner  # noqa: E402
+from threepl_bridge.transport.sftp import SftpTransport  # noqa: E402
+
+SKUS = ("FURN_7800", "E-COM11", "FURN_8855")
+
+
+def run(n: int) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-orders-{n}-"))
+    env = build(etl_email="etl@example.com")
+    env.transactional = False
+    products = {sku: env.execute_kw(8, "etl", "product.product", "search", [[["default_code", "=", sku]]], {})[0] for sku in SKUS}
+    for pid in products.values():
+        env.execute_kw(8, "etl", "stock.quant", "create", [{"product_id": pid, "location_id": 35, "inventory_quantity_auto_apply": 10 * n}], {"context": {"inventory_mode": True}})
+    for i in range(n):
+        so = env.execute_kw(8, "etl", "sale.order", "create", [{
+            "partner_id": 10, "warehouse_id": 3, "client_order_ref": f"B-{i}",
+            "order_line": [[0, 0, {"product_id": pid, "product_uom_qty": 1 + (i % 3)}] for pid in products.values()],
+        }], {})
+        env.execute_kw(8, "etl", "sale.order", "action_confirm", [[so]], {})
+    env.transactional = True
+    partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
+    with OdooStandIn(env) as odoo, EmbeddedSftpServer(work / "sftp") as sftp:
+        os.environ["AIRFLOW_CONN_DEMO3PL_SFTP"] = sftp.airflow_connection()
+        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+        ledger = Ledger.open(f"sqlite:///{work / 'ledger.db'}")
+        now = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+        prepare_products(partner=partner, client=client, ledger=ledger, now=now)
+        deliver_pending(ledger, SftpTransport("demo3pl_sftp"), "demo3pl", "products")
+        client.calls.clear()
+        started = time.perf_counter()
+        prepared = prepare_orders(partner=partner, client=client, ledger=ledger, now=now)
+        deliver_pending(ledger, SftpTransport("demo3pl_sftp"), "demo3pl", "orders")
+        elapsed = time.perf_counter() - started
+    lines = sum(len(p.read_text().splitlines()) - 1 for p in (work / "sftp" / "to_3pl" / "orders").iterdir())
+    return {"orders": n, "released": prepared.released, "lines": lines, "seconds": elapsed, "calls": dict(client.calls)}
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [250, 500, 1000]
+    print(f"{'orders':>7} {'released':>9} {'lines':>6} {'wall s':>8} {'Odoo calls':>11}  by method")
+    for n in sizes:
+        r = run(n)
+        calls = r["calls"]
+        print(f"{r['orders']:>7} {r['released']:>9} {r['lines']:>6} {r['seconds']:>8.2f} {sum(calls.values()):>11}  "
+              + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))
+
+
+if __name__ == "__main__":
+    main()
