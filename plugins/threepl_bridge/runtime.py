@@ -14,11 +14,17 @@ from threepl_bridge.transport.sftp import SftpTransport
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
 def ledger() -> Ledger:
-    url = ledger_url()
-    log.info("ledger: %s", safe_url(url))
-    return Ledger.open(url.render_as_string(hide_password=False))
+    """The ledger for the current configuration (one engine per URL and process; migrated on first use)."""
+    return _ledger(ledger_url().render_as_string(hide_password=False))
+
+
+@lru_cache(maxsize=8)
+def _ledger(url: str) -> Ledger:
+    from sqlalchemy.engine import make_url
+
+    log.info("ledger: %s", safe_url(make_url(url)))
+    return Ledger.open(url)
 
 
 def partner(code: str) -> Partner:

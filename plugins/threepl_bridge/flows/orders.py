@@ -107,7 +107,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     held = 0
     for picking in sorted(pickings, key=lambda p: p["name"]):
         rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl)
-        uom_reported = any(code.startswith("ORDER_UOM") for code, _ in problems)
+        uom_reported = any(code in ("ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH") for code, _ in problems)
         for row in rows:
             for p in check_row(layout, row):
                 if p.code == "FIELD_REQUIRED" and p.field.startswith("ship_"):
