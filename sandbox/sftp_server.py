@@ -65,7 +65,27 @@ def connection_json(
     return json.dumps({"conn_type": "sftp", "host": host, "port": port, "login": login, "extra": extras})
 
 
-class EmbeddedSftpServer:
+class _SshServer:
+    """What the test servers share: their keys and the Airflow connection that reaches them."""
+
+    host: str
+    port: int
+    username: str
+    host_key: KeyPair
+    client_key: KeyPair
+
+    @property
+    def host_key_line(self) -> str:
+        return self.host_key.public_line
+
+    def airflow_connection(self, **extra: object) -> str:
+        return connection_json(
+            host=self.host, port=self.port, login=self.username, client_key=self.client_key,
+            host_key_line=self.host_key_line, extra=extra,
+        )
+
+
+class EmbeddedSftpServer(_SshServer):
     """asyncssh SFTP server running in a background thread; ``root`` is the client's ``/``."""
 
     def __init__(
@@ -87,16 +107,6 @@ class EmbeddedSftpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
-
-    @property
-    def host_key_line(self) -> str:
-        return self.host_key.public_line
-
-    def airflow_connection(self, **extra: object) -> str:
-        return connection_json(
-            host=self.host, port=self.port, login=self.username, client_key=self.client_key,
-            host_key_line=self.host_key_line, extra=extra,
-        )
 
     def start(self) -> "EmbeddedSftpServer":
         self.root.mkdir(parents=True, exist_ok=True)
@@ -189,7 +199,7 @@ def find_sshd() -> str | None:
     return shutil.which("sshd")
 
 
-class OpenSshServer:
+class OpenSshServer(_SshServer):
     """OpenSSH sshd on loopback for the current user, serving SFTP with internal-sftp (no chroot).
 
     Paths on this server are real paths: the tests work under ``root`` (an absolute folder).
@@ -204,16 +214,6 @@ class OpenSshServer:
         self.host_key = KeyPair.generate()
         self.client_key = KeyPair.generate()
         self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def host_key_line(self) -> str:
-        return self.host_key.public_line
-
-    def airflow_connection(self, **extra: object) -> str:
-        return connection_json(
-            host=self.host, port=self.port, login=self.username, client_key=self.client_key,
-            host_key_line=self.host_key_line, extra=extra,
-        )
 
     def start(self) -> "OpenSshServer":
         sshd = find_sshd()

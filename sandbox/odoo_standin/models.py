@@ -126,11 +126,13 @@ class UomUom(Model):
         return qty * self.ratio(from_uom) / self.ratio(to_uom)
 
 
-class ProductCategory(Model):
-    _name = "product.category"
-
+class _CompleteNamed(Model):
     def display_name(self, rec: dict[str, Any]) -> str:
         return rec.get("complete_name") or rec.get("name") or ""
+
+
+class ProductCategory(_CompleteNamed):
+    _name = "product.category"
 
 
 class ProductTemplate(Model):
@@ -245,11 +247,8 @@ class StockWarehouse(Model):
     _name = "stock.warehouse"
 
 
-class StockLocation(Model):
+class StockLocation(_CompleteNamed):
     _name = "stock.location"
-
-    def display_name(self, rec: dict[str, Any]) -> str:
-        return rec.get("complete_name") or rec.get("name") or ""
 
 
 class StockPickingType(Model):
