@@ -223,3 +223,12 @@ def test_cancelled_after_release_without_a_cancellation_file_is_an_exception(wor
     world.x("stock.picking", "action_cancel", [picking["id"]])
     world.run_orders(world.semi)
     assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_CANCELLED_AFTER_RELEASE"}}
+
+
+def test_order_in_a_unit_the_partner_has_no_code_for_is_held(world):
+    world.run_products(world.semi)
+    picking = world.sell([("FURN_7800", 2)], uom=2)  # Dozens: semi3pl only knows EA and CS
+    result = world.run_orders(world.semi)
+    assert (result["released"], result["held"]) == (0, 1)
+    assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_UOM_NOT_MAPPED"}}
+    assert world.files(world.semi, "orders") == {}
