@@ -1,0 +1,134 @@
+"""Data-quality validation of parsed 3PL files with Great Expectations 1.x suites from expectations/.
+
+GX and pandas are imported inside :func:`validate_rows` only (never at DAG parse time). The result is per row:
+each failing value becomes a :class:`RowIssue` with the suite's stable code, and a summary per expectation
+feeds the finance data-quality report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from threepl_bridge.formats.reader import ParsedRow
+
+log = logging.getLogger(__name__)
+EXPECTATIONS_ENV = "THREEPL_EXPECTATIONS_DIR"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowIssue:
+    row: int
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckSummary:
+    expectation: str
+    column: str
+    code: str
+    success: bool
+    unexpected: int
+
+
+def expectations_dir() -> Path:
+    env = os.environ.get(EXPECTATIONS_ENV)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "expectations"
+
+
+def load_suite(kind: str) -> dict[str, Any]:
+    path = expectations_dir() / f"{kind}.json"
+    return json.loads(path.read_text())
+
+
+def _frame(rows: list[ParsedRow]):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    records = []
+    for r in rows:
+        v = r.values
+        record: dict[str, Any] = {"row": r.number}
+        for name, value in v.items():
+            if isinstance(value, datetime):
+                record[name] = pd.Timestamp(value)
+            elif value is not None and type(value).__name__ == "Decimal":
+                record[name] = float(value)
+            else:
+                record[name] = value
+        record["line_key"] = str(v["line_no"]) if v.get("line_no") is not None else (v.get("sku") or "")
+        record["lot_key"] = v.get("lot") or ""
+        record["parcel_key"] = v.get("parcel") or ""
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    for column in ("shipped_at", "received_at", "as_of"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any]) -> tuple[list[RowIssue], list[CheckSummary]]:
+    """Run the ``kind`` suite over the parsed rows; returns row issues and a per-expectation summary."""
+    if not rows:
+        return [], []
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import pandas as pd
+
+    suite_dict = load_suite(kind)
+    frame = _frame(rows)
+    params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
+    context = gx.get_context(mode="ephemeral")
+    try:
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_dict["name"], expectations=suite_dict["expectations"]))
+    batch = (
+        context.data_sources.add_pandas("threepl").add_dataframe_asset(kind).add_batch_definition_whole_dataframe("file")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    result = batch.validate(
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]}, expectation_parameters=params,
+    )
+    parse_failed = {(r.number, p.field) for r in rows for p in r.problems}
+    issues: list[RowIssue] = []
+    summary: list[CheckSummary] = []
+    for item in result.results:
+        config = item.expectation_config
+        code = (config.meta or {}).get("code", "DATA_QUALITY")
+        column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or [])
+        exc = item.exception_info or {}
+        if exc.get("raised_exception"):
+            raise RuntimeError(f"expectation {config.type} on {column} could not run: {exc.get('exception_message')}")
+        unexpected = item.result.get("unexpected_index_list") or []
+        summary.append(CheckSummary(expectation=config.type, column=column, code=code, success=bool(item.success), unexpected=len(unexpected)))
+        for entry in unexpected:
+            number = int(entry["row"])
+            field = config.kwargs.get("column") or "key"
+            if (number, field) in parse_failed:
+                continue  # already reported as an unreadable value
+            value = entry.get(field) if field in entry else None
+            issues.append(RowIssue(row=number, code=code, field=field, message=_describe(config.type, column, value, config.kwargs, params)))
+    return issues, summary
+
+
+def _describe(expectation: str, column: str, value: Any, kwargs: dict[str, Any], params: dict[str, Any]) -> str:
+    if expectation == "expect_column_values_to_not_be_null":
+        return f"{column} is empty"
+    if expectation == "expect_column_values_to_be_in_set":
+        allowed = params.get("uom_codes") if isinstance(kwargs.get("value_set"), dict) else kwargs.get("value_set")
+        return f"{column} {value!r} is not one of {allowed}"
+    if expectation == "expect_column_values_to_be_between" and column == "quantity":
+        return f"quantity {value} must be greater than 0"
+    if expectation == "expect_column_values_to_be_between":
+        return f"{column} {value} is in the future"
+    if expectation == "expect_compound_columns_to_be_unique":
+        return f"the same ({column.replace('_key', '')}) appears more than once in the file"
+    return f"{expectation} failed on {column}: {value!r}"
