@@ -488,16 +488,25 @@ class StockPicking(Chatter, Model):
                                         if self.env["stock.move"].records.get(l.get("move_id") or 0, {}).get("picking_id") == r["id"]],
         }
 
+    def create_one(self, values: dict[str, Any]) -> int:
+        values = dict(values)
+        if not values.get("name") and values.get("picking_type_id") in self.env["stock.picking.type"].records:
+            values["name"] = self.next_name(values["picking_type_id"])  # Odoo names a transfer from its type's sequence
+        return super().create_one(values)
+
+    def next_name(self, picking_type_id: int) -> str:
+        ptype = self.env["stock.picking.type"].records[picking_type_id]
+        wh = self.env["stock.warehouse"].records[ptype["warehouse_id"]]
+        return f"{wh['code']}/{ptype['sequence_code']}/{self.env.sequence(f'picking/{picking_type_id}'):05d}"
+
     def moves(self, picking: dict[str, Any]) -> list[dict[str, Any]]:
         return [m for m in self.env["stock.move"].records.values() if m.get("picking_id") == picking["id"]]
 
     def new_picking(self, picking_type_id: int, values: dict[str, Any]) -> dict[str, Any]:
         ptype = self.env["stock.picking.type"].records[picking_type_id]
-        wh = self.env["stock.warehouse"].records[ptype["warehouse_id"]]
-        seq = self.env.sequence(f"picking/{picking_type_id}")
         now = fmt_dt(self.env.now())
         rid = Model.create_one(self, {
-            "name": f"{wh['code']}/{ptype['sequence_code']}/{seq:05d}", "picking_type_id": picking_type_id,
+            "name": self.next_name(picking_type_id), "picking_type_id": picking_type_id,
             "location_id": ptype.get("default_location_src_id") or CUSTOMERS_LOCATION,
             "location_dest_id": ptype.get("default_location_dest_id") or CUSTOMERS_LOCATION,
             "scheduled_date": now, "date_deadline": now, "state": "draft", **values,

@@ -89,3 +89,32 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             demo=load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml"),
             semi=load_partner(FIXTURES / "partners" / "semi3pl.yaml"),
         )
+
+
+def dispatch_csv(lines: list[str], *, bom: bool = False) -> bytes:
+    header = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"
+    text = "\r\n".join([header, *lines]) + "\r\n"
+    return (("\ufeff" if bom else "") + text).encode("utf-8")
+
+
+def drop(world: World, partner: Partner, kind: str, name: str, data: bytes) -> None:
+    """The 3PL writes a file and its marker (demo3pl's complete-file rule for dispatches)."""
+    doc = partner.document(kind)
+    folder = world.sftp_root / doc.folder.lstrip("/")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    if doc.complete.rule == "marker":
+        (folder / f"{name}{doc.complete.marker_suffix}").write_bytes(b"")
+
+
+def run_dispatches(world: World, partner: Partner, *, now: datetime = RUN_AT) -> list:
+    from threepl_bridge.flows.dispatches import process_dispatch_file
+    from threepl_bridge.flows.intake import list_complete_files, receive_file
+
+    transport = world.transport(partner)
+    results = []
+    for name in list_complete_files(partner, "dispatches", transport):
+        received = receive_file(partner, "dispatches", name, transport=transport, ledger=world.ledger)
+        results.append(process_dispatch_file(partner=partner, client=world.odoo, ledger=world.ledger, transport=transport,
+                                             exchange_id=received.exchange_id, now=now))
+    return results

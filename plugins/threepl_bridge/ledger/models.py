@@ -126,7 +126,7 @@ class RowOutcome(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     code: Mapped[str] = mapped_column(String(48), default="")
     field: Mapped[str] = mapped_column(String(64), default="")
-    record_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    record_key: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
     message: Mapped[str | None] = mapped_column(Text, default=None)
     odoo_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

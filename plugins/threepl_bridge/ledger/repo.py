@@ -20,6 +20,7 @@ from threepl_bridge.ledger.engine import make_engine, migrate
 from threepl_bridge.ledger.models import (
     Exchange,
     ExchangeEvent,
+    Posting,
     ProductVersion,
     RecordException,
     ReleasedPicking,
@@ -364,6 +365,63 @@ class Ledger:
         with self.session() as s:
             found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
             found.state = state
+
+    # --------------------------------------------------------------------- postings to Odoo (write-ahead)
+
+    def posting_state(self, partner: str, idem_key: str) -> str | None:
+        with self.session() as s:
+            return s.scalar(select(Posting.state).filter_by(partner=partner, idem_key=idem_key))
+
+    def start_postings(self, partner: str, items: list[tuple[str, str, int]], *, exchange_id: int | None = None) -> None:
+        """Commit the intent to post (key, target, odoo id) before Odoo is called."""
+        with self.session() as s:
+            for key, target, odoo_id in items:
+                found = s.scalars(select(Posting).filter_by(partner=partner, idem_key=key)).one_or_none()
+                if found is None:
+                    s.add(Posting(partner=partner, idem_key=key, target=target, odoo_id=odoo_id, exchange_id=exchange_id))
+                elif found.state != "done":
+                    found.state, found.error = "intent", None
+
+    def complete_postings(self, partner: str, items: list[tuple[str, int | None]]) -> None:
+        with self.session() as s:
+            for key, odoo_id in items:
+                found = s.scalars(select(Posting).filter_by(partner=partner, idem_key=key)).one()
+                found.state, found.odoo_id, found.completed_at, found.error = "done", odoo_id or found.odoo_id, utcnow(), None
+
+    def complete_posting(self, partner: str, idem_key: str, *, odoo_id: int | None = None) -> None:
+        self.complete_postings(partner, [(idem_key, odoo_id)])
+
+    def fail_posting(self, partner: str, idem_key: str, *, error: str) -> None:
+        with self.session() as s:
+            found = s.scalars(select(Posting).filter_by(partner=partner, idem_key=idem_key)).one()
+            found.state, found.error = "failed", error
+
+    def posted_fingerprints(self, keys: list[str]) -> dict[str, str]:
+        """record key -> where it was posted before ("DISPATCH_1.csv row 3, exchange 7")."""
+        out: dict[str, str] = {}
+        with self.session() as s:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                query = (
+                    select(RowOutcome.record_key, RowOutcome.row_number, Exchange.remote_name, Exchange.id)
+                    .join(Exchange, Exchange.id == RowOutcome.exchange_id)
+                    .where(RowOutcome.record_key.in_(chunk), RowOutcome.outcome == Outcome.POSTED)
+                )
+                for key, row, name, eid in s.execute(query):
+                    out.setdefault(key, f"{name} row {row} (exchange {eid})")
+        return out
+
+    def release_backorders(self, partner: str, backorders: list[tuple[int, str, int]]) -> None:
+        """Backorders of released pickings stay with the 3PL: they are released under the original's file."""
+        with self.session() as s:
+            for picking_id, name, original_id in backorders:
+                if s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one_or_none():
+                    continue
+                original = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=original_id)).one_or_none()
+                if original is None:
+                    continue
+                s.add(ReleasedPicking(partner=partner, picking_id=picking_id, picking_name=name, exchange_id=original.exchange_id,
+                                      content_hash="", state="released", released_at=original.released_at, noted_at=original.noted_at))
 
     def count_exchanges(self, partner: str, kind: str | None = None) -> int:
         with self.session() as s:

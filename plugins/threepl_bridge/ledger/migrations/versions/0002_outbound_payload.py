@@ -1,4 +1,4 @@
-"""outbound payload; chatter-note time of released pickings
+"""outbound payload; chatter-note time of released pickings; index on row record keys
 
 Revision ID: 0002
 Revises: 0001
@@ -22,10 +22,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('payload', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('ledger_released_picking', schema=None) as batch_op:
         batch_op.add_column(sa.Column('noted_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('ledger_row_outcome', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_row_outcome_record_key'), ['record_key'], unique=False)
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ledger_row_outcome', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_row_outcome_record_key'))
     with op.batch_alter_table('ledger_released_picking', schema=None) as batch_op:
         batch_op.drop_column('noted_at')
     with op.batch_alter_table('ledger_exchange', schema=None) as batch_op:
