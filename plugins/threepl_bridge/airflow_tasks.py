@@ -3,9 +3,12 @@ function of the package; heavy imports stay inside the task bodies."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from airflow.sdk import XComArg, get_current_context, task
+
+log = logging.getLogger(__name__)
 
 
 def intake_tasks(code: str, kind: str) -> XComArg:
@@ -117,3 +120,44 @@ def _deliver(code: str, kind: str, run_id: str | None) -> list[str]:
     p = runtime.partner(code)
     deliveries = deliver_pending(runtime.ledger(), runtime.transport(p), code, kind, run_id=run_id)
     return [f"{d.path} ({d.outcome})" for d in deliveries]
+
+
+def dispatch_tasks(code: str) -> None:
+    """list complete files -> one mapped task per file (receive, validate, post, archive) -> pending at the 3PL."""
+
+    @task(task_id="list_files")
+    def list_files() -> list[str]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.intake import list_complete_files
+
+        p = runtime.partner(code)
+        return list_complete_files(p, "dispatches", runtime.transport(p))
+
+    @task(task_id="process_file", map_index_template="{{ file_name }}")
+    def process_file(name: str, run_id: str | None = None) -> dict[str, object]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.dispatches import process_dispatch_file
+        from threepl_bridge.flows.intake import receive_file
+
+        get_current_context()["file_name"] = name  # type: ignore[typeddict-unknown-key]
+        p = runtime.partner(code)
+        transport, ledger = runtime.transport(p), runtime.ledger()
+        received = receive_file(p, "dispatches", name, transport=transport, ledger=ledger, run_id=run_id)
+        if received.moved_to:
+            return received.as_dict()
+        result = process_dispatch_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport,
+                                       exchange_id=received.exchange_id, now=run_moment(), run_id=run_id)
+        return result.as_dict()
+
+    @task(task_id="pending_at_3pl", trigger_rule="all_done")
+    def pending(processed: list[dict[str, object]]) -> list[dict[str, object]]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.dispatches import flag_pending
+
+        p = runtime.partner(code)
+        found = flag_pending(partner=p, client=runtime.odoo(), ledger=runtime.ledger(), now=run_moment())
+        for item in found:
+            log.warning("pending at %s: %s released %s (%.0f h)", code, item["picking"], item["released_at"], item["age_hours"])
+        return found
+
+    pending(process_file.expand(name=list_files()))

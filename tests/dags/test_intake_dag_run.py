@@ -1,14 +1,18 @@
-"""A real Airflow DAG run (dag.test) of an intake DAG against a real SFTP server and a real ledger."""
+"""Real Airflow DAG runs (dag.test) of the inbound DAGs against real SFTP servers, the stand-in and a ledger."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
+from sqlalchemy import select
 
+from sandbox.odoo_standin import OdooStandIn, build
 from sandbox.sftp_server import EmbeddedSftpServer
 from tests.dags.test_dag_integrity import load_dagbag
+from threepl_bridge.ledger.models import Exchange
 from threepl_bridge.ledger.repo import Ledger
 
 
@@ -19,42 +23,55 @@ def airflow_db():
     assert out.returncode == 0, out.stderr[-3000:]
 
 
-def test_dispatch_intake_dag_registers_complete_files_once(airflow_db, tmp_path, monkeypatch):
-    root = tmp_path / "sftp"
-    inbox = root / "from_3pl" / "dispatch"
-    inbox.mkdir(parents=True)
-    (inbox / "DISPATCH_001.csv").write_bytes(b"order_ref,sku,qty_shipped,shipped_at\r\n3PL/OUT/00001,FURN_7800,2,2026-10-31 23:00:00\r\n")
-    (inbox / "DISPATCH_001.csv.ok").write_bytes(b"")
-    (inbox / "DISPATCH_002.csv").write_bytes(b"order_ref,sku,qty_shipped,shipped_at\r\n3PL/OUT/00002,FURN_8855,1,2026-11-01 09:00:00\r\n")
-    (inbox / "DISPATCH_002.csv.ok").write_bytes(b"")
-    (inbox / "DISPATCH_001_resent.csv").write_bytes((inbox / "DISPATCH_001.csv").read_bytes())
-    (inbox / "DISPATCH_001_resent.csv.ok").write_bytes(b"")
-    (inbox / "DISPATCH_003.csv").write_bytes(b"order_ref,sku,qty_sh")  # no marker yet: still being written
+def exchanges(ledger_url: str) -> set[tuple[str, str, bool]]:
+    with Ledger.open(ledger_url).session() as s:
+        return {(e.remote_name, e.state, e.duplicate_of_id is not None) for e in s.scalars(select(Exchange).where(Exchange.direction == "inbound"))}
 
+
+def test_stock_intake_dag_registers_complete_files_once(airflow_db, tmp_path, monkeypatch):
+    root = tmp_path / "sftp"
+    inbox = root / "from_3pl" / "stock"
+    inbox.mkdir(parents=True)
+    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,498,EA,available,2026-11-01 06:00:00\r\n"
+    (inbox / "STOCK_001.csv").write_bytes(snapshot)
+    (inbox / "STOCK_001_copy.csv").write_bytes(snapshot)
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
     with EmbeddedSftpServer(root) as server:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
-        dag = load_dagbag().dags["demo3pl_dispatches_from_3pl"]
-        first = dag.test()
-        assert first.state == "success"
-        second = dag.test()  # a second run finds the same files: nothing new happens
-        assert second.state == "success"
+        dag = load_dagbag().dags["demo3pl_stock_from_3pl"]
+        assert dag.test().state == "success"
+        assert dag.test().state == "success"  # a second run finds the same file: nothing new happens
+    assert exchanges(ledger_url) == {("STOCK_001.csv", "input_received", False), ("STOCK_001_copy.csv", "input_duplicate", True)}
+    assert sorted(p.name for p in (root / "archive").iterdir()) == ["STOCK_001_copy.csv"]
 
-    ledger = Ledger.open(ledger_url)
-    with ledger.session() as s:
-        from sqlalchemy import select
 
-        from threepl_bridge.ledger.models import Exchange
+def test_dispatch_dag_posts_releases_and_skips_files_still_being_written(airflow_db, tmp_path, monkeypatch):
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
+    with OdooStandIn(build(etl_email="etl@example.com")) as odoo, EmbeddedSftpServer(tmp_path / "sftp") as sftp:
+        monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", sftp.airflow_connection())
+        monkeypatch.setenv("AIRFLOW_CONN_ODOO_DEFAULT", json.dumps({
+            "conn_type": "odoo", "host": odoo.url, "login": "etl", "password": "standin-etl-api-key", "extra": {"database": "odoo3pl"}}))
+        from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
-        rows = {(e.remote_name, e.state, e.duplicate_of_id is not None) for e in s.scalars(select(Exchange))}
-    assert rows == {
-        ("DISPATCH_001.csv", "input_received", False),
-        ("DISPATCH_002.csv", "input_received", False),
-        ("DISPATCH_001_resent.csv", "input_duplicate", True),
-    }
-    assert sorted(p.name for p in (root / "archive").iterdir()) == ["DISPATCH_001_resent.csv", "DISPATCH_001_resent.csv.ok"]
-    assert (inbox / "DISPATCH_003.csv").exists()
-    assert sorted(p.name for p in inbox.iterdir()) == [
-        "DISPATCH_001.csv", "DISPATCH_001.csv.ok", "DISPATCH_002.csv", "DISPATCH_002.csv.ok", "DISPATCH_003.csv",
-    ]
+        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+        so = client.execute("sale.order", "create", {"partner_id": 10, "warehouse_id": 3, "order_line": [[0, 0, {"product_id": 8, "product_uom_qty": 2}]]})
+        client.execute("sale.order", "action_confirm", [so])
+        bag = load_dagbag()
+        assert bag.dags["demo3pl_products_to_3pl"].test().state == "success"
+        assert bag.dags["demo3pl_orders_to_3pl"].test().state == "success"
+        [picking] = client.execute("stock.picking", "search_read", [["sale_id", "=", so]], fields=["name"])
+        inbox = tmp_path / "sftp" / "from_3pl" / "dispatch"
+        inbox.mkdir(parents=True)
+        header = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id\r\n"
+        (inbox / "DISPATCH_1.csv").write_text(header + f"{picking['name']},1,FURN_7800,,2,EA,,2026-10-31 23:00:00,,TRK1,P1\r\n")
+        (inbox / "DISPATCH_1.csv.ok").write_text("")
+        (inbox / "DISPATCH_2.csv").write_text(header)  # no marker yet: still being written
+        dag = bag.dags["demo3pl_dispatches_from_3pl"]
+        assert dag.test().state == "success"
+        assert dag.test().state == "success"
+        [done] = client.execute("stock.picking", "read", [picking["id"]], fields=["state", "carrier_tracking_ref"])
+    assert done == {"id": picking["id"], "state": "done", "carrier_tracking_ref": "TRK1"}
+    assert exchanges(ledger_url) == {("DISPATCH_1.csv", "input_processed", False)}
+    assert sorted(p.name for p in inbox.iterdir()) == ["DISPATCH_2.csv"]
