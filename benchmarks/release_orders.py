@@ -32,8 +32,8 @@ from threepl_bridge.transport.sftp import SftpTransport  # noqa: E402
 SKUS = ("FURN_7800", "E-COM11", "FURN_8855")
 
 
-def run(n: int) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-orders-{n}-"))
+def seed_orders(n: int):  # type: ignore[no-untyped-def]
+    """A stand-in holding n confirmed orders of 3 lines in the 3PL warehouse (loaded in-process, fast)."""
     env = build(etl_email="etl@example.com")
     env.transactional = False
     products = {sku: env.execute_kw(8, "etl", "product.product", "search", [[["default_code", "=", sku]]], {})[0] for sku in SKUS}
@@ -46,6 +46,12 @@ def run(n: int) -> dict[str, object]:
         }], {})
         env.execute_kw(8, "etl", "sale.order", "action_confirm", [[so]], {})
     env.transactional = True
+    return env
+
+
+def run(n: int) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-orders-{n}-"))
+    env = seed_orders(n)
     partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
     with OdooStandIn(env) as odoo, EmbeddedSftpServer(work / "sftp") as sftp:
         os.environ["AIRFLOW_CONN_DEMO3PL_SFTP"] = sftp.airflow_connection()
