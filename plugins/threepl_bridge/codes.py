@@ -78,5 +78,17 @@ CODES: dict[str, Code] = {
         Code(code="DISPATCH_ORDER_HELD", object_type="row", title="A valid line held because another line of the same order failed", action="Fix the failing line; the whole order posts on replay (or set policy.post_valid_part)."),
         Code(code="DISPATCH_POST_FAILED", object_type="row", title="Odoo refused to validate the picking", action="Read Odoo's message on the row, fix in Odoo, replay the file."),
         Code(code="DISPATCH_PENDING_AT_3PL", object_type="picking", title="Released order not dispatched within the partner's SLA", action="Chase the 3PL; closes by itself when the dispatch arrives."),
+        # stock snapshots <- 3PL
+        Code(code="STOCK_FILE_UNREADABLE", object_type="file", title="The snapshot cannot be read with the partner's layout",
+             action="The file is in the error folder with the reason; ask the 3PL for a corrected snapshot."),
+        Code(code="STOCK_FIELD_INVALID", object_type="row", title="A snapshot value cannot be read (quantity, timestamp)", action="Ask the 3PL to correct the line."),
+        Code(code="STOCK_REQUIRED_MISSING", object_type="row", title="SKU, quantity or snapshot time missing", action="Ask the 3PL to resend the line complete."),
+        Code(code="STOCK_QTY_NEGATIVE", object_type="row", title="Negative quantity on hand", action="Ask the 3PL to correct its count."),
+        Code(code="STOCK_FUTURE_DATE", object_type="row", title="Snapshot time in the future", action="Check the partner's timezone setting and the 3PL's clock."),
+        Code(code="STOCK_UNKNOWN_UOM", object_type="row", title="Unit code not in the partner's uom list", action="Add the code to the partner spec or ask the 3PL."),
+        Code(code="STOCK_DUPLICATE_ROW", object_type="row", title="The same SKU and lot appear twice", action="Ask the 3PL which count is right."),
+        Code(code="STOCK_UNKNOWN_SKU", object_type="row", title="The 3PL holds a SKU Odoo does not know", action="Create the product in Odoo (then it reconciles next time) or have the 3PL return/relabel the goods."),
+        Code(code="STOCK_ADJUSTMENT_FAILED", object_type="reconciliation_line", title="Odoo refused an inventory adjustment",
+             action="Read Odoo's message; fix and approve the line again (the adjustment is never applied twice)."),
     )
 }

@@ -77,12 +77,20 @@ def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any
     """Run the ``kind`` suite over the parsed rows; returns row issues and a per-expectation summary."""
     if not rows:
         return [], []
+    parse_failed = {(r.number, p.field) for r in rows for p in r.problems}
+    return validate_frame(kind, _frame(rows), parameters=parameters, parse_failed=parse_failed)
+
+
+def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_failed: set[tuple[int, str]] | None = None) -> tuple[list[RowIssue], list[CheckSummary]]:
+    """Run the ``kind`` suite over a frame with a ``row`` column; values already reported unreadable
+    (``parse_failed``: (row, field)) are not reported again."""
+    if len(frame) == 0:
+        return [], []
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import pandas as pd
 
     suite_dict = load_suite(kind)
-    frame = _frame(rows)
     params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
     context = gx.get_context(mode="ephemeral")
     try:
@@ -97,7 +105,7 @@ def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any
     result = batch.validate(
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]}, expectation_parameters=params,
     )
-    parse_failed = {(r.number, p.field) for r in rows for p in r.problems}
+    parse_failed = parse_failed or set()
     issues: list[RowIssue] = []
     summary: list[CheckSummary] = []
     for item in result.results:

@@ -122,6 +122,9 @@ class StockQuant(Model):
 class StockValuationLayer(Model):
     _name = "stock.valuation.layer"
 
+    def computed(self):  # type: ignore[no-untyped-def]
+        return {"remaining_value": lambda r: round(r.get("remaining_qty", 0.0) * r.get("unit_cost", 0.0), 2)}
+
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
         values = {k: v for k, v in values.items() if k != "create_date"}  # accepted, silently ignored (F4)
         return super().write(ids, values, context) if values else bool(self.browse_existing(ids))

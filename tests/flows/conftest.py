@@ -28,6 +28,7 @@ RUN_AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 
 @dataclass
 class World:
+    env: object  # the stand-in's world: tests move its clock with env.frozen_now
     odoo: OdooClient
     ledger: Ledger
     sftp_root: Path
@@ -85,7 +86,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", sftp.airflow_connection())
         client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
         yield World(
-            odoo=client, ledger=Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}"), sftp_root=tmp_path / "sftp",
+            env=env, odoo=client, ledger=Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}"), sftp_root=tmp_path / "sftp",
             demo=load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml"),
             semi=load_partner(FIXTURES / "partners" / "semi3pl.yaml"),
         )
@@ -118,3 +119,20 @@ def run_dispatches(world: World, partner: Partner, *, now: datetime = RUN_AT) ->
         results.append(process_dispatch_file(partner=partner, client=world.odoo, ledger=world.ledger, transport=transport,
                                              exchange_id=received.exchange_id, now=now))
     return results
+
+
+def stock_csv(lines: list[str]) -> bytes:
+    return ("sku,lot,qty_on_hand,uom,status,snapshot_at\r\n" + "".join(f"{l}\r\n" for l in lines)).encode("utf-8")
+
+
+def run_stock(world: World, partner: Partner, *, now: datetime = RUN_AT, reports: Path | None = None) -> list:
+    from threepl_bridge.flows.intake import list_complete_files, receive_file
+    from threepl_bridge.flows.stock import process_stock_file
+
+    transport = SftpTransport(partner.spec.sftp.conn_id, sleep=lambda s: None)
+    out = []
+    for name in list_complete_files(partner, "stock", transport):
+        received = receive_file(partner, "stock", name, transport=transport, ledger=world.ledger)
+        out.append(process_stock_file(partner=partner, client=world.odoo, ledger=world.ledger, transport=transport,
+                                      exchange_id=received.exchange_id, now=now, reports_dir=reports or world.sftp_root.parent / "reports"))
+    return out

@@ -94,6 +94,13 @@ def fingerprint(partner: Partner, row: ParsedRow) -> str:
     return f"{partner.code}:" + hashlib.sha256(json.dumps(key).encode()).hexdigest()[:40]
 
 
+def row_data(row: ParsedRow) -> str:
+    """The row's canonical values as JSON (kept with its outcome: reconciliations and month-end read them)."""
+    keep = ("order_ref", "sku", "barcode", "lot", "quantity", "uom", "shipped_at", "parcel", "tracking_ref")
+    return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v)
+                       for k, v in row.values.items() if k in keep and v is not None}, sort_keys=True)
+
+
 # ------------------------------------------------------------------------------------------- entry
 
 
@@ -137,13 +144,13 @@ def process_dispatch_file(
     posted_rows, post_issues, posted_names = post(partner, client, ledger, shipments, exchange_id, exchange.remote_name, run_id)
     issues += post_issues
 
-    outcomes = [{"row_number": i.row, "outcome": Outcome.EXCEPTION, "code": i.code, "field": i.field, "message": f"{exchange.remote_name} row {i.row}: {i.message}"}
-                for i in issues]
     by_number = {r.number: r for r in rows}
-    outcomes += [{"row_number": n, "outcome": Outcome.DUPLICATE, "record_key": fingerprint(partner, by_number[n]), "message": why}
-                 for n, why in duplicates.items()]
-    outcomes += [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(partner, by_number[n]), "odoo_ref": ref}
-                 for n, ref in posted_rows.items()]
+    outcomes = [{"row_number": i.row, "outcome": Outcome.EXCEPTION, "code": i.code, "field": i.field,
+                 "message": f"{exchange.remote_name} row {i.row}: {i.message}", "data": row_data(by_number[i.row])} for i in issues]
+    outcomes += [{"row_number": n, "outcome": Outcome.DUPLICATE, "record_key": fingerprint(partner, by_number[n]), "message": why,
+                  "data": row_data(by_number[n])} for n, why in duplicates.items()]
+    outcomes += [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(partner, by_number[n]), "odoo_ref": ref,
+                  "data": row_data(by_number[n])} for n, ref in posted_rows.items()]
     ledger.record_rows(exchange_id, outcomes)
     counts = ledger.close_counts(exchange_id, rows_total=len(rows))
     ledger.transition(exchange_id, State.INPUT_PROCESSED, note=f"posted {counts['posted']}, duplicate {counts['duplicate']}, exception {counts['exception']}", run_id=run_id)
@@ -439,13 +446,14 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done
     if not done:
         return
     stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
-    client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()])
-    moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(stamp)], ["state", "=", "done"]], ["picking_id", "move_line_ids"]))
-    client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves])
-    lines = [[lid, stamp[m["picking_id"][0]]] for m in moves for lid in m["move_line_ids"]]
-    if lines:
-        client.execute("stock.move.line", "load", [".id", "date"], lines)
-    backorders = client.execute("stock.picking", "search_read", [["backorder_id", "in", list(stamp)]], fields=["name", "backorder_id"])
+    if partner.spec.policy.backdate_moves and stamp:
+        client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()])
+        moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(stamp)], ["state", "=", "done"]], ["picking_id", "move_line_ids"]))
+        client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves])
+        lines = [[lid, stamp[m["picking_id"][0]]] for m in moves for lid in m["move_line_ids"]]
+        if lines:
+            client.execute("stock.move.line", "load", [".id", "date"], lines)
+    backorders = client.execute("stock.picking", "search_read", [["backorder_id", "in", [s.picking["id"] for s in done]]], fields=["name", "backorder_id"])
     ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0]) for b in backorders])
     for s in done:
         ledger.set_released_state(partner.code, s.picking["id"], "done")

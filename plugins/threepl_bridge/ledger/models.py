@@ -129,6 +129,7 @@ class RowOutcome(Base):
     record_key: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
     message: Mapped[str | None] = mapped_column(Text, default=None)
     odoo_ref: Mapped[str | None] = mapped_column(String(255), default=None)
+    data: Mapped[str | None] = mapped_column(Text, default=None)  # the row's canonical values (JSON), for reconciliations
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -245,6 +246,7 @@ class Reconciliation(Base):
     state: Mapped[str] = mapped_column(String(24))
     currency: Mapped[str | None] = mapped_column(String(8), default=None)
     variance_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    details: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: data-quality results, unknown rows
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -268,5 +270,6 @@ class ReconciliationLine(Base):
     variance_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     classification: Mapped[str] = mapped_column(String(24))
     explanation: Mapped[str | None] = mapped_column(Text, default=None)
-    approval: Mapped[str] = mapped_column(String(16), default="none")
+    approval: Mapped[str] = mapped_column(String(16), default="none")  # none, auto, pending, approved
+    approved_by: Mapped[str | None] = mapped_column(String(128), default=None)
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_posting.id"), default=None)

@@ -7,10 +7,12 @@ exchange, recording the same row outcome twice stores it once, and a watermark n
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +24,8 @@ from threepl_bridge.ledger.models import (
     ExchangeEvent,
     Posting,
     ProductVersion,
+    Reconciliation,
+    ReconciliationLine,
     RecordException,
     ReleasedPicking,
     RowOutcome,
@@ -146,7 +150,7 @@ class Ledger:
                 if found is None:
                     s.add(RowOutcome(exchange_id=exchange_id, **row))
                 else:
-                    for attr in ("message", "record_key", "odoo_ref"):
+                    for attr in ("message", "record_key", "odoo_ref", "data"):
                         if row.get(attr) is not None:
                             setattr(found, attr, row[attr])
 
@@ -422,6 +426,102 @@ class Ledger:
                     continue
                 s.add(ReleasedPicking(partner=partner, picking_id=picking_id, picking_name=name, exchange_id=original.exchange_id,
                                       content_hash="", state="released", released_at=original.released_at, noted_at=original.noted_at))
+
+    # ----------------------------------------------------------------------------- reconciliations
+
+    def reconciliation_for(self, partner: str, exchange_id: int) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(Reconciliation.id).filter_by(partner=partner, exchange_id=exchange_id))
+
+    def reconciliation(self, recon_id: int) -> Reconciliation:
+        with self.session() as s:
+            found = s.get(Reconciliation, recon_id)
+            if found is None:
+                raise KeyError(f"reconciliation {recon_id} does not exist")
+            return found
+
+    def reconciliations(self, partner: str | None = None) -> list[Reconciliation]:
+        with self.session() as s:
+            query = select(Reconciliation).order_by(Reconciliation.as_of, Reconciliation.id)
+            if partner:
+                query = query.filter_by(partner=partner)
+            return list(s.scalars(query))
+
+    def reconciliation_lines(self, recon_id: int) -> list[ReconciliationLine]:
+        with self.session() as s:
+            return list(s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id)
+                                  .order_by(ReconciliationLine.sku, ReconciliationLine.lot)))
+
+    def reconciliation_unknown_rows(self, recon_id: int) -> dict[int, str]:
+        details = json.loads(self.reconciliation(recon_id).details or "{}")
+        return {int(k): v for k, v in details.get("unknown_rows", {}).items()}
+
+    def store_reconciliation(self, *, partner: str, exchange_id: int, as_of: datetime, currency: str, lines: list[dict[str, object]],
+                             variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str]) -> int:
+        """Store a reconciliation and its lines in one transaction; storing it again returns the first one."""
+        try:
+            with self.session() as s:
+                recon = Reconciliation(partner=partner, exchange_id=exchange_id, as_of=as_of, currency=currency, state="reconciled",
+                                       variance_value=variance_value,
+                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows}, sort_keys=True, default=str))
+                s.add(recon)
+                s.flush()
+                for line in lines:
+                    s.add(ReconciliationLine(reconciliation_id=recon.id, **line))
+                return recon.id
+        except IntegrityError:
+            found = self.reconciliation_for(partner, exchange_id)
+            if found is None:
+                raise
+            return found
+
+    def approve_lines(self, recon_id: int, keys: list[str] | None, approver: str) -> int:
+        """Approve pending lines given as ``SKU`` or ``SKU|LOT`` (None: every pending line)."""
+        wanted = None if keys is None else {k if "|" in k else f"{k}|" for k in keys}
+        count = 0
+        with self.session() as s:
+            for line in s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id, approval="pending")):
+                if wanted is None or f"{line.sku}|{line.lot}" in wanted or (f"{line.sku}|" in wanted and not line.lot):
+                    line.approval, line.approved_by = "approved", approver
+                    count += 1
+        return count
+
+    def set_line_posted(self, line_id: int, idem_key: str) -> None:
+        with self.session() as s:
+            line = s.get(ReconciliationLine, line_id)
+            assert line is not None
+            line.posting_id = s.scalar(select(Posting.id).filter_by(idem_key=idem_key))
+
+    def refresh_reconciliation_state(self, recon_id: int) -> str:
+        with self.session() as s:
+            recon = s.get(Reconciliation, recon_id)
+            assert recon is not None
+            lines = list(s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id)))
+            if any(l.approval == "pending" for l in lines):
+                recon.state = "awaiting_approval"
+            elif any(l.variance_qty != 0 and l.approval in ("auto", "approved") for l in lines):
+                recon.state = "posted" if all(l.posting_id for l in lines if l.variance_qty != 0 and l.approval in ("auto", "approved")) else "posting"
+            else:
+                recon.state = "reconciled"
+            return recon.state
+
+    def dispatch_rows(self, partner: str) -> list[dict[str, object]]:
+        """Every row of every dispatch file with its final outcome and canonical values."""
+        with self.session() as s:
+            query = (
+                select(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.outcome, RowOutcome.code, RowOutcome.data,
+                       RowOutcome.odoo_ref, Exchange.remote_name)
+                .join(Exchange, Exchange.id == RowOutcome.exchange_id)
+                .where(Exchange.partner == partner, Exchange.kind == "dispatches")
+                .order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
+            )
+            rows: dict[tuple[int, int], dict[str, object]] = {}
+            for eid, number, outcome, code, data, ref, name in s.execute(query):
+                current = rows.get((eid, number))
+                if current is None or outcome == Outcome.POSTED:
+                    rows[(eid, number)] = {"exchange_id": eid, "row": number, "outcome": outcome, "code": code, "odoo_ref": ref,
+                                           "file": name, "data": json.loads(data) if data else {}}
+            return list(rows.values())
 
     def count_exchanges(self, partner: str, kind: str | None = None) -> int:
         with self.session() as s:

@@ -326,6 +326,9 @@ class PolicySpec(_Frozen):
         default=False, description="post the valid rows of an order that also has failing rows"
     )
     pending_sla_hours: float = Field(default=48, gt=0)
+    backdate_moves: bool = Field(
+        default=True, description="set the picking's date_done and move dates to the moment the goods left (else: validation time)"
+    )
     absent_means_zero: bool = Field(default=True, description="a product missing from a stock snapshot has 0")
     auto_approve: Tolerance = Tolerance()
     carriers_requiring_tracking: tuple[str, ...] = ()

@@ -1,0 +1,165 @@
+"""Stock snapshots reconciled with Odoo at the snapshot's time; adjustments; finance reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from tests.flows.conftest import dispatch_csv, drop, run_dispatches, run_stock, stock_csv
+from threepl_bridge.specs.models import Partner
+
+T_LOCAL = "2026-11-20 22:00:00"  # the 3PL's count, Los Angeles time (2026-11-21 06:00 UTC)
+T_UTC = datetime(2026, 11, 21, 6, 0, tzinfo=timezone.utc)
+LATER = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+def partner_with(world, **policy) -> Partner:
+    data = world.demo.spec.model_dump()
+    data["policy"].update(policy)
+    return Partner(spec=type(world.demo.spec).model_validate(data), layouts=world.demo.layouts, source=world.demo.source)
+
+
+def add_stock(world, sku: str, qty: float) -> None:
+    [pid] = world.x("product.product", "search", [["default_code", "=", sku]])
+    world.x("stock.quant", "create", {"product_id": pid, "location_id": 35, "inventory_quantity_auto_apply": qty}, context={"inventory_mode": True})
+
+
+@pytest.fixture
+def scenario(world):
+    """Orders shipped around the count at T, as in the issue: the reconciliation must tell them apart."""
+    add_stock(world, "FURN_7777", 50)
+    add_stock(world, "FURN_8888", 30)
+    world.run_products(world.demo)
+    a = world.sell([("FURN_7800", 2)])
+    b = world.sell([("E-COM11", 5)])
+    y = world.sell([("FURN_7777", 3)])
+    x = world.sell([("FURN_8888", 2)])
+    world.run_orders(world.demo)
+    line = "{name},1,{sku},,{qty},EA,,{when},The Poste,TRK,P1"
+    # A shipped before T and posted (dated when it left); B shipped after T
+    drop(world, world.demo, "dispatches", "DISPATCH_A.csv", dispatch_csv([line.format(name=a["name"], sku="FURN_7800", qty=2, when="2026-11-20 20:00:00")]))
+    drop(world, world.demo, "dispatches", "DISPATCH_B.csv", dispatch_csv([line.format(name=b["name"], sku="E-COM11", qty=5, when="2026-11-21 02:00:00")]))
+    run_dispatches(world, world.demo, now=LATER)
+    # X shipped before T but posted later, by a partner that keeps Odoo's validation time on the moves
+    world.env.frozen_now = datetime(2026, 11, 21, 7, 0)
+    late = partner_with(world, backdate_moves=False)
+    drop(world, late, "dispatches", "DISPATCH_X.csv", dispatch_csv([line.format(name=x["name"], sku="FURN_8888", qty=2, when="2026-11-20 21:30:00")]))
+    run_dispatches(world, late, now=LATER)
+    # Y shipped before T; its file is still waiting in the 3PL's folder when the count is reconciled
+    drop(world, world.demo, "dispatches", "DISPATCH_Y.csv", dispatch_csv([line.format(name=y["name"], sku="FURN_7777", qty=3, when="2026-11-20 21:00:00")]))
+    world.env.frozen_now = datetime(2026, 11, 21, 11, 0)
+    drop(world, world.demo, "stock", "STOCK_20261120.csv", stock_csv([
+        f"FURN_7800,,498,EA,ok,{T_LOCAL}",      # match (A shipped before T and posted)
+        f"E-COM11,,300,EA,ok,{T_LOCAL}",        # match: B left after T, Odoo is computed at T
+        f"FURN_5555,LOT-A,40,EA,ok,{T_LOCAL}",  # match, per lot
+        f"FURN_5555,LOT-B,60,EA,ok,{T_LOCAL}",
+        f"FURN_7777,,47,EA,ok,{T_LOCAL}",       # timing: Y shipped before T, not posted yet
+        f"FURN_8888,,28,EA,ok,{T_LOCAL}",       # timing: X shipped before T, posted in Odoo after T
+        f"FURN_8855,,395,EA,ok,{T_LOCAL}",      # true shortage of 5 (500.00): waits for approval
+        f"FURN_0269,,199,EA,ok,{T_LOCAL}",      # true shortage of 1 (180.00): within tolerance, adjusted
+        f"NOPE-1,,5,EA,ok,{T_LOCAL}",           # SKU unknown to Odoo
+    ]))                                          # FURN_6666 (100 in Odoo) is absent from the snapshot
+    [result] = run_stock(world, world.demo, now=LATER)
+    return result
+
+
+def lines_by_key(world, recon_id: int) -> dict[tuple[str, str], object]:
+    return {(l.sku, l.lot): l for l in world.ledger.reconciliation_lines(recon_id)}
+
+
+def test_each_sku_is_classified(world, scenario):
+    lines = lines_by_key(world, scenario.reconciliation_id)
+    got = {k: (l.classification, l.threepl_qty, l.odoo_qty, l.timing_qty, l.variance_qty) for k, l in lines.items()}
+    D = Decimal
+    assert got == {
+        ("FURN_7800", ""): ("match", D(498), D(498), D(0), D(0)),
+        ("E-COM11", ""): ("match", D(300), D(300), D(0), D(0)),
+        ("FURN_5555", "LOT-A"): ("match", D(40), D(40), D(0), D(0)),
+        ("FURN_5555", "LOT-B"): ("match", D(60), D(60), D(0), D(0)),
+        ("FURN_7777", ""): ("timing", D(47), D(50), D(-3), D(0)),
+        ("FURN_8888", ""): ("timing", D(28), D(30), D(-2), D(0)),
+        ("FURN_8855", ""): ("variance", D(395), D(400), D(0), D(-5)),
+        ("FURN_0269", ""): ("variance", D(199), D(200), D(0), D(-1)),
+        ("FURN_6666", ""): ("absent", None, D(100), D(0), D(-100)),
+        ("NOPE-1", ""): ("unknown_sku", D(5), None, D(0), D(0)),
+    }
+    assert "DISPATCH_Y.csv, not processed yet" in lines[("FURN_7777", "")].explanation
+    assert "posted in Odoo on 2026-11-21 07:00:00" in lines[("FURN_8888", "")].explanation
+    assert (lines[("FURN_8855", "")].variance_value, lines[("FURN_0269", "")].variance_value) == (D("-500.00"), D("-180.00"))
+    assert scenario.rows == 9 and scenario.exceptions == 1  # the unknown SKU row
+
+
+def test_tolerated_variance_is_adjusted_with_the_snapshot_date_and_larger_ones_wait(world, scenario):
+    lines = lines_by_key(world, scenario.reconciliation_id)
+    assert (lines[("FURN_0269", "")].approval, bool(lines[("FURN_0269", "")].posting_id)) == ("auto", True)
+    assert (lines[("FURN_8855", "")].approval, lines[("FURN_8855", "")].posting_id) == ("pending", None)
+    assert scenario.awaiting_approval == 2
+    [chair] = world.x("stock.quant", "search_read", [["product_id.default_code", "=", "FURN_0269"], ["location_id", "=", 35]], fields=["quantity"])
+    assert chair["quantity"] == 199.0
+    [move] = world.x("stock.move", "search_read", [["reference", "=", f"3PL count R{scenario.reconciliation_id} FURN_0269"]], fields=["id", "product_qty"])
+    [entry] = world.x("account.move", "search_read", [["stock_move_id", "=", move["id"]]], fields=["date", "amount_total"])
+    assert (entry["date"], entry["amount_total"]) == ("2026-11-20", 180.0)  # the count's date, not the day it was posted
+
+
+def test_approved_lines_post_once(world, scenario):
+    from threepl_bridge.flows.stock import approve, post_adjustments
+
+    recon = scenario.reconciliation_id
+    assert approve(world.demo, world.odoo, world.ledger, recon, ["FURN_8855"], "finance@acme") == 1
+    [drawer] = world.x("stock.quant", "search_read", [["product_id.default_code", "=", "FURN_8855"], ["location_id", "=", 35]], fields=["quantity"])
+    assert drawer["quantity"] == 395.0
+    assert post_adjustments(world.demo, world.odoo, world.ledger, recon, approved_only=False) == 0  # re-posting adjusts nothing
+    assert approve(world.demo, world.odoo, world.ledger, recon, ["FURN_8855"], "finance@acme") == 0
+    assert world.x("stock.quant", "search_read", [["product_id.default_code", "=", "FURN_8855"], ["location_id", "=", 35]], fields=["quantity"])[0]["quantity"] == 395.0
+    lines = lines_by_key(world, recon)
+    assert lines[("FURN_8855", "")].approved_by == "finance@acme"
+    assert lines[("FURN_6666", "")].approval == "pending"
+    assert world.ledger.reconciliation(recon).state == "awaiting_approval"
+
+
+def test_reconciled_a_day_late_gives_the_same_answer(world, scenario):
+    from threepl_bridge.flows.stock import _odoo_at, _stock_locations
+
+    products = {p["id"]: p for p in world.x("product.product", "search_read", [["detailed_type", "=", "product"]], fields=["default_code"])}
+    before = _odoo_at(world.odoo, _stock_locations(world.odoo, world.demo), T_UTC, products)
+    # the next day: more desks leave after the count and are posted
+    picking = world.sell([("FURN_7800", 7)])
+    world.run_orders(world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_NEXT.csv", dispatch_csv([f"{picking['name']},1,FURN_7800,,7,EA,,2026-11-21 03:00:00,The Poste,T9,P9"]))
+    world.env.frozen_now = datetime(2026, 11, 22, 9, 0)
+    run_dispatches(world, world.demo, now=datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc))
+    [quant] = world.x("stock.quant", "search_read", [["product_id.default_code", "=", "FURN_7800"], ["location_id", "=", 35]], fields=["quantity"])
+    assert quant["quantity"] == 491.0  # today's quant has moved on...
+    after = _odoo_at(world.odoo, _stock_locations(world.odoo, world.demo), T_UTC, products)
+    assert after[("FURN_7800", "")] == before[("FURN_7800", "")] == Decimal(498)  # ... the quantity at T has not
+
+
+def test_reports_are_self_contained_and_deterministic(world, scenario):
+    from threepl_bridge.reports import write_reconciliation_report
+
+    csv_path, html_path = (p for p in map(__import__("pathlib").Path, scenario.reports))
+    first = (csv_path.read_bytes(), html_path.read_bytes())
+    again = write_reconciliation_report(world.ledger, scenario.reconciliation_id, csv_path.parents[1])
+    assert (again[0].read_bytes(), again[1].read_bytes()) == first
+    page = html_path.read_text()
+    assert "<link" not in page and "<script" not in page and "http" not in page  # opens offline
+    for text in ("Timing differences", "Top variances", "Exceptions in the file", "Data quality", "STOCK_UNKNOWN_SKU", "-500.00", "USD"):
+        assert text in page
+    rows = csv_path.read_text().splitlines()
+    assert rows[0].startswith("section,sku,lot,classification")
+    assert "total,,,variance_value,,,,,,,-29380.00,,,USD" in rows  # -500 - 180 - 28700
+
+
+def test_bad_snapshot_rows_are_exceptions_and_the_rest_reconciles(world):
+    drop(world, world.demo, "stock", "STOCK_BAD.csv", stock_csv([
+        "FURN_7800,,500,EA,ok,2026-11-20 02:00:00",
+        "FURN_7800,,500,EA,ok,2026-11-20 02:00:00",
+        ",,3,EA,ok,2026-11-20 02:00:00",
+        "E-COM11,,-1,EA,ok,2026-11-20 02:00:00",
+        "FURN_8855,,many,EA,ok,2026-11-20 02:00:00",
+    ]))
+    [result] = run_stock(world, world.demo, now=LATER)
+    codes = {o.row_number: o.code for o in world.ledger.row_outcomes(result.exchange_id)}
+    assert codes == {2: "STOCK_DUPLICATE_ROW", 3: "STOCK_DUPLICATE_ROW", 4: "STOCK_REQUIRED_MISSING", 5: "STOCK_QTY_NEGATIVE", 6: "STOCK_FIELD_INVALID"}
