@@ -161,3 +161,103 @@ def dispatch_tasks(code: str) -> None:
         return found
 
     pending(process_file.expand(name=list_files()))
+
+
+def stock_tasks(code: str) -> None:
+    """list complete snapshots -> one mapped task per file (receive, validate, reconcile, adjust, report);
+    approvals (run with params) -> post the approved lines; backfill runs rebuild the period's reports."""
+
+    @task(task_id="list_files")
+    def list_files() -> list[str]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.intake import list_complete_files
+
+        p = runtime.partner(code)
+        return list_complete_files(p, "stock", runtime.transport(p))
+
+    @task(task_id="reconcile_file", map_index_template="{{ file_name }}")
+    def reconcile_file(name: str, run_id: str | None = None) -> dict[str, object]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.intake import receive_file
+        from threepl_bridge.flows.stock import process_stock_file
+        from threepl_bridge.reports import reports_dir
+
+        get_current_context()["file_name"] = name  # type: ignore[typeddict-unknown-key]
+        p = runtime.partner(code)
+        transport, ledger = runtime.transport(p), runtime.ledger()
+        received = receive_file(p, "stock", name, transport=transport, ledger=ledger, run_id=run_id)
+        if received.moved_to:
+            return received.as_dict()
+        result = process_stock_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport, exchange_id=received.exchange_id,
+                                    now=run_moment(), reports_dir=reports_dir(), run_id=run_id)
+        for path in result.reports:
+            log.info("finance report written: %s", path)
+        return result.as_dict()
+
+    @task(task_id="approve_variances")
+    def approve_variances(params: dict | None = None) -> dict[str, object]:
+        """Runs only when triggered with params: {"reconciliation_id": 12, "approve": ["SKU", "SKU|LOT"] or ["all"], "approver": "..."}."""
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.stock import approve
+        from threepl_bridge.reports import reports_dir, write_reconciliation_report
+
+        params = params or {}
+        recon_id = params.get("reconciliation_id")
+        if not recon_id:
+            return {"approved": 0, "note": "no reconciliation_id given: nothing to approve"}
+        keys = params.get("approve") or []
+        if not keys:
+            raise ValueError("give 'approve': a list of SKU or SKU|LOT keys, or [\"all\"]")
+        approver = params.get("approver") or get_current_context()["dag_run"].run_id
+        ledger = runtime.ledger()
+        posted = approve(runtime.partner(code), runtime.odoo(), ledger, int(recon_id), None if keys == ["all"] else list(keys), str(approver))
+        paths = write_reconciliation_report(ledger, int(recon_id), reports_dir())
+        for path in paths:
+            log.info("finance report written: %s", path)
+        return {"reconciliation_id": recon_id, "posted": posted, "reports": [str(p) for p in paths]}
+
+    @task(task_id="rebuild_reports")
+    def rebuild_reports() -> list[str]:
+        """Backfills and reruns: regenerate the reports of the reconciliations counted in this run's interval."""
+        from threepl_bridge import runtime
+        from threepl_bridge.reports import reports_dir, write_reconciliation_report
+
+        context = get_current_context()
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        if start is None or end is None or start == end:
+            return []
+        ledger = runtime.ledger()
+        paths = []
+        for recon in ledger.reconciliations(code):
+            if start <= recon.as_of < end:
+                paths += [str(p) for p in write_reconciliation_report(ledger, recon.id, reports_dir())]
+        for path in paths:
+            log.info("finance report written: %s", path)
+        return paths
+
+    files = reconcile_file.expand(name=list_files())
+    files >> approve_variances() >> rebuild_reports()
+
+
+def month_end_task(codes: list[str]) -> None:
+    @task(task_id="month_end_report", map_index_template="{{ partner_code }}")
+    def month_end_report(code: str) -> dict[str, object]:
+        from threepl_bridge import runtime
+        from threepl_bridge.flows.month_end import compute
+        from threepl_bridge.reports import reports_dir, write_month_end_report
+
+        context = get_current_context()
+        context["partner_code"] = code  # type: ignore[typeddict-unknown-key]
+        # scheduled and backfill runs: logical date = the month's first day; a manual run without a logical
+        # date gets the last complete month as its data interval
+        start = context.get("logical_date") or context.get("data_interval_start") or context["dag_run"].run_after
+        p = runtime.partner(code)
+        month = start.astimezone(timezone.utc).date().replace(day=1)
+        report = compute(p, runtime.odoo(), runtime.ledger(), month)
+        paths = write_month_end_report(report, reports_dir())
+        log.info("%s", report.verdict)
+        for path in paths:
+            log.info("finance report written: %s", path)
+        return {"partner": code, "month": report.month, "ready": report.ready, "verdict": report.verdict, "reports": [str(p) for p in paths]}
+
+    month_end_report.expand(code=codes)

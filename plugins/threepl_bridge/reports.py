@@ -134,3 +134,25 @@ def write_reconciliation_report(ledger: Ledger, recon_id: int, folder: str | Pat
     html_path = _write(base.with_suffix(".html"), _page(f"Stock reconciliation R{recon_id} - {recon.partner}", sections))
     log.info("reconciliation report: %s and %s", csv_path, html_path)
     return [csv_path, html_path]
+
+
+# ---------------------------------------------------------------------------------------------- month end
+
+
+def write_month_end_report(report: Any, folder: str | Path | None = None) -> list[Path]:
+    """``report`` is a :class:`threepl_bridge.flows.month_end.MonthEnd`."""
+    base = reports_dir(folder) / report.partner / f"month_end_{report.month}"
+    rows = [[section, metric, fmt(units, 4), fmt(value), detail] for section, metric, units, value, detail in report.figures]
+    rows += [["unposted", kind, "", "", f"{ref}: {why}"] for kind, ref, why in report.unposted]
+    rows.append(["verdict", "ready_to_close" if report.ready else "not_ready", "", "", report.verdict])
+    csv_path = _write(base.with_suffix(".csv"), _csv(["section", "metric", "units", f"value_{report.currency}", "detail"], rows))
+    verdict_class = "ok" if report.ready else "bad"
+    sections = [
+        f'<p class="{verdict_class}">{html.escape(report.verdict)}</p>',
+        "<h2>Movements of the month</h2>" + _table(["section", "metric", "units", f"value ({report.currency})", "detail"],
+                                                   [[s, m, fmt(u, 4), fmt(v), d] for s, m, u, v, d in report.figures], numeric=[2, 3]),
+        "<h2>Still unposted, and why</h2>" + _table(["kind", "reference", "why"], report.unposted),
+    ]
+    html_path = _write(base.with_suffix(".html"), _page(f"Month-end valuation {report.month} - {report.partner}", sections))
+    log.info("month-end report: %s and %s", csv_path, html_path)
+    return [csv_path, html_path]

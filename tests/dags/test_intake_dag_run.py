@@ -28,22 +28,46 @@ def exchanges(ledger_url: str) -> set[tuple[str, str, bool]]:
         return {(e.remote_name, e.state, e.duplicate_of_id is not None) for e in s.scalars(select(Exchange).where(Exchange.direction == "inbound"))}
 
 
-def test_stock_intake_dag_registers_complete_files_once(airflow_db, tmp_path, monkeypatch):
+def odoo_conn(monkeypatch, odoo) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_ODOO_DEFAULT", json.dumps({
+        "conn_type": "odoo", "host": odoo.url, "login": "etl", "password": "standin-etl-api-key", "extra": {"database": "odoo3pl"}}))
+
+
+def test_stock_dag_reconciles_snapshots_once_and_month_end_backfills_are_identical(airflow_db, tmp_path, monkeypatch):
     root = tmp_path / "sftp"
     inbox = root / "from_3pl" / "stock"
     inbox.mkdir(parents=True)
-    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,498,EA,available,2026-11-01 06:00:00\r\n"
+    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,498,EA,available,2026-10-31 06:00:00\r\n"
     (inbox / "STOCK_001.csv").write_bytes(snapshot)
     (inbox / "STOCK_001_copy.csv").write_bytes(snapshot)
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
-    with EmbeddedSftpServer(root) as server:
+    monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
+    from datetime import datetime, timezone
+
+    with OdooStandIn(build(etl_email="etl@example.com", frozen_now=datetime(2026, 10, 1, 8, 0))) as odoo, EmbeddedSftpServer(root) as server:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
-        dag = load_dagbag().dags["demo3pl_stock_from_3pl"]
+        odoo_conn(monkeypatch, odoo)
+        bag = load_dagbag()
+        dag = bag.dags["demo3pl_stock_from_3pl"]
         assert dag.test().state == "success"
-        assert dag.test().state == "success"  # a second run finds the same file: nothing new happens
-    assert exchanges(ledger_url) == {("STOCK_001.csv", "input_received", False), ("STOCK_001_copy.csv", "input_duplicate", True)}
-    assert sorted(p.name for p in (root / "archive").iterdir()) == ["STOCK_001_copy.csv"]
+        assert dag.test().state == "success"  # a second run finds nothing new
+        months = [datetime(2026, m, 1, tzinfo=timezone.utc) for m in (8, 9, 10)]
+        month_end = bag.dags["month_end_valuation"]
+        first = []
+        for logical_date in months:  # what `airflow backfill create ... --from-date 2026-08-01 --to-date 2026-10-31` runs
+            assert month_end.test(logical_date=logical_date).state == "success"
+        first = {p.name: p.read_bytes() for p in sorted((tmp_path / "reports" / "demo3pl").glob("month_end_*.csv"))}
+        for logical_date in months:
+            assert month_end.test(logical_date=logical_date, run_after=logical_date.replace(day=2)).state == "success"
+        second = {p.name: p.read_bytes() for p in sorted((tmp_path / "reports" / "demo3pl").glob("month_end_*.csv"))}
+    assert exchanges(ledger_url) == {("STOCK_001.csv", "input_processed", False), ("STOCK_001_copy.csv", "input_duplicate", True)}
+    assert sorted(p.name for p in (root / "archive").iterdir()) == ["STOCK_001.csv", "STOCK_001_copy.csv"]
+    assert sorted(first) == ["month_end_2026-08.csv", "month_end_2026-09.csv", "month_end_2026-10.csv"]
+    assert first == second
+    assert b"verdict,not_ready" in first["month_end_2026-10.csv"]  # the October count shows a shortage waiting for approval
+    assert b"verdict,ready_to_close" in first["month_end_2026-08.csv"]
+    assert list((tmp_path / "reports" / "demo3pl").glob("reconciliation_20261031T*.html"))
 
 
 def test_dispatch_dag_posts_releases_and_skips_files_still_being_written(airflow_db, tmp_path, monkeypatch):
@@ -51,8 +75,7 @@ def test_dispatch_dag_posts_releases_and_skips_files_still_being_written(airflow
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
     with OdooStandIn(build(etl_email="etl@example.com")) as odoo, EmbeddedSftpServer(tmp_path / "sftp") as sftp:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", sftp.airflow_connection())
-        monkeypatch.setenv("AIRFLOW_CONN_ODOO_DEFAULT", json.dumps({
-            "conn_type": "odoo", "host": odoo.url, "login": "etl", "password": "standin-etl-api-key", "extra": {"database": "odoo3pl"}}))
+        odoo_conn(monkeypatch, odoo)
         from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
         client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))

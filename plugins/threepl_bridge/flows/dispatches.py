@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from threepl_bridge.formats.reader import ParsedRow, UnreadableFile, read_rows
+from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
 from threepl_bridge.odoo.client import OdooClient
@@ -298,8 +299,8 @@ def check_against_odoo(
     for r, picking, move, qty, lot in accepted:
         if move["id"] in over:
             issues.append(Issue(row=r.number, code="DISPATCH_OVER_SHIPMENT", field="quantity",
-                                message=f"{shipped[move['id']].normalize()} shipped for {move['product_id'][1]} on {picking['name']}, "
-                                        f"only {Decimal(str(move['product_uom_qty'])).normalize()} open"))
+                                message=f"{format_decimal(shipped[move['id']])} shipped for {move['product_id'][1]} on {picking['name']}, "
+                                        f"only {format_decimal(Decimal(str(move['product_uom_qty'])))} open"))
             continue
         v = r.values
         shipment = shipments.setdefault(picking["id"], Shipment(picking=picking, rows=[]))

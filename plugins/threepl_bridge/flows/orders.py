@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from threepl_bridge.flows.outbound import stage_file
-from threepl_bridge.formats.codec import check_row, encode
+from threepl_bridge.formats.codec import check_row, encode, format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
@@ -169,7 +169,7 @@ def _order_rows(
         if uom is None:
             problems.append(("ORDER_UOM_NOT_MAPPED", f"{where}: unit {uom_name!r} has no code in {partner.source}"))
         elif qty != qty.to_integral_value():
-            problems.append(("ORDER_UOM_MISMATCH", f"{where}: {qty.normalize()} {uom_name} is not a whole number of {uom.code}"))
+            problems.append(("ORDER_UOM_MISMATCH", f"{where}: {format_decimal(qty)} {uom_name} is not a whole number of {uom.code}"))
         rows.append({
             "order_ref": name, "line_no": line_no, "sku": sku or None, "barcode": product.get("barcode") or None,
             "quantity": qty if uom is None or qty != qty.to_integral_value() else int(qty), "uom": uom.code if uom else None,

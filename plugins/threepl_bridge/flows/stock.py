@@ -31,6 +31,7 @@ from typing import Any
 
 from threepl_bridge.formats.reader import UnreadableFile, read_frame, read_rows
 from threepl_bridge.ledger.models import ReconciliationLine
+from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
 from threepl_bridge.odoo.client import OdooClient
@@ -236,7 +237,7 @@ def _timing(partner: Partner, client: OdooClient, ledger: Ledger, transport: Sft
         key = (data["sku"], data.get("lot") or "")
         amount = _d(data["quantity"]) * factors.get(data.get("uom") or "", Decimal(1))
         qty[key] -= amount
-        why[key].append(f"{amount.normalize()} {text}")
+        why[key].append(f"{format_decimal(amount)} {text}")
 
     posted_pickings: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in ledger.dispatch_rows(partner.code):

@@ -523,6 +523,14 @@ class Ledger:
                                            "file": name, "data": json.loads(data) if data else {}}
             return list(rows.values())
 
+    def unsettled_inbound(self, partner: str) -> list[Exchange]:
+        """Inbound files received but not processed yet (oldest first)."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(Exchange).where(Exchange.partner == partner, Exchange.direction == "inbound",
+                                       Exchange.state.in_([State.INPUT_RECEIVED, State.INPUT_VALIDATED])).order_by(Exchange.id)
+            ))
+
     def count_exchanges(self, partner: str, kind: str | None = None) -> int:
         with self.session() as s:
             query = select(func.count()).select_from(Exchange).filter_by(partner=partner)

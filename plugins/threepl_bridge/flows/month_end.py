@@ -1,0 +1,145 @@
+"""Month-end valuation check: is the month ready to close on the 3PL's truth?
+
+For a closed month (in the company's calendar) and a partner it compares what the 3PL's files say left or
+arrived in that month with what Odoo carries as stock journal entries *dated in that month*, lists the
+adjustments posted, everything still unposted and why, and gives a verdict: ready to close, or not, with the
+blocking items. Deterministic: the same ledger and Odoo content give byte-identical reports (backfills).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from threepl_bridge.formats.codec import format_decimal
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.ledger.states import Outcome
+from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.specs.models import Partner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MonthEnd:
+    partner: str
+    month: str  # YYYY-MM
+    currency: str
+    figures: list[tuple[str, str, Decimal, Decimal, str]] = field(default_factory=list)  # section, metric, units, value, detail
+    unposted: list[tuple[str, str, str]] = field(default_factory=list)  # kind, reference, why
+    blocking: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.blocking
+
+    @property
+    def verdict(self) -> str:
+        if self.ready:
+            return f"READY TO CLOSE {self.month} for {self.partner}: every 3PL movement of the month is posted in Odoo in the month."
+        return f"NOT READY to close {self.month} for {self.partner}: {len(self.blocking)} blocking item(s): " + "; ".join(self.blocking)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    first = month.replace(day=1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def closed_month(moment: datetime, tz: Any) -> date:
+    """The month before the run's moment, in the company's calendar (a run on 1 Dec closes November)."""
+    local = moment.astimezone(tz).date()
+    return (local.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -> MonthEnd:
+    first, last = month_bounds(month)
+    tz = partner.spec.company_tz
+    start = datetime.combine(first, time.min, tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tz)
+    [user] = client.execute("res.users", "read", [client.uid], fields=["company_id"])
+    [company] = client.execute("res.company", "read", [user["company_id"][0]], fields=["currency_id"])
+    report = MonthEnd(partner=partner.code, month=first.strftime("%Y-%m"), currency=company["currency_id"][1] if company.get("currency_id") else "")
+    factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
+
+    # --- the 3PL's side: dispatch rows shipped in the month, by outcome
+    units: dict[str, Decimal] = defaultdict(Decimal)
+    for row in sorted(ledger.dispatch_rows(partner.code), key=lambda r: (str(r["file"]), int(r["row"]))):  # type: ignore[arg-type]
+        data = row["data"]
+        if not data.get("shipped_at") or data.get("quantity") is None:
+            continue
+        shipped = datetime.fromisoformat(data["shipped_at"])
+        if not start <= shipped < end:
+            continue
+        qty = Decimal(str(data["quantity"])) * factors.get(data.get("uom") or "", Decimal(1))
+        units[str(row["outcome"])] += qty
+        if row["outcome"] == Outcome.EXCEPTION:
+            ref = f"{row['file']} row {row['row']} ({data.get('order_ref')}, {data.get('sku')} x {format_decimal(qty)})"
+            report.unposted.append(("dispatch", ref, str(row["code"])))
+            report.blocking.append(f"dispatch {ref} not posted: {row['code']}")
+    for outcome in (Outcome.POSTED, Outcome.DUPLICATE, Outcome.EXCEPTION):
+        report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
+
+    # --- Odoo's side: stock journal entries dated in the month, for the partner's warehouses
+    locations = set(_locations(client, partner))
+    entries = client.execute("account.move", "search_read", [["date", ">=", first.isoformat()], ["date", "<=", last.isoformat()],
+                                                             ["stock_move_id", "!=", False]], fields=["stock_move_id", "amount_total", "state"])
+    move_ids = sorted({e["stock_move_id"][0] for e in entries})
+    moves = {m["id"]: m for m in client.read("stock.move", move_ids, ["location_id", "location_dest_id", "is_inventory", "picking_id", "product_qty"])}
+    layers = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for layer in client.search_read_all("stock.valuation.layer", [["stock_move_id", "in", move_ids]], ["stock_move_id", "quantity", "value"]) if move_ids else []:
+        acc = layers[layer["stock_move_id"][0]]
+        acc[0] += Decimal(str(layer["quantity"]))
+        acc[1] += Decimal(str(layer["value"]))
+    buckets: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    drafts = 0
+    for e in sorted(entries, key=lambda e: e["id"]):
+        move = moves.get(e["stock_move_id"][0])
+        if move is None:
+            continue
+        src_in, dest_in = move["location_id"][0] in locations, move["location_dest_id"][0] in locations
+        if src_in == dest_in:
+            continue
+        kind = "adjustments" if move.get("is_inventory") else ("dispatched" if src_in else "received")
+        qty, value = layers.get(move["id"], [Decimal(0), Decimal(0)])
+        buckets[kind][0] += abs(qty)
+        buckets[kind][1] += value
+        drafts += e["state"] != "posted"
+    for kind in ("dispatched", "received", "adjustments"):
+        qty, value = buckets[kind]
+        report.figures.append(("odoo_entries_in_month", kind, qty, value.quantize(Decimal("0.01")), "stock valuation entries dated in the month"))
+    if drafts:
+        report.blocking.append(f"{drafts} stock journal entr{'y' if drafts == 1 else 'ies'} of the month still in draft")
+    posted_units = units[Outcome.POSTED]
+    if posted_units != buckets["dispatched"][0]:
+        report.figures.append(("check", "dispatched_units_difference", posted_units - buckets["dispatched"][0], Decimal(0),
+                               "3PL units posted minus Odoo units dispatched in the month (other deliveries from the warehouse, or dated elsewhere)"))
+
+    # --- files not processed, reconciliations waiting for approval
+    for exchange in ledger.unsettled_inbound(partner.code):
+        report.unposted.append((exchange.kind, exchange.remote_name, f"file {exchange.state}"))
+        report.blocking.append(f"{exchange.kind} file {exchange.remote_name} is {exchange.state}, not processed")
+    for recon in ledger.reconciliations(partner.code):
+        if not start <= recon.as_of < end:
+            continue
+        pending = [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "pending"]
+        for l in pending:
+            ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value} {report.currency})"
+            report.unposted.append(("adjustment", ref, "waits for approval"))
+            report.blocking.append(f"stock variance {ref} waits for approval")
+    return report
+
+
+def _locations(client: OdooClient, partner: Partner) -> list[int]:
+    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["lot_stock_id"])
+    return client.execute("stock.location", "search", [["id", "child_of", [w["lot_stock_id"][0] for w in warehouses]]])
+
+
+def as_json(report: MonthEnd) -> str:
+    return json.dumps({"partner": report.partner, "month": report.month, "ready": report.ready, "verdict": report.verdict}, sort_keys=True)
+
