@@ -97,9 +97,7 @@ def write_reconciliation_report(ledger: Ledger, recon_id: int, folder: str | Pat
         return [l.sku, l.lot, l.classification, fmt(l.threepl_qty, 4), fmt(l.odoo_qty, 4), fmt(diff, 4), fmt(l.timing_qty, 4),
                 fmt(l.variance_qty, 4), fmt(l.unit_cost, 4), fmt(l.variance_value), l.approval, "yes" if l.posting_id else "no", l.explanation or ""]
 
-    counts: dict[str, int] = {}
-    for l in lines:
-        counts[l.classification] = counts.get(l.classification, 0) + 1
+    counts = ledger.reconciliation_counts(recon_id)
     variance_total = sum((l.variance_value for l in lines), Decimal(0))
     csv_rows = [["line", *row(l)] for l in lines]
     csv_rows += [["exception", "", "", o.code, "", "", "", "", "", "", "", "", "", o.message or ""] for o in exceptions]
@@ -129,7 +127,8 @@ def write_reconciliation_report(ledger: Ledger, recon_id: int, folder: str | Pat
         "<h2>Data quality</h2>" + _table(["check", "column", "code", "result"],
                                         [[d["expectation"], d["column"], d["code"], "passed" if d["success"] else f"{d['unexpected']} failing rows"]
                                          for d in details.get("data_quality", [])]),
-        "<h2>All lines</h2>" + _table(LINE_COLUMNS, [row(l) for l in lines], numeric=[3, 4, 5, 6, 7, 8, 9]),
+        f"<h2>Lines that differ</h2><p class=muted>{counts.get('match', 0)} (SKU, lot) pairs match exactly and are only counted.</p>"
+        + _table(LINE_COLUMNS, [row(l) for l in lines], numeric=[3, 4, 5, 6, 7, 8, 9]),
     ]
     html_path = _write(base.with_suffix(".html"), _page(f"Stock reconciliation R{recon_id} - {recon.partner}", sections))
     log.info("reconciliation report: %s and %s", csv_path, html_path)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -62,6 +63,7 @@ class StockResult:
         return asdict(self)
 
 
+@lru_cache(maxsize=65536)
 def _d(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Q)
 
@@ -133,16 +135,9 @@ def process_stock_file(
     result.reports = [str(p) for p in write_reconciliation_report(ledger, recon_id, reports_dir)]
     lines = ledger.reconciliation_lines(recon_id)
     result.state, result.rows, result.exceptions = State.INPUT_PROCESSED, len(frame), len(issues)
-    result.classes = dict(sorted(_count(l.classification for l in lines).items()))
+    result.classes = ledger.reconciliation_counts(recon_id)
     result.awaiting_approval = sum(1 for l in lines if l.approval == "pending")
     return result
-
-
-def _count(items: Any) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for item in items:
-        out[item] += 1
-    return out
 
 
 # ----------------------------------------------------------------------------------------- reconcile
@@ -155,27 +150,62 @@ def reconcile(partner: Partner, client: OdooClient, ledger: Ledger, transport: S
     products = {p["default_code"]: p for p in client.search_read_all("product.product", [["detailed_type", "=", "product"]],
                                                                       ["default_code", "tracking", "standard_price", "uom_id"]) if p.get("default_code")}
     by_id = {p["id"]: p for p in products.values()}
-    counted: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    unknown_rows: dict[int, str] = {}
-    factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
-    for number, sku, lot, qty, uom in zip(valid["row"], valid["sku"], valid["lot_key"], valid["quantity"], valid["uom"]):
-        if sku not in products:
-            unknown_rows[int(number)] = sku
-            continue
-        counted[(sku, lot or "")] += _d(qty) * factors.get(uom, Decimal(1)) if isinstance(uom, str) else _d(qty)
+    counted, unknown_rows = count_snapshot(partner, valid, products)
     odoo = _odoo_at(client, locations, as_of, by_id)
     timing, explanations = _timing(partner, client, ledger, transport, as_of, by_id)
     costs = _unit_costs(client, list(by_id))
     currency = _currency(client)
+    lines, total, matches = classify(partner, counted, odoo, timing, explanations, costs, products)
+    unknown: dict[tuple[str, str], tuple[Decimal, list[int]]] = {}
+    for number, (sku, lot, qty) in sorted(unknown_rows.items()):
+        total_qty, numbers = unknown.get((sku, lot), (Decimal(0), []))
+        unknown[(sku, lot)] = (total_qty + qty, [*numbers, number])
+    for (sku, lot), (qty, numbers) in sorted(unknown.items()):
+        lines.append(dict(sku=sku, lot=lot, product_id=None, threepl_qty=qty, odoo_qty=None, timing_qty=Decimal(0), variance_qty=Decimal(0),
+                          unit_cost=None, variance_value=Decimal(0), classification="unknown_sku",
+                          explanation=f"row(s) {', '.join(map(str, numbers))}: not a storable product in Odoo", approval="none"))
+    dq = [{"expectation": s.expectation, "column": s.column, "code": s.code, "success": s.success, "unexpected": s.unexpected} for s in summary]
+    skus = {n: sku for n, (sku, _, _) in unknown_rows.items()}
+    return ledger.store_reconciliation(partner=partner.code, exchange_id=exchange_id, as_of=as_of, currency=currency, lines=lines,
+                                       variance_value=total, data_quality=dq, unknown_rows=skus, matches=matches), skus
+
+
+def count_snapshot(partner: Partner, valid: Any, products: dict[str, dict[str, Any]]
+                   ) -> tuple[dict[tuple[str, str], Decimal], dict[int, tuple[str, str, Decimal]]]:
+    """The 3PL's count per (SKU, lot) in the product's unit, and the rows (SKU, lot, qty) Odoo does not know."""
+    factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
+    counted: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    unknown_rows: dict[int, tuple[str, str, Decimal]] = {}
+    for number, sku, lot, qty, uom in zip(valid["row"], valid["sku"], valid["lot_key"], valid["quantity"], valid["uom"]):
+        amount = _d(qty) * factors.get(uom, Decimal(1)) if isinstance(uom, str) else _d(qty)
+        if sku not in products:
+            unknown_rows[int(number)] = (sku, lot or "", amount)
+            continue
+        counted[(sku, lot or "")] += amount
+    return counted, unknown_rows
+
+
+def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: dict[tuple[str, str], Decimal],
+             timing: dict[tuple[str, str], Decimal], explanations: dict[tuple[str, str], str], costs: dict[int, Decimal],
+             products: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], Decimal, int]:
+    """Classify every (SKU, lot) counted, held in Odoo at T, or explained by timing. Returns the lines that are
+    not a plain match (matches are only counted: a snapshot may hold a million of them), the total variance
+    value, and the number of matches."""
     tolerance = partner.spec.policy.auto_approve
     keys = sorted(set(counted) | {k for k, v in odoo.items() if v != 0} | {k for k, v in timing.items() if v != 0})
     lines = []
     total = Decimal(0)
-    for sku, lot in keys:
+    matches = 0
+    zero = Decimal(0)
+    for key in keys:
+        q3 = counted.get(key)
+        qo = odoo.get(key, zero)
+        t = timing.get(key, zero)
+        if q3 is not None and q3 == qo and not t:
+            matches += 1
+            continue
+        sku, lot = key
         product = products[sku]
-        q3 = counted.get((sku, lot))
-        qo = odoo.get((sku, lot), Decimal(0))
-        t = timing.get((sku, lot), Decimal(0))
         absent = q3 is None
         if absent and not partner.spec.policy.absent_means_zero:
             cls, variance = "absent", Decimal(0)
@@ -191,15 +221,7 @@ def reconcile(partner: Partner, client: OdooClient, ledger: Ledger, transport: S
             approval = "auto" if abs(variance) <= tolerance.units and abs(value) <= tolerance.value else "pending"
         lines.append(dict(sku=sku, lot=lot, product_id=product["id"], threepl_qty=q3, odoo_qty=qo, timing_qty=t, variance_qty=variance,
                           unit_cost=cost, variance_value=value, classification=cls, explanation=explanations.get((sku, lot)), approval=approval))
-    for number, sku in sorted(unknown_rows.items()):
-        lot = str(valid.loc[valid["row"] == number, "lot_key"].iloc[0])
-        qty = _d(valid.loc[valid["row"] == number, "quantity"].iloc[0])
-        lines.append(dict(sku=sku, lot=lot, product_id=None, threepl_qty=qty, odoo_qty=None, timing_qty=Decimal(0), variance_qty=Decimal(0),
-                          unit_cost=None, variance_value=Decimal(0), classification="unknown_sku",
-                          explanation=f"row {number}: not a storable product in Odoo", approval="none"))
-    dq = [{"expectation": s.expectation, "column": s.column, "code": s.code, "success": s.success, "unexpected": s.unexpected} for s in summary]
-    return ledger.store_reconciliation(partner=partner.code, exchange_id=exchange_id, as_of=as_of, currency=currency, lines=lines,
-                                       variance_value=total, data_quality=dq, unknown_rows=unknown_rows), unknown_rows
+    return lines, total, matches
 
 
 def _stock_locations(client: OdooClient, partner: Partner) -> list[int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -452,22 +452,34 @@ class Ledger:
             return list(s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id)
                                   .order_by(ReconciliationLine.sku, ReconciliationLine.lot)))
 
+    def reconciliation_counts(self, recon_id: int) -> dict[str, int]:
+        """Lines per classification; plain matches are counted, not stored one by one."""
+        counts: dict[str, int] = {}
+        for line in self.reconciliation_lines(recon_id):
+            counts[line.classification] = counts.get(line.classification, 0) + 1
+        matches = int(json.loads(self.reconciliation(recon_id).details or "{}").get("matches", 0))
+        if matches:
+            counts["match"] = counts.get("match", 0) + matches
+        return dict(sorted(counts.items()))
+
     def reconciliation_unknown_rows(self, recon_id: int) -> dict[int, str]:
         details = json.loads(self.reconciliation(recon_id).details or "{}")
         return {int(k): v for k, v in details.get("unknown_rows", {}).items()}
 
     def store_reconciliation(self, *, partner: str, exchange_id: int, as_of: datetime, currency: str, lines: list[dict[str, object]],
-                             variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str]) -> int:
+                             variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str],
+                             matches: int = 0) -> int:
         """Store a reconciliation and its lines in one transaction; storing it again returns the first one."""
         try:
             with self.session() as s:
                 recon = Reconciliation(partner=partner, exchange_id=exchange_id, as_of=as_of, currency=currency, state="reconciled",
                                        variance_value=variance_value,
-                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows}, sort_keys=True, default=str))
+                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows, "matches": matches},
+                                                          sort_keys=True, default=str))
                 s.add(recon)
                 s.flush()
-                for line in lines:
-                    s.add(ReconciliationLine(reconciliation_id=recon.id, **line))
+                if lines:  # bulk insert: a snapshot can hold a million (SKU, lot) lines
+                    s.execute(insert(ReconciliationLine), [{**line, "reconciliation_id": recon.id} for line in lines])
                 return recon.id
         except IntegrityError:
             found = self.reconciliation_for(partner, exchange_id)
