@@ -155,6 +155,27 @@ class Env:
             )
         return handler(*args, **kwargs)
 
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: Any) -> None:
+        """Keep the database in a file (the demo's Odoo survives restarts)."""
+        with self.lock:
+            data = pickle.dumps(({n: m.records for n, m in self.models.items()}, self._ids, self._sequences, self.users))
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        import os
+
+        os.replace(tmp, path)
+
+    def load(self, path: Any) -> None:
+        with open(path, "rb") as handle:
+            records, ids, sequences, users = pickle.loads(handle.read())
+        for name, recs in records.items():
+            if name in self.models:
+                self.models[name].records = recs
+        self._ids, self._sequences, self.users = ids, sequences, users
+
     # ------------------------------------------------------------------ transactions
 
     def snapshot(self) -> Any:

@@ -164,3 +164,19 @@ def test_bad_snapshot_rows_are_exceptions_and_the_rest_reconciles(world):
     [result] = run_stock(world, world.demo, now=LATER)
     codes = {o.row_number: o.code for o in world.ledger.row_outcomes(result.exchange_id)}
     assert codes == {2: "STOCK_DUPLICATE_ROW", 3: "STOCK_DUPLICATE_ROW", 4: "STOCK_REQUIRED_MISSING", 5: "STOCK_QTY_NEGATIVE", 6: "STOCK_FIELD_INVALID"}
+
+
+def test_dispatch_lines_for_skus_odoo_does_not_know_do_not_break_the_reconciliation(world):
+    world.run_products(world.demo)
+    picking = world.sell([("FURN_7800", 1)])
+    world.run_orders(world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_X.csv", dispatch_csv([
+        f"{picking['name']},1,FURN_7800,,1,EA,,2026-11-20 01:10:00,The Poste,T1,P1",
+        f"{picking['name']},2,GHOST-1,,1,EA,,2026-11-20 01:10:00,The Poste,T1,P1",
+    ]))
+    run_dispatches(world, world.demo, now=LATER)
+    drop(world, world.demo, "stock", "STOCK_G.csv", stock_csv(["FURN_7800,,499,EA,ok,2026-11-20 02:00:00"]))
+    [result] = run_stock(world, world.demo, now=LATER)
+    lines = lines_by_key(world, result.reconciliation_id)
+    assert lines[("FURN_7800", "")].classification == "timing"  # the held order's desk left before the count
+    assert ("GHOST-1", "") not in lines

@@ -252,10 +252,13 @@ def _timing(partner: Partner, client: OdooClient, ledger: Ledger, transport: Sft
             products: dict[int, dict[str, Any]]) -> tuple[dict[tuple[str, str], Decimal], dict[tuple[str, str], str]]:
     """Goods the 3PL shipped before T that Odoo still holds at T: expected difference (negative) and why."""
     factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
+    known = {p["default_code"] for p in products.values()}
     qty: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     why: dict[tuple[str, str], list[str]] = defaultdict(list)
 
     def explain(data: dict[str, Any], text: str) -> None:
+        if data["sku"] not in known:  # a line for a SKU Odoo does not hold explains no Odoo quantity
+            return
         key = (data["sku"], data.get("lot") or "")
         amount = _d(data["quantity"]) * factors.get(data.get("uom") or "", Decimal(1))
         qty[key] -= amount
