@@ -95,9 +95,14 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
         _put(env["stock.lot"], {k: v for k, v in lot.items() if k != "product_qty"})
     env.uid, env.context = ETL_UID, {}
     quants: s.StockQuant = env["stock.quant"]  # type: ignore[assignment]
-    for quant in data["quants_3PL_stock"]:
-        q = quants.ensure(_m2o(quant["product_id"]), _m2o(quant["location_id"]), _m2o(quant["lot_id"]) or False)
-        quants._apply(q, float(quant["quantity"]))
+    real_now = env.frozen_now
+    env.frozen_now = env.now() - timedelta(days=1)  # the warehouse was stocked the day before (contract F00)
+    try:
+        for quant in data["quants_3PL_stock"]:
+            q = quants.ensure(_m2o(quant["product_id"]), _m2o(quant["location_id"]), _m2o(quant["lot_id"]) or False)
+            quants._apply(q, float(quant["quantity"]))
+    finally:
+        env.frozen_now = real_now
     return env
 
 

@@ -478,6 +478,7 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
     if not released:
         return []
     states = {p["id"]: p["state"] for p in client.read("stock.picking", sorted(released), ["state"])}
+    reported = {r["data"].get("order_ref") for r in ledger.dispatch_rows(partner.code)}  # the 3PL did report these
     sla_hours = partner.spec.policy.pending_sla_hours
     pending = []
     for pid, r in released.items():
@@ -488,6 +489,9 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
                 ledger.set_released_state(partner.code, pid, "done")
             continue
         age_hours = (now - r.released_at).total_seconds() / 3600
+        if r.picking_name in reported:  # dispatched but held on our side: its row exceptions say why
+            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=r.picking_name, codes=["DISPATCH_PENDING_AT_3PL"])
+            continue
         if age_hours > sla_hours:
             pending.append({"picking": r.picking_name, "released_at": r.released_at.isoformat(), "age_hours": round(age_hours, 1)})
             ledger.raise_exception(
