@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / ".demo"
+DEMO = Path(os.environ.get("THREEPL_DEMO_DIR", REPO / ".demo"))
 PARTNER = "demo3pl"
 API_KEY = "standin-etl-api-key"
 
