@@ -4,35 +4,13 @@ function of the package; heavy imports stay inside the task bodies."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from airflow.sdk import XComArg, get_current_context, task
 
 log = logging.getLogger(__name__)
-
-
-def intake_tasks(code: str, kind: str) -> XComArg:
-    """list complete files -> receive each (mapped, one task per file). Returns the mapped receive results:
-    one dict per file with its exchange id and state."""
-
-    @task(task_id="list_files")
-    def list_files() -> list[str]:
-        from threepl_bridge import runtime
-        from threepl_bridge.flows.intake import list_complete_files
-
-        p = runtime.partner(code)
-        return list_complete_files(p, kind, runtime.transport(p))
-
-    @task(task_id="receive_file", map_index_template="{{ file_name }}")
-    def receive_file(name: str, run_id: str | None = None) -> dict[str, object]:
-        from threepl_bridge import runtime
-        from threepl_bridge.flows.intake import receive_file as receive
-
-        get_current_context()["file_name"] = name  # type: ignore[typeddict-unknown-key]
-        p = runtime.partner(code)
-        return receive(p, kind, name, transport=runtime.transport(p), ledger=runtime.ledger(), run_id=run_id).as_dict()
-
-    return receive_file.expand(name=list_files())
 
 
 def run_moment() -> datetime:
@@ -122,8 +100,9 @@ def _deliver(code: str, kind: str, run_id: str | None) -> list[str]:
     return [f"{d.path} ({d.outcome})" for d in deliveries]
 
 
-def dispatch_tasks(code: str) -> None:
-    """list complete files -> one mapped task per file (receive, validate, post, archive) -> pending at the 3PL."""
+def inbound_tasks(code: str, kind: str, task_id: str, process: Callable[..., dict[str, object]]) -> XComArg:
+    """list complete files -> one mapped task per file: receive it (exchange record, duplicates archived), then
+    ``process(partner, transport, ledger, exchange_id, run_id)``. Returns the mapped results."""
 
     @task(task_id="list_files")
     def list_files() -> list[str]:
@@ -131,23 +110,46 @@ def dispatch_tasks(code: str) -> None:
         from threepl_bridge.flows.intake import list_complete_files
 
         p = runtime.partner(code)
-        return list_complete_files(p, "dispatches", runtime.transport(p))
+        return list_complete_files(p, kind, runtime.transport(p))
 
-    @task(task_id="process_file", map_index_template="{{ file_name }}")
-    def process_file(name: str, run_id: str | None = None) -> dict[str, object]:
+    @task(task_id=task_id, map_index_template="{{ file_name }}")
+    def handle_file(name: str, run_id: str | None = None) -> dict[str, object]:
         from threepl_bridge import runtime
-        from threepl_bridge.flows.dispatches import process_dispatch_file
         from threepl_bridge.flows.intake import receive_file
 
         get_current_context()["file_name"] = name  # type: ignore[typeddict-unknown-key]
         p = runtime.partner(code)
         transport, ledger = runtime.transport(p), runtime.ledger()
-        received = receive_file(p, "dispatches", name, transport=transport, ledger=ledger, run_id=run_id)
+        received = receive_file(p, kind, name, transport=transport, ledger=ledger, run_id=run_id)
         if received.moved_to:
             return received.as_dict()
-        result = process_dispatch_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport,
-                                       exchange_id=received.exchange_id, now=run_moment(), run_id=run_id)
-        return result.as_dict()
+        return process(p, transport, ledger, received.exchange_id, run_id)
+
+    return handle_file.expand(name=list_files())
+
+
+def _post_dispatches(p: Any, transport: Any, ledger: Any, exchange_id: int, run_id: str | None) -> dict[str, object]:
+    from threepl_bridge import runtime
+    from threepl_bridge.flows.dispatches import process_dispatch_file
+
+    return process_dispatch_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport, exchange_id=exchange_id,
+                                 now=run_moment(), run_id=run_id).as_dict()
+
+
+def _reconcile_stock(p: Any, transport: Any, ledger: Any, exchange_id: int, run_id: str | None) -> dict[str, object]:
+    from threepl_bridge import runtime
+    from threepl_bridge.flows.stock import process_stock_file
+    from threepl_bridge.reports import reports_dir
+
+    result = process_stock_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport, exchange_id=exchange_id,
+                                now=run_moment(), reports_dir=reports_dir(), run_id=run_id)
+    for path in result.reports:
+        log.info("finance report written: %s", path)
+    return result.as_dict()
+
+
+def dispatch_tasks(code: str) -> None:
+    """list complete files -> one mapped task per file (receive, validate, post, archive) -> pending at the 3PL."""
 
     @task(task_id="pending_at_3pl", trigger_rule="all_done")
     def pending(processed: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -160,39 +162,12 @@ def dispatch_tasks(code: str) -> None:
             log.warning("pending at %s: %s released %s (%.0f h)", code, item["picking"], item["released_at"], item["age_hours"])
         return found
 
-    pending(process_file.expand(name=list_files()))
+    pending(inbound_tasks(code, "dispatches", "process_file", _post_dispatches))
 
 
 def stock_tasks(code: str) -> None:
     """list complete snapshots -> one mapped task per file (receive, validate, reconcile, adjust, report);
     approvals (run with params) -> post the approved lines; backfill runs rebuild the period's reports."""
-
-    @task(task_id="list_files")
-    def list_files() -> list[str]:
-        from threepl_bridge import runtime
-        from threepl_bridge.flows.intake import list_complete_files
-
-        p = runtime.partner(code)
-        return list_complete_files(p, "stock", runtime.transport(p))
-
-    @task(task_id="reconcile_file", map_index_template="{{ file_name }}")
-    def reconcile_file(name: str, run_id: str | None = None) -> dict[str, object]:
-        from threepl_bridge import runtime
-        from threepl_bridge.flows.intake import receive_file
-        from threepl_bridge.flows.stock import process_stock_file
-        from threepl_bridge.reports import reports_dir
-
-        get_current_context()["file_name"] = name  # type: ignore[typeddict-unknown-key]
-        p = runtime.partner(code)
-        transport, ledger = runtime.transport(p), runtime.ledger()
-        received = receive_file(p, "stock", name, transport=transport, ledger=ledger, run_id=run_id)
-        if received.moved_to:
-            return received.as_dict()
-        result = process_stock_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport, exchange_id=received.exchange_id,
-                                    now=run_moment(), reports_dir=reports_dir(), run_id=run_id)
-        for path in result.reports:
-            log.info("finance report written: %s", path)
-        return result.as_dict()
 
     @task(task_id="approve_variances")
     def approve_variances(params: dict | None = None) -> dict[str, object]:
@@ -235,7 +210,7 @@ def stock_tasks(code: str) -> None:
             log.info("finance report written: %s", path)
         return paths
 
-    files = reconcile_file.expand(name=list_files())
+    files = inbound_tasks(code, "stock", "reconcile_file", _reconcile_stock)
     files >> approve_variances() >> rebuild_reports()
 
 
