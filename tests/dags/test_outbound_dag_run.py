@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from sandbox.odoo_standin import OdooStandIn, build
 from sandbox.sftp_server import EmbeddedSftpServer
 from tests.dags.test_dag_integrity import load_dagbag
-from tests.dags.test_intake_dag_run import airflow_db  # noqa: F401 - fixture
+from tests.dags.test_intake_dag_run import airflow_db, odoo_conn  # noqa: F401 - fixture
 from threepl_bridge.ledger.repo import Ledger
 
 
@@ -17,9 +15,7 @@ def test_products_then_orders_dag_runs_release_each_order_once(airflow_db, tmp_p
     env = build(etl_email="etl@example.com")
     with OdooStandIn(env) as odoo, EmbeddedSftpServer(tmp_path / "sftp") as sftp:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", sftp.airflow_connection())
-        monkeypatch.setenv("AIRFLOW_CONN_ODOO_DEFAULT", json.dumps({
-            "conn_type": "odoo", "host": odoo.url, "login": "etl", "password": "standin-etl-api-key", "extra": {"database": "odoo3pl"},
-        }))
+        odoo_conn(monkeypatch, odoo)
         from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
         client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from threepl_bridge.formats.codec import format_decimal
+from threepl_bridge.flows.stock import stock_locations
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
@@ -86,7 +87,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
 
     # --- Odoo's side: stock journal entries dated in the month, for the partner's warehouses
-    locations = set(_locations(client, partner))
+    locations = set(stock_locations(client, partner))
     entries = client.execute("account.move", "search_read", [["date", ">=", first.isoformat()], ["date", "<=", last.isoformat()],
                                                              ["stock_move_id", "!=", False]], fields=["stock_move_id", "amount_total", "state"])
     move_ids = sorted({e["stock_move_id"][0] for e in entries})
@@ -133,11 +134,6 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             report.unposted.append(("adjustment", ref, "waits for approval"))
             report.blocking.append(f"stock variance {ref} waits for approval")
     return report
-
-
-def _locations(client: OdooClient, partner: Partner) -> list[int]:
-    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["lot_stock_id"])
-    return client.execute("stock.location", "search", [["id", "child_of", [w["lot_stock_id"][0] for w in warehouses]]])
 
 
 def as_json(report: MonthEnd) -> str:

@@ -146,7 +146,7 @@ def process_stock_file(
 def reconcile(partner: Partner, client: OdooClient, ledger: Ledger, transport: SftpTransport, exchange_id: int, valid: Any,
               summary: list[Any]) -> tuple[int, dict[int, str]]:
     as_of: datetime = valid["as_of"].max().to_pydatetime() if len(valid) else datetime.now(timezone.utc)
-    locations = _stock_locations(client, partner)
+    locations = stock_locations(client, partner)
     products = {p["default_code"]: p for p in client.search_read_all("product.product", [["detailed_type", "=", "product"]],
                                                                       ["default_code", "tracking", "standard_price", "uom_id"]) if p.get("default_code")}
     by_id = {p["id"]: p for p in products.values()}
@@ -224,7 +224,8 @@ def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: di
     return lines, total, matches
 
 
-def _stock_locations(client: OdooClient, partner: Partner) -> list[int]:
+def stock_locations(client: OdooClient, partner: Partner) -> list[int]:
+    """The partner's warehouses' stock locations and everything under them."""
     warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["lot_stock_id"])
     roots = [w["lot_stock_id"][0] for w in warehouses]
     return client.execute("stock.location", "search", [["id", "child_of", roots]])
