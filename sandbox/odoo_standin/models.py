@@ -7,11 +7,9 @@ from typing import Any
 
 from sandbox.odoo_standin.orm import (
     Model,
-    OdooFault,
     access_error,
     fmt_dt,
     missing_error,
-    user_error,
     validation_error,
 )
 
@@ -22,10 +20,6 @@ INVENTORY_LOSS_LOCATION = 14
 ACC_VALUATION, ACC_INTERIM_RECEIVED, ACC_INTERIM_DELIVERED = 2, 3, 4
 STOCK_JOURNAL = 8
 NOTE_SUBTYPE = 2
-
-
-def _m2o_id(value: Any) -> int | bool:
-    return value[0] if isinstance(value, list) else value
 
 
 class ResCompany(Model):
@@ -329,7 +323,3 @@ class Chatter:
             {"model": self._name, "res_id": rid, "body": text, "message_type": message_type,
              "subtype_id": NOTE_SUBTYPE if subtype_xmlid == "mail.mt_note" else False}
         )
-
-    def log_note(self, rid: int, body: str) -> None:
-        self.env.require_email()
-        self.env["mail.message"].create_one({"model": self._name, "res_id": rid, "body": f"<p>{html.escape(body)}</p>", "message_type": "notification"})

@@ -15,7 +15,10 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.odoo_standin.env import Env
 
 CONTRACT = Path(__file__).with_name("contract")
 
@@ -92,7 +95,6 @@ class Model:
     _description = ""
     _order = "id"
     _extra_fields: dict[str, dict[str, Any]] = {}  # fields seen in the transcripts for models without a fields file
-    _private_ok: frozenset[str] = frozenset()
 
     def __init__(self, env: "Env") -> None:
         self.env = env

@@ -544,14 +544,6 @@ class StockPicking(Chatter, Model):
 
     # --------------------------------------------------------------------------- RPC methods
 
-    def rpc_action_assign(self, ids: list[int], **_: Any) -> bool:
-        for picking in self.browse_existing(ids):
-            for move in self.moves(picking):
-                if move["state"] in ("confirmed", "partially_available"):
-                    self.env["stock.move"].reserve(move)  # type: ignore[attr-defined]
-            self.refresh_state(picking)
-        return True
-
     def rpc_action_cancel(self, ids: list[int], **_: Any) -> bool:
         """The picking's Cancel button (used by tests to play a user cancelling after release)."""
         for picking in self.browse_existing(ids):

@@ -188,10 +188,6 @@ def validate(partner: Partner, rows: list[ParsedRow], now: datetime) -> list[Iss
     return issues
 
 
-def _index(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    return {r["id"]: r for r in records}
-
-
 def check_against_odoo(
     partner: Partner, client: OdooClient, ledger: Ledger, rows: list[ParsedRow], exchange_id: int
 ) -> tuple[dict[int, str], list[Issue], dict[int, Shipment]]:
@@ -224,7 +220,7 @@ def check_against_odoo(
             target_of[ref] = open_backorders.get(picking["id"], picking)
     targets = {p["id"]: p for p in target_of.values()}
     moves = list(client.search_read_all("stock.move", [["picking_id", "in", sorted(targets)]], MOVE_FIELDS)) if targets else []
-    products = _index(client.read("product.product", sorted({m["product_id"][0] for m in moves}), ["default_code", "barcode", "tracking", "uom_id"]))
+    products = client.read_by_id("product.product", sorted({m["product_id"][0] for m in moves}), ["default_code", "barcode", "tracking", "uom_id"])
     uoms = _uoms(client)
     lots = _lots(client, fresh, products)
     lock = _lock_date(client)
@@ -392,7 +388,7 @@ def _prepare_pickings(client: OdooClient, shipments: list[Shipment]) -> None:
         client.execute("stock.picking", "do_unreserve", [s.picking["id"] for s in with_lots])
     updates: dict[int, dict[str, Any]] = {}
     new_lines: list[dict[str, Any]] = []
-    moves = _index(client.read("stock.move", [mid for s in with_lots for mid in s.lots], ["product_id", "location_id", "location_dest_id"])) if with_lots else {}
+    moves = client.read_by_id("stock.move", [mid for s in with_lots for mid in s.lots], ["product_id", "location_id", "location_dest_id"]) if with_lots else {}
     for s in shipments:
         for move_id, qty in s.move_qty.items():
             if move_id in s.lots:

@@ -8,13 +8,11 @@ blocking items. Deterministic: the same ledger and Odoo content give byte-identi
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.flows.stock import stock_locations
@@ -52,12 +50,6 @@ def month_bounds(month: date) -> tuple[date, date]:
     return first, last
 
 
-def closed_month(moment: datetime, tz: Any) -> date:
-    """The month before the run's moment, in the company's calendar (a run on 1 Dec closes November)."""
-    local = moment.astimezone(tz).date()
-    return (local.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
 def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -> MonthEnd:
     first, last = month_bounds(month)
     tz = partner.spec.company_tz
@@ -91,7 +83,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     entries = client.execute("account.move", "search_read", [["date", ">=", first.isoformat()], ["date", "<=", last.isoformat()],
                                                              ["stock_move_id", "!=", False]], fields=["stock_move_id", "amount_total", "state"])
     move_ids = sorted({e["stock_move_id"][0] for e in entries})
-    moves = {m["id"]: m for m in client.read("stock.move", move_ids, ["location_id", "location_dest_id", "is_inventory", "picking_id", "product_qty"])}
+    moves = client.read_by_id("stock.move", move_ids, ["location_id", "location_dest_id", "is_inventory", "picking_id", "product_qty"])
     layers = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for layer in client.search_read_all("stock.valuation.layer", [["stock_move_id", "in", move_ids]], ["stock_move_id", "quantity", "value"]) if move_ids else []:
         acc = layers[layer["stock_move_id"][0]]
@@ -134,8 +126,3 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             report.unposted.append(("adjustment", ref, "waits for approval"))
             report.blocking.append(f"stock variance {ref} waits for approval")
     return report
-
-
-def as_json(report: MonthEnd) -> str:
-    return json.dumps({"partner": report.partner, "month": report.month, "ready": report.ready, "verdict": report.verdict}, sort_keys=True)
-

@@ -56,10 +56,6 @@ def lines_hash(moves: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
-def _by_id(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    return {r["id"]: r for r in records}
-
-
 def _m2o_ids(records: list[dict[str, Any]], fname: str) -> list[int]:
     return sorted({r[fname][0] for r in records if r.get(fname)})
 
@@ -93,10 +89,10 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     if not pickings:
         return OrdersPrepared(exchange_ids=[], candidates=0, released=0, held=0)
     moves = list(client.search_read_all("stock.move", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "!=", "cancel"]], MOVE_FIELDS))
-    products = _by_id(client.read("product.product", _m2o_ids(moves, "product_id"), ["default_code", "barcode", "name"]))
-    addresses = _by_id(client.read("res.partner", _m2o_ids(pickings, "partner_id"), ADDRESS_FIELDS))
-    orders = _by_id(client.read("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref"]))
-    carriers = _by_id(client.read("delivery.carrier", _m2o_ids(pickings, "carrier_id"), ["name"]))
+    products = client.read_by_id("product.product", _m2o_ids(moves, "product_id"), ["default_code", "barcode", "name"])
+    addresses = client.read_by_id("res.partner", _m2o_ids(pickings, "partner_id"), ADDRESS_FIELDS)
+    orders = client.read_by_id("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref"])
+    carriers = client.read_by_id("delivery.carrier", _m2o_ids(pickings, "carrier_id"), ["name"])
     at_3pl = set(ledger.product_versions(partner.code, sent_only=True))
     moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in sorted(moves, key=lambda m: m["id"]):
@@ -209,7 +205,7 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     watched = ledger.released_pickings(partner.code, states=["released"])
     if not watched:
         return {"watched": 0, "cancelled": 0, "changed": 0}
-    current = _by_id(client.read("stock.picking", list(watched), ["name", "state"]))
+    current = client.read_by_id("stock.picking", list(watched), ["name", "state"])
     moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(watched)]], MOVE_FIELDS))
     moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in moves:

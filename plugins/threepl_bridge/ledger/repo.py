@@ -32,7 +32,7 @@ from threepl_bridge.ledger.models import (
     Watermark,
     utcnow,
 )
-from threepl_bridge.ledger.states import INITIAL, Outcome, State, check_transition
+from threepl_bridge.ledger.states import Outcome, State, check_transition
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -263,12 +263,6 @@ class Ledger:
                 return False
             found.value, found.last_id = value, last_id
             return True
-
-    def reset_watermark(self, partner: str, stream: str) -> None:
-        with self.session() as s:
-            found = s.get(Watermark, (partner, stream))
-            if found is not None:
-                s.delete(found)
 
     # --------------------------------------------------------------------------- released pickings
 

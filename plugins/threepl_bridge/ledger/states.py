@@ -33,8 +33,6 @@ class State(StrEnum):
     OUTPUT_ERROR = "output_error"
 
 
-INITIAL = {"inbound": State.INPUT_RECEIVED, "outbound": State.OUTPUT_PENDING}
-
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.INPUT_RECEIVED: frozenset({State.INPUT_VALIDATED, State.INPUT_ERROR, State.INPUT_DUPLICATE}),
     State.INPUT_VALIDATED: frozenset({State.INPUT_PROCESSED, State.INPUT_ERROR, State.INPUT_RECEIVED}),

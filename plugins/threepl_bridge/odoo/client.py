@@ -187,10 +187,6 @@ class OdooClient:
         s = self.settings
         return f"OdooClient(url={s.url!r}, database={s.database!r}, login={s.login!r}, protocol={s.protocol!r})"
 
-    @property
-    def call_count(self) -> int:
-        return sum(self.calls.values())
-
     # -------------------------------------------------------------------------------- plumbing
 
     def _should_retry(self, error: OdooError, method: str, attempt: int) -> bool:
@@ -269,6 +265,10 @@ class OdooClient:
         for chunk in _chunks(ids, batch or self.settings.page_size):
             out.extend(self.execute(model, "read", chunk, fields=list(fields)))
         return out
+
+    def read_by_id(self, model: str, ids: Iterable[int], fields: Sequence[str]) -> dict[int, dict[str, Any]]:
+        """:meth:`read`, keyed by record id."""
+        return {r["id"]: r for r in self.read(model, ids, fields)}
 
     # --------------------------------------------------------------------------------- writes
 

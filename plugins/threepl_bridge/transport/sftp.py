@@ -267,10 +267,6 @@ class SftpTransport:
 
     # ------------------------------------------------------------------------------- writing
 
-    def ensure_folder(self, folder: str) -> None:
-        with self.session() as sftp:
-            self._ensure_folder(sftp, folder)
-
     def _ensure_folder(self, sftp: "SFTPClient", folder: str) -> None:
         _safe_folder(folder)
         parts = [p for p in folder.split("/") if p]
