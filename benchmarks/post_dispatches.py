@@ -12,41 +12,21 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
-from benchmarks.release_orders import SKUS, seed_orders  # noqa: E402
-from sandbox.odoo_standin import OdooStandIn  # noqa: E402
-from sandbox.sftp_server import EmbeddedSftpServer  # noqa: E402
+from benchmarks.release_orders import bench_world, release  # noqa: E402
 from threepl_bridge.flows.dispatches import process_dispatch_file  # noqa: E402
 from threepl_bridge.flows.intake import receive_file  # noqa: E402
-from threepl_bridge.flows.orders import prepare_orders  # noqa: E402
-from threepl_bridge.flows.outbound import deliver_pending  # noqa: E402
-from threepl_bridge.flows.products import prepare_products  # noqa: E402
-from threepl_bridge.ledger.repo import Ledger  # noqa: E402
-from threepl_bridge.odoo.client import OdooClient, OdooSettings  # noqa: E402
-from threepl_bridge.specs.loader import load_partner  # noqa: E402
-from threepl_bridge.transport.sftp import SftpTransport  # noqa: E402
 
 
 def run(n: int) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-dispatch-{n}-"))
-    env = seed_orders(n)
-    partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
-    now = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
-    with OdooStandIn(env) as odoo, EmbeddedSftpServer(work / "sftp") as sftp:
-        os.environ["AIRFLOW_CONN_DEMO3PL_SFTP"] = sftp.airflow_connection()
-        transport = SftpTransport("demo3pl_sftp")
-        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
-        ledger = Ledger.open(f"sqlite:///{work / 'ledger.db'}")
-        prepare_products(partner=partner, client=client, ledger=ledger, now=now)
-        deliver_pending(ledger, transport, "demo3pl", "products")
-        prepare_orders(partner=partner, client=client, ledger=ledger, now=now)
-        deliver_pending(ledger, transport, "demo3pl", "orders")
+    with bench_world(n, "bench-dispatch") as w:
+        release(w)
+        client, ledger, transport, partner, now = w.client, w.ledger, w.transport, w.partner, w.now
         released = client.execute("stock.picking", "search_read", [["state", "=", "assigned"]], fields=["name"])
         lines = ["order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"]
         for p in released:
@@ -54,7 +34,7 @@ def run(n: int) -> dict[str, object]:
             for i, m in enumerate(moves, start=1):
                 sku = m["product_id"][1].split("]")[0][1:]
                 lines.append(f"{p['name']},{i},{sku},,{int(m['product_uom_qty'])},EA,,2026-11-19 16:00:00,,T{p['id']},P{p['id']}")
-        inbox = work / "sftp" / "from_3pl" / "dispatch"
+        inbox = w.work / "sftp" / "from_3pl" / "dispatch"
         inbox.mkdir(parents=True)
         (inbox / "DISPATCH_BENCH.csv").write_text("\r\n".join(lines) + "\r\n")
         received = receive_file(partner, "dispatches", "DISPATCH_BENCH.csv", transport=transport, ledger=ledger)

@@ -9,6 +9,9 @@ batches (pages of 500 records), not with the number of orders.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 import sys
 import tempfile
 import time
@@ -49,24 +52,38 @@ def seed_orders(n: int):  # type: ignore[no-untyped-def]
     return env
 
 
-def run(n: int) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-orders-{n}-"))
+@contextmanager
+def bench_world(n: int, prefix: str) -> Iterator[SimpleNamespace]:
+    """The stand-in with n confirmed orders, an SFTP server and a ledger; the product master already sent."""
+    work = Path(tempfile.mkdtemp(prefix=f"{prefix}-{n}-"))
     env = seed_orders(n)
     partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
     with OdooStandIn(env) as odoo, EmbeddedSftpServer(work / "sftp") as sftp:
         os.environ["AIRFLOW_CONN_DEMO3PL_SFTP"] = sftp.airflow_connection()
-        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
-        ledger = Ledger.open(f"sqlite:///{work / 'ledger.db'}")
-        now = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
-        prepare_products(partner=partner, client=client, ledger=ledger, now=now)
-        deliver_pending(ledger, SftpTransport("demo3pl_sftp"), "demo3pl", "products")
-        client.calls.clear()
+        world = SimpleNamespace(
+            work=work, partner=partner, transport=SftpTransport("demo3pl_sftp"), ledger=Ledger.open(f"sqlite:///{work / 'ledger.db'}"),
+            client=OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key")),
+            now=datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc),
+        )
+        prepare_products(partner=partner, client=world.client, ledger=world.ledger, now=world.now)
+        deliver_pending(world.ledger, world.transport, "demo3pl", "products")
+        yield world
+
+
+def release(w: SimpleNamespace) -> int:
+    prepared = prepare_orders(partner=w.partner, client=w.client, ledger=w.ledger, now=w.now)
+    deliver_pending(w.ledger, w.transport, "demo3pl", "orders")
+    return prepared.released
+
+
+def run(n: int) -> dict[str, object]:
+    with bench_world(n, "bench-orders") as w:
+        w.client.calls.clear()
         started = time.perf_counter()
-        prepared = prepare_orders(partner=partner, client=client, ledger=ledger, now=now)
-        deliver_pending(ledger, SftpTransport("demo3pl_sftp"), "demo3pl", "orders")
+        released = release(w)
         elapsed = time.perf_counter() - started
-    lines = sum(len(p.read_text().splitlines()) - 1 for p in (work / "sftp" / "to_3pl" / "orders").iterdir())
-    return {"orders": n, "released": prepared.released, "lines": lines, "seconds": elapsed, "calls": dict(client.calls)}
+    lines = sum(len(p.read_text().splitlines()) - 1 for p in (w.work / "sftp" / "to_3pl" / "orders").iterdir())
+    return {"orders": n, "released": released, "lines": lines, "seconds": elapsed, "calls": dict(w.client.calls)}
 
 
 def main() -> None:

@@ -332,7 +332,6 @@ def test_f08_purchase_receipt_partial_with_new_lot_and_backorder(odoo):
 def test_f09_return_of_a_done_delivery(odoo):
     odoo.ensure_email()
     desk = odoo.product("DESK", stock=10, cost=300.0)
-    picking, move = None, None
     picking = odoo.order([(desk["id"], 3)])
     assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
     ctx = {"active_id": picking["id"], "active_ids": [picking["id"]], "active_model": "stock.picking"}

@@ -70,7 +70,7 @@ def test_stock_dag_reconciles_snapshots_once_and_month_end_backfills_are_identic
     assert list((tmp_path / "reports" / "demo3pl").glob("reconciliation_20261031T*.html"))
 
 
-def test_dispatch_dag_posts_releases_and_skips_files_still_being_written(airflow_db, tmp_path, monkeypatch):
+def test_outbound_then_dispatch_dags_release_once_post_and_skip_files_still_being_written(airflow_db, tmp_path, monkeypatch):
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
     with OdooStandIn(build(etl_email="etl@example.com")) as odoo, EmbeddedSftpServer(tmp_path / "sftp") as sftp:
@@ -84,7 +84,15 @@ def test_dispatch_dag_posts_releases_and_skips_files_still_being_written(airflow
         bag = load_dagbag()
         assert bag.dags["demo3pl_products_to_3pl"].test().state == "success"
         assert bag.dags["demo3pl_orders_to_3pl"].test().state == "success"
+        assert bag.dags["demo3pl_orders_to_3pl"].test().state == "success"  # a second run releases nothing
         [picking] = client.execute("stock.picking", "search_read", [["sale_id", "=", so]], fields=["name"])
+        items = list((tmp_path / "sftp" / "to_3pl" / "items").iterdir())
+        orders = list((tmp_path / "sftp" / "to_3pl" / "orders").iterdir())
+        assert len(items) == 1 and len(orders) == 1
+        assert orders[0].read_text().count(picking["name"]) == 1
+        ledger = Ledger.open(ledger_url)
+        assert ledger.released_pickings("demo3pl")[picking["id"]].state == "released"
+        assert ledger.watermark("demo3pl", "products.product") is not None
         inbox = tmp_path / "sftp" / "from_3pl" / "dispatch"
         inbox.mkdir(parents=True)
         header = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id\r\n"

@@ -200,7 +200,7 @@ def test_every_row_exception_code_from_one_file(world, released, monkeypatch):
         f"{one['name']},4,FURN_7800,,0,EA,,2026-11-02 10:00:00,,,",                              # 11 qty not positive
         f"{one['name']},5,FURN_7800,,1,EA,,2099-01-01 00:00:00,,,",                              # 12 future date
         f"{one['name']},6,FURN_7800,,lots,EA,,2026-11-02 10:00:00,,,",                           # 13 unreadable value
-        f",7,FURN_7800,,1,EA,,2026-11-02 10:00:00,,,",                                           # 14 required missing
+        ",7,FURN_7800,,1,EA,,2026-11-02 10:00:00,,,",                                            # 14 required missing
         f"{one['name']},8,FURN_7800,,1,EA,,2026-11-02 10:00:00,,,",                              # 15 duplicate row
         f"{one['name']},8,FURN_7800,,1,EA,,2026-11-02 10:00:00,,,",                              # 16 duplicate row
         f"{held['name']},1,FURN_8855,,2,EA,,2026-11-02 10:00:00,,T17,",                          # 17 order held
