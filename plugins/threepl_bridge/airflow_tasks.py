@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import XComArg, get_current_context, task
@@ -169,7 +169,9 @@ def stock_tasks(code: str) -> None:
     """list complete snapshots -> one mapped task per file (receive, validate, reconcile, adjust, report);
     approvals (run with params) -> post the approved lines; backfill runs rebuild the period's reports."""
 
-    @task(task_id="approve_variances")
+    # none_failed: an approval or a report rebuild needs no new file (the mapped task is skipped when it has
+    # no input), but never runs after a file failed, so the run still shows that failure
+    @task(task_id="approve_variances", trigger_rule="none_failed")
     def approve_variances(params: dict | None = None) -> dict[str, object]:
         """Runs only when triggered with params: {"reconciliation_id": 12, "approve": ["SKU", "SKU|LOT"] or ["all"], "approver": "..."}."""
         from threepl_bridge import runtime
@@ -191,7 +193,7 @@ def stock_tasks(code: str) -> None:
             log.info("finance report written: %s", path)
         return {"reconciliation_id": recon_id, "posted": posted, "reports": [str(p) for p in paths]}
 
-    @task(task_id="rebuild_reports")
+    @task(task_id="rebuild_reports", trigger_rule="none_failed")
     def rebuild_reports() -> list[str]:
         """Backfills and reruns: regenerate the reports of the reconciliations counted in this run's interval."""
         from threepl_bridge import runtime
@@ -214,6 +216,16 @@ def stock_tasks(code: str) -> None:
     files >> approve_variances() >> rebuild_reports()
 
 
+def closed_month(interval_start: datetime | None, run_after: datetime) -> date:
+    """The month a month-end run reports: the month its data interval starts in (scheduled, backfilled and
+    manual runs alike: a manual run on 2 December gets [1 Nov, 1 Dec)); without an interval, the month before
+    the run."""
+    if interval_start is not None:
+        return interval_start.astimezone(timezone.utc).date().replace(day=1)
+    first = run_after.astimezone(timezone.utc).date().replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
 def month_end_task(codes: list[str]) -> None:
     @task(task_id="month_end_report", map_index_template="{{ partner_code }}")
     def month_end_report(code: str) -> dict[str, object]:
@@ -223,11 +235,8 @@ def month_end_task(codes: list[str]) -> None:
 
         context = get_current_context()
         context["partner_code"] = code  # type: ignore[typeddict-unknown-key]
-        # scheduled and backfill runs: logical date = the month's first day; a manual run without a logical
-        # date gets the last complete month as its data interval
-        start = context.get("logical_date") or context.get("data_interval_start") or context["dag_run"].run_after
         p = runtime.partner(code)
-        month = start.astimezone(timezone.utc).date().replace(day=1)
+        month = closed_month(context.get("data_interval_start"), context["dag_run"].run_after)
         report = compute(p, runtime.odoo(), runtime.ledger(), month)
         paths = write_month_end_report(report, reports_dir())
         log.info("%s", report.verdict)

@@ -24,6 +24,8 @@ DEFAULT_SCHEDULES = {
     "stock_from_3pl": "0 6 * * *",
 }
 
+INTERVAL_FLOWS = frozenset({"stock_from_3pl"})  # flows whose runs stand for a period (real data intervals)
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "threepl-bridge",
     "retries": 3,
@@ -45,7 +47,12 @@ def partners_for_dags() -> list[Partner]:
 
 def dag_kwargs(partner: Partner, flow: str, doc: str) -> dict[str, Any]:
     schedules = partner.spec.schedules
-    schedule = schedules[flow] if flow in schedules else DEFAULT_SCHEDULES[flow]
+    schedule: Any = schedules[flow] if flow in schedules else DEFAULT_SCHEDULES[flow]
+    if flow in INTERVAL_FLOWS and schedule is not None and schedule not in ("@once", "@continuous"):
+        from airflow.timetables.interval import CronDataIntervalTimetable
+
+        # a run covers the period since the previous one, so a backfill run rebuilds that period's reports
+        schedule = CronDataIntervalTimetable(schedule, timezone="UTC")
     return {
         "dag_id": partner.spec.dag_id(flow),
         "schedule": schedule,

@@ -88,6 +88,19 @@ class Env:
     def is_admin(self) -> bool:
         return bool(self.users.get(self.uid, {}).get("admin"))
 
+    def input_tz(self) -> Any:
+        """The zone Odoo's import (``load``) reads naive datetimes in: context ``tz``, else the user's, else UTC."""
+        from zoneinfo import ZoneInfo
+
+        rec = self["res.users"].records.get(self.uid) or {}
+        for name in (self.context.get("tz"), rec.get("tz")):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (KeyError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
+
     def authenticate(self, login: str, secret: str) -> int | bool:
         for uid, user in self.users.items():
             if user["login"] == login and secret in (user["password"], user.get("api_key")):

@@ -283,9 +283,15 @@ class Model:
             raise value_error("this stand-in's load() needs a '.id' column")
         index = fields.index(".id")
         ids = []
+        tz = self.env.input_tz()
         for row in data:
             rid = int(row[index])
             values = {name: value for name, value in zip(fields, row) if name != ".id"}
+            for name, value in values.items():
+                # like Odoo's import: a naive datetime is local time of the context's tz, else the user's, else UTC
+                if self.field_def(name).get("type") == "datetime" and isinstance(value, str) and value:
+                    local = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
+                    values[name] = fmt_dt(local.astimezone(timezone.utc).replace(tzinfo=None))
             self.write([rid], values, self.env.context)
             ids.append(rid)
         return {"ids": ids, "messages": []}

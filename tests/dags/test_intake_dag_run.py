@@ -106,3 +106,37 @@ def test_outbound_then_dispatch_dags_release_once_post_and_skip_files_still_bein
     assert done == {"id": picking["id"], "state": "done", "carrier_tracking_ref": "TRK1"}
     assert exchanges(ledger_url) == {("DISPATCH_1.csv", "input_processed", False)}
     assert sorted(p.name for p in inbox.iterdir()) == ["DISPATCH_2.csv"]
+
+
+def test_an_approval_needs_no_new_snapshot(airflow_db, tmp_path, monkeypatch):
+    """Triggering the stock DAG with an approval and no file waiting: the mapped task has nothing to expand
+    (skipped), and the approval and the report rebuild still run."""
+    root = tmp_path / "sftp"
+    inbox = root / "from_3pl" / "stock"
+    inbox.mkdir(parents=True)
+    (inbox / "STOCK_001.csv").write_bytes(b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,490,EA,available,2026-10-31 06:00:00\r\n")
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
+    monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
+    from datetime import datetime
+
+    with OdooStandIn(build(etl_email="etl@example.com", frozen_now=datetime(2026, 11, 1, 8, 0))) as odoo, EmbeddedSftpServer(root) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
+        odoo_conn(monkeypatch, odoo)
+        dag = load_dagbag().dags["demo3pl_stock_from_3pl"]
+        assert dag.test().state == "success"
+        ledger = Ledger.open(ledger_url)
+        [recon] = ledger.reconciliations("demo3pl")
+        [line] = [l for l in ledger.reconciliation_lines(recon.id) if l.sku == "FURN_7800"]
+        assert line.approval == "pending"
+        conf = {"reconciliation_id": recon.id, "approve": ["all"], "approver": "jane@finance"}
+        assert dag.test(run_conf=conf).state == "success"
+        assert dag.test(run_conf=conf).state == "success"  # approving again posts nothing new
+        from threepl_bridge.odoo.client import OdooClient, OdooSettings
+
+        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+        adjustments = client.execute("stock.move", "search_read", [["is_inventory", "=", True], ["reference", "like", f"R{recon.id} FURN_7800"]],
+                                     fields=["quantity"])
+    [line] = [l for l in Ledger.open(ledger_url).reconciliation_lines(recon.id) if l.sku == "FURN_7800"]
+    assert (line.approval, line.approved_by, line.posting_id is not None) == ("approved", "jane@finance", True)
+    assert [a["quantity"] for a in adjustments] == [10.0]

@@ -180,3 +180,34 @@ def test_dispatch_lines_for_skus_odoo_does_not_know_do_not_break_the_reconciliat
     lines = lines_by_key(world, result.reconciliation_id)
     assert lines[("FURN_7800", "")].classification == "timing"  # the held order's desk left before the count
     assert ("GHOST-1", "") not in lines
+
+
+def _without_unit_column(world, **document) -> Partner:
+    """demo3pl with a stock layout that has no unit column (and optionally a default unit for the document)."""
+    layout = world.demo.layouts["demo3pl_stock"]
+    no_uom = layout.model_copy(update={"fields": tuple(f for f in layout.fields if f.name != "uom")})
+    data = world.demo.spec.model_dump()
+    data["documents"]["stock"].update(document)
+    return Partner(spec=type(world.demo.spec).model_validate(data), layouts={**world.demo.layouts, "demo3pl_stock": no_uom},
+                   source=world.demo.source)
+
+
+@pytest.mark.parametrize("default_uom, counted, expected", [(None, "500", None), ("DZ", "41", Decimal(492))])
+def test_a_stock_layout_without_a_unit_column_counts_in_the_products_or_the_default_unit(world, default_uom, counted, expected):
+    partner = _without_unit_column(world, **({"default_uom": default_uom} if default_uom else {}))
+    drop(world, partner, "stock", "STOCK_NOUOM.csv",
+         f"sku,lot,qty_on_hand,status,snapshot_at\r\nFURN_7800,,{counted},ok,2026-11-20 02:00:00\r\n".encode())
+    [result] = run_stock(world, partner, now=LATER)
+    assert (result.state, result.exceptions) == ("input_processed", 0)
+    line = lines_by_key(world, result.reconciliation_id).get(("FURN_7800", ""))
+    if expected is None:
+        assert line is None  # 500 units counted, 500 in Odoo: a plain match is only counted
+    else:
+        assert (line.threepl_qty, line.odoo_qty, line.classification) == (expected, Decimal(500), "variance")
+
+
+def test_a_default_unit_must_be_one_of_the_partners_codes(world):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="default_uom: 'BOX' is not one of the uom codes"):
+        _without_unit_column(world, default_uom="BOX")

@@ -444,14 +444,17 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done
         return
     stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
     if partner.spec.policy.backdate_moves and stamp:
-        client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()])
+        # load() reads naive datetimes in the context's (else the API user's) time zone: ours are UTC
+        utc = {"tz": "UTC"}
+        client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()], context=utc)
         moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(stamp)], ["state", "=", "done"]], ["picking_id", "move_line_ids"]))
-        client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves])
+        client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves], context=utc)
         lines = [[lid, stamp[m["picking_id"][0]]] for m in moves for lid in m["move_line_ids"]]
         if lines:
-            client.execute("stock.move.line", "load", [".id", "date"], lines)
+            client.execute("stock.move.line", "load", [".id", "date"], lines, context=utc)
     backorders = client.execute("stock.picking", "search_read", [["backorder_id", "in", [s.picking["id"] for s in done]]], fields=["name", "backorder_id"])
-    ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0]) for b in backorders])
+    hashes = _backorder_hashes(client, [b["id"] for b in backorders])
+    ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
     for s in done:
         ledger.set_released_state(partner.code, s.picking["id"], "done")
         ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=s.picking["name"], codes=["DISPATCH_PENDING_AT_3PL"])
@@ -462,6 +465,17 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done
         client.create_many("mail.message", notes)
     except OdooError as exc:  # a side channel never fails the posting
         log.warning("chatter notes skipped: %s", exc)
+
+
+def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:
+    """The open lines' hash of each backorder, as the orders flow computes it at release."""
+    from threepl_bridge.flows.orders import MOVE_FIELDS as ORDER_MOVE_FIELDS, lines_hash
+
+    moves_of: dict[int, list[dict[str, Any]]] = {pid: [] for pid in backorder_ids}
+    if backorder_ids:
+        for m in client.search_read_all("stock.move", [["picking_id", "in", backorder_ids]], ORDER_MOVE_FIELDS):
+            moves_of[m["picking_id"][0]].append(m)
+    return {pid: lines_hash(moves) for pid, moves in moves_of.items()}
 
 
 # ---------------------------------------------------------------------------------- pending at the 3PL
@@ -563,7 +577,8 @@ def _match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: d
 def _to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], uoms: dict[int, dict[str, Any]]) -> Decimal | None:
     """The row's quantity in the move's unit, or None when the units are not convertible."""
     move_uom = uoms[move["product_uom"][0]]
-    code = values.get("uom")
+    doc = partner.document(KIND)
+    code = values.get("uom") or (doc.default_uom if doc is not None else None)
     if not code:
         mapped = partner.spec.uom_by_odoo(move_uom["name"])
         code = mapped.code if mapped else None

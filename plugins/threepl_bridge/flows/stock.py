@@ -176,8 +176,12 @@ def count_snapshot(partner: Partner, valid: Any, products: dict[str, dict[str, A
     factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
     counted: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     unknown_rows: dict[int, tuple[str, str, Decimal]] = {}
-    for number, sku, lot, qty, uom in zip(valid["row"], valid["sku"], valid["lot_key"], valid["quantity"], valid["uom"]):
-        amount = _d(qty) * factors.get(uom, Decimal(1)) if isinstance(uom, str) else _d(qty)
+    doc = partner.document(KIND)
+    default = doc.default_uom if doc is not None else None  # none: quantities are in the product's own unit
+    units = valid["uom"] if "uom" in valid else [None] * len(valid)
+    for number, sku, lot, qty, uom in zip(valid["row"], valid["sku"], valid["lot_key"], valid["quantity"], units):
+        code = uom if isinstance(uom, str) and uom else default
+        amount = _d(qty) * factors[code] if code in factors else _d(qty)
         if sku not in products:
             unknown_rows[int(number)] = (sku, lot or "", amount)
             continue

@@ -364,6 +364,11 @@ class Ledger:
             found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
             found.state = state
 
+    def set_released_hash(self, partner: str, picking_id: int, content_hash: str) -> None:
+        with self.session() as s:
+            found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
+            found.content_hash = content_hash
+
     # --------------------------------------------------------------------- postings to Odoo (write-ahead)
 
     def posting_state(self, partner: str, idem_key: str) -> str | None:
@@ -409,17 +414,18 @@ class Ledger:
                     out.setdefault(key, f"{name} row {row} (exchange {eid})")
         return out
 
-    def release_backorders(self, partner: str, backorders: list[tuple[int, str, int]]) -> None:
-        """Backorders of released pickings stay with the 3PL: they are released under the original's file."""
+    def release_backorders(self, partner: str, backorders: list[tuple[int, str, int, str]]) -> None:
+        """Backorders of released pickings stay with the 3PL: they are released under the original's file, with
+        the hash of their own open lines (so a later change in Odoo is still noticed, and the split itself is not)."""
         with self.session() as s:
-            for picking_id, name, original_id in backorders:
+            for picking_id, name, original_id, content_hash in backorders:
                 if s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one_or_none():
                     continue
                 original = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=original_id)).one_or_none()
                 if original is None:
                     continue
                 s.add(ReleasedPicking(partner=partner, picking_id=picking_id, picking_name=name, exchange_id=original.exchange_id,
-                                      content_hash="", state="released", released_at=original.released_at, noted_at=original.noted_at))
+                                      content_hash=content_hash, state="released", released_at=original.released_at, noted_at=original.noted_at))
 
     # ----------------------------------------------------------------------------- reconciliations
 

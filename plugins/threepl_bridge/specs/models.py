@@ -252,6 +252,10 @@ class DocumentSpec(_Frozen):
     )
     complete: CompleteRule = CompleteRule(rule="stable_size")
     split: Literal["run", "order"] = Field(default="run", description="outbound: one file per run or per order")
+    default_uom: str | None = Field(
+        default=None,
+        description="inbound: the 3PL unit code (from uom) of rows without a unit; default: the product's unit in Odoo",
+    )
 
     @field_validator("folder")
     @classmethod
@@ -387,6 +391,10 @@ class PartnerSpec(_Frozen):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"uom: duplicate {attr} {dupes}")
+        codes = [u.code for u in self.uom]
+        for kind, doc in self.documents.items():
+            if doc.default_uom is not None and doc.default_uom not in codes:
+                raise ValueError(f"documents.{kind}.default_uom: {doc.default_uom!r} is not one of the uom codes {codes}")
         return self
 
     # ------------------------------------------------------------------ helpers used by the flows
