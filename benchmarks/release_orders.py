@@ -66,13 +66,13 @@ def bench_world(n: int, prefix: str) -> Iterator[SimpleNamespace]:
             now=datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc),
         )
         prepare_products(partner=partner, client=world.client, ledger=world.ledger, now=world.now)
-        deliver_pending(world.ledger, world.transport, "demo3pl", "products")
+        deliver_pending(world.ledger, world.transport, partner, "products")
         yield world
 
 
 def release(w: SimpleNamespace) -> int:
     prepared = prepare_orders(partner=w.partner, client=w.client, ledger=w.ledger, now=w.now)
-    deliver_pending(w.ledger, w.transport, "demo3pl", "orders")
+    deliver_pending(w.ledger, w.transport, w.partner, "orders")
     return prepared.released
 
 

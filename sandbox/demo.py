@@ -70,6 +70,7 @@ def airflow_env(odoo_url: str, sftp_conn: str) -> dict[str, str]:
         "AIRFLOW_CONN_DEMO3PL_SFTP": sftp_conn,
         "AIRFLOW_CONN_THREEPL_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(DEMO / "ledger.db")}),
         "THREEPL_REPORTS_DIR": str(DEMO / "reports"),
+        "THREEPL_EXAMPLES": "true",  # the demo runs the shipped example partner demo3pl
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -225,7 +226,7 @@ def run(no_ui: bool) -> int:
     from threepl_bridge.specs.loader import discover_partners
 
     DEMO.mkdir(exist_ok=True)
-    partner = discover_partners().get(PARTNER)
+    partner = discover_partners(examples=True).get(PARTNER)
     started = time.monotonic()
     env_odoo = build()
     state_file = DEMO / "odoo.pickle"

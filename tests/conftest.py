@@ -22,9 +22,20 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ.pop("THREEPL_PARTNERS_DIR", None)
+os.environ["THREEPL_EXAMPLES"] = "true"  # the tests run the shipped example partner demo3pl (a real install does not)
 os.environ.pop("THREEPL_LEDGER_URL", None)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def partner_copy(code: str) -> str:
+    """The demo partner's YAML as a company's own partner: another code, its own warehouse, not an example."""
+    text = (REPO / "sftp_formats" / "partners" / "demo3pl.yaml").read_text()
+    for old, new in (("code: demo3pl", f"code: {code}"), ('warehouses: ["3PL"]', f'warehouses: ["{code[:5].upper()}"]'),
+                     ("example: true ", "example: false")):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
 
 
 def unavailable(reason: str) -> None:

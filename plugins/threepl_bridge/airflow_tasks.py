@@ -96,7 +96,7 @@ def _deliver(code: str, kind: str, run_id: str | None) -> list[str]:
     from threepl_bridge.flows.outbound import deliver_pending
 
     p = runtime.partner(code)
-    deliveries = deliver_pending(runtime.ledger(), runtime.transport(p), code, kind, run_id=run_id)
+    deliveries = deliver_pending(runtime.ledger(), runtime.transport(p), p, kind, run_id=run_id)
     return [f"{d.path} ({d.outcome})" for d in deliveries]
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, partner_copy
 
 DAGS = REPO / "dags"
 FLOWS_WITH_DAGS = ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl")
@@ -44,7 +44,7 @@ def test_every_dag_has_tags_retries_docs_and_one_active_run():
 def test_schedules_come_from_the_partner_spec(tmp_path, monkeypatch):
     folder = tmp_path / "partners"
     folder.mkdir()
-    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text().replace("code: demo3pl", "code: acme")
+    text = partner_copy("acme")
     text = text.replace('stock_from_3pl: "0 6 * * *"', "stock_from_3pl: null")
     (folder / "acme.yaml").write_text(text)
     monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
@@ -57,8 +57,7 @@ def test_schedules_come_from_the_partner_spec(tmp_path, monkeypatch):
 def test_second_partner_from_threepl_partners_dir_gets_its_dags(tmp_path, monkeypatch):
     folder = tmp_path / "partners"
     folder.mkdir()
-    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text()
-    (folder / "acme.yaml").write_text(text.replace("code: demo3pl", "code: acme"))
+    (folder / "acme.yaml").write_text(partner_copy("acme"))
     monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
     bag = load_dagbag()
     assert bag.import_errors == {}
@@ -69,11 +68,8 @@ def test_second_partner_from_threepl_partners_dir_gets_its_dags(tmp_path, monkey
 def test_broken_partner_yaml_is_an_import_error_naming_file_and_key_while_others_load(tmp_path, monkeypatch):
     folder = tmp_path / "partners"
     folder.mkdir()
-    text = (REPO / "sftp_formats/partners/demo3pl.yaml").read_text()
-    (folder / "acme.yaml").write_text(text.replace("code: demo3pl", "code: acme"))
-    (folder / "broken.yaml").write_text(
-        text.replace("code: demo3pl", "code: broken").replace("conn_id: demo3pl_sftp", "conn_idd: demo3pl_sftp")
-    )
+    (folder / "acme.yaml").write_text(partner_copy("acme"))
+    (folder / "broken.yaml").write_text(partner_copy("broken").replace("conn_id: demo3pl_sftp", "conn_idd: demo3pl_sftp"))
     monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
     bag = load_dagbag()
     [(file, error)] = bag.import_errors.items()
@@ -128,3 +124,17 @@ def test_dag_file_parses_fast_without_heavy_imports_network_or_database(dag_file
     assert result["calls"] == [], f"{dag_file} touches the network or a database at parse time: {result['calls']}"
     # measured, not timed: the threshold is generous (a thin DAG parses in milliseconds)
     assert result["seconds"] < 2.0, f"{dag_file} took {result['seconds']:.2f}s to parse"
+
+
+def test_a_real_install_has_no_demo_dags_and_month_end_runs_for_its_own_partners(tmp_path, monkeypatch):
+    monkeypatch.delenv("THREEPL_EXAMPLES", raising=False)
+    folder = tmp_path / "partners"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(partner_copy("acme"))
+    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    assert not [d for d in bag.dags if d.startswith("demo3pl_")]
+    assert {f"acme_{flow}" for flow in FLOWS_WITH_DAGS} <= set(bag.dags)
+    [mapped] = [t for t in bag.dags["month_end_valuation"].tasks if t.task_id == "month_end_report"]
+    assert mapped.op_kwargs_expand_input.value["code"] == ["acme"]

@@ -44,16 +44,16 @@ class World:
 
     def run_products(self, partner: Partner, *, full_resend: bool = False, now: datetime = RUN_AT) -> dict:
         prepared = products_flow.prepare_products(partner=partner, client=self.odoo, ledger=self.ledger, now=now, full_resend=full_resend)
-        deliver_pending(self.ledger, self.transport(partner), partner.code, "products")
+        deliver_pending(self.ledger, self.transport(partner), partner, "products")
         products_flow.finalize_products(partner=partner, ledger=self.ledger, prepared=prepared.as_dict())
         return prepared.as_dict()
 
     def run_orders(self, partner: Partner, *, now: datetime = RUN_AT) -> dict:
-        deliver_pending(self.ledger, self.transport(partner), partner.code, "orders")
+        deliver_pending(self.ledger, self.transport(partner), partner, "orders")
         watched = orders_flow.watch_released(partner=partner, client=self.odoo, ledger=self.ledger, now=now)
-        deliver_pending(self.ledger, self.transport(partner), partner.code, "cancellations")
+        deliver_pending(self.ledger, self.transport(partner), partner, "cancellations")
         prepared = orders_flow.prepare_orders(partner=partner, client=self.odoo, ledger=self.ledger, now=now)
-        for delivery in deliver_pending(self.ledger, self.transport(partner), partner.code, "orders"):
+        for delivery in deliver_pending(self.ledger, self.transport(partner), partner, "orders"):
             orders_flow.note_released(partner=partner, client=self.odoo, ledger=self.ledger, exchange_id=delivery.exchange_id)
         return {**prepared.as_dict(), "watch": watched}
 

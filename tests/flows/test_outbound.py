@@ -187,7 +187,7 @@ def test_crash_after_upload_before_ledger_commit_does_not_release_twice(world):
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):
         patch.setattr(type(world.ledger), "mark_sent", crash)
-        deliver_pending(world.ledger, world.transport(world.demo), "demo3pl", "orders")
+        deliver_pending(world.ledger, world.transport(world.demo), world.demo, "orders")
     assert len(world.files(world.demo, "orders")) == 1  # the file did reach the server
     [exchange_id] = prepared.exchange_ids
     assert world.ledger.exchange(exchange_id).state == State.OUTPUT_PENDING

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import partner_copy
 from threepl_bridge.specs.errors import SpecError
 from threepl_bridge.specs.loader import discover_partners, formats_dir, load_layout, load_partner, partner_dirs
 
@@ -17,7 +18,7 @@ def make_partner_dir(tmp_path: Path, code: str, replace: dict[str, str] | None =
     """A company's own partner folder holding a copy of the demo partner under another code."""
     folder = tmp_path / "company-partners"
     folder.mkdir(exist_ok=True)
-    text = DEMO.read_text().replace("code: demo3pl", f"code: {code}")
+    text = partner_copy(code)
     for old, new in (replace or {}).items():
         assert old in text, old
         text = text.replace(old, new)
@@ -94,7 +95,7 @@ def test_broken_partner_is_reported_with_file_and_key_and_others_still_load(tmp_
         ("folder: /to_3pl/items", "folder: /to_3pl/../etc", "documents.products.folder", "may not contain '..'"),
         ("{odoo_uom: Dozens, code: DZ, factor: 12}", "{odoo_uom: Dozens, code: EA, factor: 12}", "", "uom: duplicate code ['EA']"),
         ("{odoo_uom: Units, code: EA, factor: 1}", "{odoo_uom: Units, code: EA, factor: 0}", "uom[0].factor", "greater than 0"),
-        ('warehouses: ["3PL"]', "warehouses: []", "odoo.warehouses", "at least 1 item"),
+        ('warehouses: ["ACME"]', "warehouses: []", "odoo.warehouses", "at least 1 item"),
         ("pending_sla_hours: 48", "pending_sla_hours: soon", "policy.pending_sla_hours", "valid number"),
     ],
 )
@@ -192,3 +193,24 @@ def test_csv_dialect_follows_the_layout(tmp_path):
     out = io.StringIO()
     csv.writer(out, dialect=dialect).writerow(["A;1", "x"])
     assert out.getvalue() == '"A;1";"x"\n'
+
+
+def test_the_shipped_example_partner_runs_only_where_examples_are_enabled(monkeypatch):
+    monkeypatch.delenv("THREEPL_EXAMPLES", raising=False)
+    assert "demo3pl" not in discover_partners().partners  # a real install never runs the demo against its Odoo
+    with pytest.raises(KeyError, match="demo3pl"):
+        discover_partners().get("demo3pl")
+    monkeypatch.setenv("THREEPL_EXAMPLES", "true")
+    assert "demo3pl" in discover_partners().partners
+    assert "demo3pl" in discover_partners(examples=True).partners
+
+
+def test_a_warehouse_claimed_by_two_partners_is_refused_for_the_second(tmp_path, monkeypatch):
+    folder = make_partner_dir(tmp_path, "acme")
+    (folder / "beta.yaml").write_text(partner_copy("beta").replace('warehouses: ["BETA"]', 'warehouses: ["BETA", "ACME"]'))
+    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
+    registry = discover_partners()
+    assert list(registry.partners) == ["acme", "demo3pl"]
+    [error] = registry.errors
+    assert str(error) == (f"{folder / 'beta.yaml'}: key 'odoo.warehouses': warehouse 'ACME' is already run by partner 'acme' "
+                          f"({folder / 'acme.yaml'}); a warehouse belongs to one 3PL")

@@ -34,6 +34,7 @@ from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.odoo.warehouses import out_picking_types
 from threepl_bridge.specs.models import Partner
 from threepl_bridge.transport.sftp import SftpTransport, remote_path
 
@@ -538,8 +539,7 @@ def _open_backorders(client: OdooClient, done_ids: list[int]) -> dict[int, dict[
 
 
 def _out_types(client: OdooClient, partner: Partner) -> set[int]:
-    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["out_type_id"])
-    return {w["out_type_id"][0] for w in warehouses}
+    return set(out_picking_types(client, partner))
 
 
 def _uoms(client: OdooClient) -> dict[int, dict[str, Any]]:

@@ -15,10 +15,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from threepl_bridge.formats.codec import format_decimal
-from threepl_bridge.flows.stock import stock_locations
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.odoo.warehouses import stock_locations
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)

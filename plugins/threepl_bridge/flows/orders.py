@@ -23,6 +23,7 @@ from threepl_bridge.formats.codec import check_row, encode, format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.odoo.warehouses import out_picking_types
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,6 @@ def lines_hash(moves: list[dict[str, Any]]) -> str:
 
 def _m2o_ids(records: list[dict[str, Any]], fname: str) -> list[int]:
     return sorted({r[fname][0] for r in records if r.get(fname)})
-
-
-def out_picking_types(client: OdooClient, partner: Partner) -> list[int]:
-    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["code", "out_type_id"])
-    missing = set(partner.spec.odoo.warehouses) - {w["code"] for w in warehouses}
-    if missing:
-        raise LookupError(f"partner {partner.code}: no Odoo warehouse with code(s) {sorted(missing)} (odoo.warehouses in {partner.source})")
-    return [w["out_type_id"][0] for w in warehouses]
 
 
 def _requested_date(picking: dict[str, Any], partner: Partner) -> str | None:

@@ -37,6 +37,7 @@ from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.odoo.warehouses import stock_locations, stock_roots
 from threepl_bridge.specs.models import Partner
 from threepl_bridge.transport.sftp import SftpTransport, TransportError, remote_path
 
@@ -228,13 +229,6 @@ def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: di
     return lines, total, matches
 
 
-def stock_locations(client: OdooClient, partner: Partner) -> list[int]:
-    """The partner's warehouses' stock locations and everything under them."""
-    warehouses = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["lot_stock_id"])
-    roots = [w["lot_stock_id"][0] for w in warehouses]
-    return client.execute("stock.location", "search", [["id", "child_of", roots]])
-
-
 def _odoo_at(client: OdooClient, locations: list[int], as_of: datetime, products: dict[int, dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
     """On-hand per (SKU, lot) in ``locations`` at ``as_of``, from done move lines dated up to then."""
     inside = set(locations)
@@ -344,7 +338,8 @@ def post_adjustments(partner: Partner, client: OdooClient, ledger: Ledger, recon
     if not lines:
         ledger.refresh_reconciliation_state(recon_id)
         return 0
-    location = client.execute("stock.warehouse", "search_read", [["code", "in", list(partner.spec.odoo.warehouses)]], fields=["lot_stock_id"])[0]["lot_stock_id"][0]
+    # a snapshot does not say which of the partner's warehouses holds a count: adjustments go to the first one named
+    location = stock_roots(client, partner)[0]
     accounting_date = recon.as_of.astimezone(partner.spec.company_tz).date().isoformat()
     posted = 0
     for line in lines:

@@ -24,6 +24,12 @@ from threepl_bridge.specs.models import DelimitedLayout, FixedWidthLayout, Layou
 
 PARTNERS_ENV = "THREEPL_PARTNERS_DIR"
 FORMATS_ENV = "THREEPL_FORMATS_DIR"
+EXAMPLES_ENV = "THREEPL_EXAMPLES"
+
+
+def examples_enabled() -> bool:
+    """Shipped example partners (``example: true``, the demo) run only where THREEPL_EXAMPLES is on."""
+    return os.environ.get(EXAMPLES_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 _LAYOUT_ADAPTER: TypeAdapter[DelimitedLayout | FixedWidthLayout] = TypeAdapter(Layout)
 
@@ -230,9 +236,14 @@ class PartnerRegistry:
             raise KeyError(f"unknown partner {code!r}{detail}") from None
 
 
-def discover_partners(dirs: list[Path] | None = None) -> PartnerRegistry:
+def discover_partners(dirs: list[Path] | None = None, *, examples: bool | None = None) -> PartnerRegistry:
+    """Every partner in the partner folders, except shipped examples unless enabled (``examples``, default:
+    THREEPL_EXAMPLES). A warehouse belongs to one partner: a later partner naming a warehouse an earlier one
+    already runs is refused, naming both files."""
+    with_examples = examples_enabled() if examples is None else examples
     partners: dict[str, Partner] = {}
     errors: list[SpecError] = []
+    claimed: dict[str, Partner] = {}
     for directory in dirs if dirs is not None else partner_dirs():
         if not directory.is_dir():
             errors.append(SpecError.single(directory, "", "partner folder does not exist"))
@@ -243,9 +254,18 @@ def discover_partners(dirs: list[Path] | None = None) -> PartnerRegistry:
             except SpecError as exc:
                 errors.append(exc)
                 continue
+            if partner.spec.example and not with_examples:
+                continue
             if partner.code in partners:
                 first = partners[partner.code].source
                 errors.append(SpecError.single(path, "code", f"partner {partner.code!r} is already defined in {first}"))
                 continue
+            taken = [(code, claimed[code]) for code in partner.spec.odoo.warehouses if code in claimed]
+            if taken:
+                code, owner = taken[0]
+                errors.append(SpecError.single(path, "odoo.warehouses", f"warehouse {code!r} is already run by partner "
+                                                                        f"{owner.code!r} ({owner.source}); a warehouse belongs to one 3PL"))
+                continue
             partners[partner.code] = partner
+            claimed.update({code: partner for code in partner.spec.odoo.warehouses})
     return PartnerRegistry(partners=dict(sorted(partners.items())), errors=tuple(errors))

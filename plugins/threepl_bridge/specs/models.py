@@ -219,6 +219,9 @@ def _check_remote_folder(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
+_MARKER_FIELDS = frozenset({"name", "size", "sha256"})
+
+
 class CompleteRule(_Frozen):
     """How we know the 3PL has finished writing a file.
 
@@ -226,12 +229,42 @@ class CompleteRule(_Frozen):
     - ``marker``: a marker file ``<name><marker_suffix>`` (e.g. ``.ok``/``.done``) exists next to it.
     - ``rename``: the 3PL writes under a temporary name and renames on completion; files matching
       ``temporary_patterns`` are never picked up.
+
+    On outbound documents the same rule tells how the 3PL knows *our* file is complete: every file is written
+    under a hidden temporary name and renamed (``rename`` and ``stable_size`` need nothing more); with ``marker``
+    the marker ``<name><marker_suffix>`` (holding ``marker_content``) is written after the rename.
     """
 
     rule: Literal["stable_size", "marker", "rename"]
     stable_seconds: float = Field(default=5.0, gt=0, le=300)
-    marker_suffix: str = ".ok"
+    marker_suffix: str = Field(default=".ok", min_length=1)
+    marker_content: str = Field(
+        default="",
+        description="outbound: what the marker file holds; placeholders " + ", ".join(sorted(_MARKER_FIELDS)),
+    )
     temporary_patterns: tuple[str, ...] = (".*", "*.tmp", "*.part", "*.filepart")
+
+    @field_validator("marker_suffix")
+    @classmethod
+    def _plain_suffix(cls, value: str) -> str:
+        if "/" in value or "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError(f"marker_suffix {value!r} may not contain a path separator or control characters")
+        return value
+
+    @field_validator("marker_content")
+    @classmethod
+    def _marker_fields(cls, value: str) -> str:
+        try:
+            names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
+        except ValueError as exc:
+            raise ValueError(f"invalid marker_content {value!r}: {exc}") from exc
+        unknown = names - _MARKER_FIELDS
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(_MARKER_FIELDS)}")
+        return value
+
+    def marker_bytes(self, *, name: str, size: int, sha256: str) -> bytes:
+        return self.marker_content.format(name=name, size=size, sha256=sha256).encode("utf-8")
 
 
 _TEMPLATE_FIELDS = frozenset({"partner", "kind", "date", "time", "stamp", "seq", "key"})
@@ -344,6 +377,10 @@ FLOWS = ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_
 class PartnerSpec(_Frozen):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
+    example: bool = Field(
+        default=False,
+        description="a shipped example (the demo): loaded only where THREEPL_EXAMPLES is on, never in a real install",
+    )
     timezone: str = Field(description="IANA zone of the 3PL's timestamps that carry no offset")
     odoo: OdooSpec
     sftp: SftpSpec
