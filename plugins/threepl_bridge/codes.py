@@ -37,6 +37,9 @@ CODES: dict[str, Code] = {
         # orders -> 3PL
         Code(code="ORDER_PRODUCT_NOT_AT_3PL", object_type="picking", title="Order line for a product the 3PL has not received",
              action="Fix the product's own exception (see PRODUCT_*) so the product master goes out first; the order follows."),
+        Code(code="ORDER_PRODUCT_NOT_STOCKED", object_type="picking", title="Order line for a product this 3PL does not stock",
+             action="Ship the order from a warehouse that stocks the product, or add the product to the partner's products "
+                    "selection (partner YAML) so it is sent to the 3PL; the order is released on the next run after the fix."),
         Code(code="ORDER_MISSING_SKU", object_type="picking", title="Order line for a product without SKU",
              action="Set the product's Internal Reference."),
         Code(code="ORDER_UOM_NOT_MAPPED", object_type="picking", title="Order line in a unit the 3PL has no code for",

@@ -97,7 +97,19 @@ class ResPartner(Model):
         return {
             "country_code": lambda r: (countries.get(r.get("country_id") or 0) or {}).get("code") or False,
             "display_name": lambda r: r.get("name") or False,
+            "commercial_partner_id": self._commercial,
         }
+
+    def _commercial(self, rec: dict[str, Any]) -> int:
+        """Odoo: the partner itself when it is a company or has no parent, else its parent's commercial partner."""
+        seen: set[int] = set()
+        while rec.get("parent_id") and not rec.get("is_company") and rec["id"] not in seen:
+            seen.add(rec["id"])
+            parent = self.records.get(rec["parent_id"])
+            if parent is None:
+                break
+            rec = parent
+        return rec["id"]
 
     def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"active": True, "property_account_payable_id": 1, "property_account_receivable_id": 1}

@@ -138,3 +138,21 @@ def test_a_real_install_has_no_demo_dags_and_month_end_runs_for_its_own_partners
     assert {f"acme_{flow}" for flow in FLOWS_WITH_DAGS} <= set(bag.dags)
     [mapped] = [t for t in bag.dags["month_end_valuation"].tasks if t.task_id == "month_end_report"]
     assert mapped.op_kwargs_expand_input.value["code"] == ["acme"]
+
+
+def test_month_end_reports_the_month_that_closed():
+    """Scheduled, backfilled and manual runs alike report the month their data interval starts in."""
+    from datetime import date, datetime, timezone
+
+    from threepl_bridge.airflow_tasks import closed_month
+
+    dag = load_dagbag().dags["month_end_valuation"]
+    run_after = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)  # a manual run on 2 December
+    interval = dag.timetable.infer_manual_data_interval(run_after=run_after)
+    assert closed_month(interval.start, run_after) == date(2026, 11, 1)
+    scheduled = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # the run due on 1 December covers November
+    assert closed_month(datetime(2026, 11, 1, tzinfo=timezone.utc), scheduled) == date(2026, 11, 1)
+    assert closed_month(None, run_after) == date(2026, 11, 1)
+    stock = load_dagbag().dags["demo3pl_stock_from_3pl"]  # a stock run covers the day since the previous one
+    daily = stock.timetable.infer_manual_data_interval(run_after=run_after)
+    assert daily.end - daily.start == __import__("datetime").timedelta(days=1)

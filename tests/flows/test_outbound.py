@@ -232,3 +232,82 @@ def test_order_in_a_unit_the_partner_has_no_code_for_is_held(world):
     assert (result["released"], result["held"]) == (0, 1)
     assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_UOM_NOT_MAPPED"}}
     assert world.files(world.semi, "orders") == {}
+
+
+def _partner(world, *, orders_layout=None, **changes):
+    """demo3pl with spec changes (dotted keys such as "documents.orders.name_timezone") and another orders layout."""
+    from threepl_bridge.specs.models import Partner
+
+    data = world.demo.spec.model_dump()
+    for key, value in changes.items():
+        node = data
+        *path, last = key.split("__")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    layouts = dict(world.demo.layouts)
+    if orders_layout is not None:
+        layouts["demo3pl_orders"] = orders_layout
+    return Partner(spec=type(world.demo.spec).model_validate(data), layouts=layouts, source=world.demo.source)
+
+
+def test_an_order_line_without_sku_is_reported_once(world):
+    world.run_products(world.demo)
+    world.x("product.product", "create", {"name": "No code", "detailed_type": "product"})
+    [pid] = world.x("product.product", "search", [["name", "=", "No code"]])
+    world.x("stock.quant", "create", {"product_id": pid, "location_id": 35, "inventory_quantity_auto_apply": 5}, context={"inventory_mode": True})
+    so = world.x("sale.order", "create", {"partner_id": 10, "warehouse_id": 3, "order_line": [[0, 0, {"product_id": pid, "product_uom_qty": 1}]]})
+    world.x("sale.order", "action_confirm", [so])
+    [picking] = world.x("stock.picking", "search_read", [["sale_id", "=", so]], fields=["name"])
+    world.run_orders(world.demo)
+    held = [e for e in world.ledger.open_exceptions("demo3pl") if e.object_ref == picking["name"]]
+    assert [e.code for e in held] == ["ORDER_MISSING_SKU"]
+
+
+def test_orders_without_a_position_column_and_with_the_customers_number(world):
+    from threepl_bridge.specs.models import LayoutField
+
+    layout = world.demo.layouts["demo3pl_orders"]
+    fields = tuple(f for f in layout.fields if f.name != "line_no") + (LayoutField(name="customer_number", column="customer_no"),)
+    partner = _partner(world, orders_layout=layout.model_copy(update={"fields": fields}))
+    world.x("res.partner", "write", [10], {"ref": "C-0042"})
+    contact = world.x("res.partner", "create", {"name": "Anna at Gemini", "parent_id": 11, "street": "2 Road", "city": "Town",
+                                                "zip": "12345", "country_id": 233})
+    world.x("res.partner", "write", [11], {"ref": "C-0077"})
+    world.run_products(partner)
+    company = world.sell([("FURN_7800", 1)])
+    person = world.sell([("FURN_7800", 1)], partner_id=contact)
+    assert world.run_orders(partner)["released"] == 2
+    [text] = [b.decode() for b in world.files(partner, "orders").values()]
+    header, *rows = text.splitlines()
+    assert "customer_no" in header and "line" not in header.split(",")
+    assert any(company["name"] in r and "C-0042" in r for r in rows)
+    assert any(person["name"] in r and "C-0077" in r for r in rows)  # a contact without a number: its company's
+
+
+@pytest.mark.parametrize("selection", [{"categories": ["All / Saleable / Office Furniture"]},
+                                       {"domain": [["default_code", "=like", "FURN_%"], ["default_code", "!=", "FURN_9999"]]}])
+def test_a_partner_receives_only_the_products_it_stocks_and_other_orders_are_held(world, selection):
+    partner = _partner(world, products=selection)
+    stock(world, "FURN_9999", 5)
+    sent = world.run_products(partner)
+    items = b"".join(world.files(partner, "products").values()).decode()
+    assert "FURN_7800" in items and "FURN_9999" not in items and sent["to_send"] > 0
+    other = world.sell([("FURN_9999", 1)])
+    fine = world.sell([("FURN_7800", 1)])
+    assert world.run_orders(partner)["released"] == 1
+    assert world.open_codes(partner)[other["name"]] == {"ORDER_PRODUCT_NOT_STOCKED"}
+    assert fine["name"] not in world.open_codes(partner)
+
+
+def test_an_unknown_category_in_the_selection_is_a_set_up_error(world):
+    from threepl_bridge.odoo.warehouses import PartnerSetupError
+
+    with pytest.raises(PartnerSetupError, match=r"no product category \['All / Nope'\]"):
+        world.run_products(_partner(world, products={"categories": ["All / Nope"]}))
+
+
+def test_file_name_stamps_use_the_documents_time_zone(world):
+    partner = _partner(world, documents__products__name_timezone="Europe/Berlin")
+    world.run_products(partner)
+    assert [n[:20] for n in world.files(partner, "products")] == ["ITEMS_20261120103000"]  # 09:30 UTC = 10:30 in Berlin

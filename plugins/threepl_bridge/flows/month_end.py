@@ -62,6 +62,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
 
     # --- the 3PL's side: dispatch rows shipped in the month, by outcome
     units: dict[str, Decimal] = defaultdict(Decimal)
+    by_picking_3pl: dict[int, Decimal] = defaultdict(Decimal)  # posted units per Odoo picking
+    names: dict[int, str] = {}
     for row in sorted(ledger.dispatch_rows(partner.code), key=lambda r: (str(r["file"]), int(r["row"]))):  # type: ignore[arg-type]
         data = row["data"]
         if not data.get("shipped_at") or data.get("quantity") is None:
@@ -71,6 +73,10 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             continue
         qty = Decimal(str(data["quantity"])) * factors.get(data.get("uom") or "", Decimal(1))
         units[str(row["outcome"])] += qty
+        if row["outcome"] == Outcome.POSTED and str(row.get("odoo_ref") or "").startswith("stock.picking,"):
+            pid = int(str(row["odoo_ref"]).split(",")[1])
+            by_picking_3pl[pid] += qty
+            names.setdefault(pid, str(data.get("order_ref") or pid))
         if row["outcome"] == Outcome.EXCEPTION:
             ref = f"{row['file']} row {row['row']} ({data.get('order_ref')}, {data.get('sku')} x {format_decimal(qty)})"
             report.unposted.append(("dispatch", ref, str(row["code"])))
@@ -90,6 +96,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         acc[0] += Decimal(str(layer["quantity"]))
         acc[1] += Decimal(str(layer["value"]))
     buckets: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    by_picking_odoo: dict[int, Decimal] = defaultdict(Decimal)  # units dispatched per picking, entries in the month
     drafts = 0
     for e in sorted(entries, key=lambda e: e["id"]):
         move = moves.get(e["stock_move_id"][0])
@@ -102,6 +109,9 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         qty, value = layers.get(move["id"], [Decimal(0), Decimal(0)])
         buckets[kind][0] += abs(qty)
         buckets[kind][1] += value
+        if kind == "dispatched" and move.get("picking_id"):
+            by_picking_odoo[move["picking_id"][0]] += abs(qty)
+            names[move["picking_id"][0]] = move["picking_id"][1]
         drafts += e["state"] != "posted"
     for kind in ("dispatched", "received", "adjustments"):
         qty, value = buckets[kind]
@@ -111,7 +121,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     posted_units = units[Outcome.POSTED]
     if posted_units != buckets["dispatched"][0]:
         report.figures.append(("check", "dispatched_units_difference", posted_units - buckets["dispatched"][0], Decimal(0),
-                               "3PL units posted minus Odoo units dispatched in the month (other deliveries from the warehouse, or dated elsewhere)"))
+                               "3PL units posted minus Odoo units dispatched in the month; every picking behind it is listed as blocking"))
+        _explain_dispatch_difference(report, by_picking_3pl, by_picking_odoo, names, posted_units - buckets["dispatched"][0])
 
     # --- files not processed, reconciliations waiting for approval
     for exchange in ledger.unsettled_inbound(partner.code):
@@ -126,3 +137,30 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             report.unposted.append(("adjustment", ref, "waits for approval"))
             report.blocking.append(f"stock variance {ref} waits for approval")
     return report
+
+
+def _explain_dispatch_difference(report: MonthEnd, threepl: dict[int, Decimal], odoo: dict[int, Decimal], names: dict[int, str],
+                                 total: Decimal) -> None:
+    """Every picking where the 3PL's posted units and Odoo's units dispatched in the month differ blocks the
+    close, saying why; a difference no picking explains blocks it too."""
+    explained = Decimal(0)
+    for pid in sorted(set(threepl) | set(odoo), key=lambda p: names.get(p, str(p))):
+        ours, theirs = threepl.get(pid, Decimal(0)), odoo.get(pid, Decimal(0))
+        if ours == theirs:
+            continue
+        explained += ours - theirs
+        name = names.get(pid, str(pid))
+        if not ours:
+            why = (f"delivery {name}: {format_decimal(theirs)} units left the 3PL's warehouse in Odoo's books this month, but no "
+                   "3PL dispatch file reports them (validated by hand in Odoo?) - operations: confirm with the 3PL, or reverse it")
+        elif not theirs:
+            why = (f"delivery {name}: {format_decimal(ours)} units shipped this month per the 3PL, but Odoo dates their "
+                   "valuation entry in another month - finance: check the entry's date (lock date, late posting)")
+        else:
+            why = (f"delivery {name}: {format_decimal(ours)} units per the 3PL, {format_decimal(theirs)} in Odoo's entries of the "
+                   "month - operations: compare the picking with the 3PL's file")
+        report.unposted.append(("dispatch", name, "difference between the 3PL and Odoo"))
+        report.blocking.append(why)
+    if explained != total:
+        report.blocking.append(f"{format_decimal(total - explained)} dispatched units differ between the 3PL's files and Odoo "
+                               "without a picking to show for it - engineers: check the ledger's dispatch rows")

@@ -23,6 +23,7 @@ from threepl_bridge.formats.codec import check_row, encode, format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.odoo.products import stocked_among
 from threepl_bridge.odoo.warehouses import out_picking_types
 from threepl_bridge.specs.models import Partner
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 PICKING_FIELDS = ["name", "state", "partner_id", "sale_id", "carrier_id", "scheduled_date", "date_deadline", "origin", "picking_type_id"]
 MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "product_uom", "state"]
 ADDRESS_FIELDS = ["name", "street", "street2", "city", "zip", "state_id", "country_code", "phone", "email"]
-ORDER_CODES = ("ORDER_PRODUCT_NOT_AT_3PL", "ORDER_MISSING_SKU", "ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH",
+ORDER_CODES = ("ORDER_PRODUCT_NOT_AT_3PL", "ORDER_PRODUCT_NOT_STOCKED", "ORDER_MISSING_SKU", "ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH",
                "ORDER_ADDRESS_INCOMPLETE", "ORDER_ENCODING", "ORDER_FIELD_INVALID")
 REQUIRED_ADDRESS = (("name", "name"), ("street", "street"), ("city", "city"), ("zip", "zip"), ("country_code", "country code"))
 
@@ -84,7 +85,9 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     moves = list(client.search_read_all("stock.move", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "!=", "cancel"]], MOVE_FIELDS))
     products = client.read_by_id("product.product", _m2o_ids(moves, "product_id"), ["default_code", "barcode", "name"])
     addresses = client.read_by_id("res.partner", _m2o_ids(pickings, "partner_id"), ADDRESS_FIELDS)
-    orders = client.read_by_id("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref"])
+    orders = client.read_by_id("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref", "partner_id"])
+    numbers = _customer_numbers(client, pickings, orders) if layout.field("customer_number") else {}
+    stocked = stocked_among(client, partner, _m2o_ids(moves, "product_id"))
     carriers = client.read_by_id("delivery.carrier", _m2o_ids(pickings, "carrier_id"), ["name"])
     at_3pl = set(ledger.product_versions(partner.code, sent_only=True))
     moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -95,7 +98,8 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     problems_seen: Counter = Counter()
     held = 0
     for picking in sorted(pickings, key=lambda p: p["name"]):
-        rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl)
+        rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl,
+                                     stocked, numbers)
         uom_reported = any(code in ("ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH") for code, _ in problems)
         for row in rows:
             for p in check_row(layout, row):
@@ -124,7 +128,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
         data = encode(layout, [row for _, rows in group for row in rows])
         exchange_ids.append(stage_file(
             ledger, partner=partner.code, kind="orders", folder=doc.folder, template=doc.name_template or "", when=now,
-            data=data, run_id=run_id, first_seq=seq + 1,
+            data=data, run_id=run_id, first_seq=seq + 1, name_tz=doc.name_timezone,
             pickings=[{"picking_id": p["id"], "picking_name": p["name"], "content_hash": lines_hash(moves_of[p["id"]])} for p, _ in group],
         ))
     log.info("%s orders: %d candidates, %d released in %d file(s), %d held", partner.code, len(pickings), len(ready), len(exchange_ids), held)
@@ -134,6 +138,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
 def _order_rows(
     partner: Partner, picking: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]],
     addresses: dict[int, dict[str, Any]], orders: dict[int, dict[str, Any]], carriers: dict[int, dict[str, Any]], at_3pl: set[int],
+    stocked: set[int] | None = None, numbers: dict[int, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     name = picking["name"]
     problems: list[tuple[str, str]] = []
@@ -152,6 +157,9 @@ def _order_rows(
         where = f"{name} line {line_no} ({sku or product['name']})"
         if not sku:
             problems.append(("ORDER_MISSING_SKU", f"{where}: product has no Internal Reference"))
+        elif stocked is not None and product["id"] not in stocked:
+            problems.append(("ORDER_PRODUCT_NOT_STOCKED", f"{where}: {partner.code} does not stock product {sku} "
+                                                          f"(products selection in {partner.source})"))
         elif product["id"] not in at_3pl:
             problems.append(("ORDER_PRODUCT_NOT_AT_3PL", f"{where}: the 3PL has not received product {sku} yet"))
         uom_name = move["product_uom"][1]
@@ -165,6 +173,7 @@ def _order_rows(
             "order_ref": name, "line_no": line_no, "sku": sku or None, "barcode": product.get("barcode") or None,
             "quantity": qty if uom is None or qty != qty.to_integral_value() else int(qty), "uom": uom.code if uom else None,
             "sale_order": order.get("name") or picking.get("origin") or None, "customer_ref": order.get("client_order_ref") or None,
+            "customer_number": (numbers or {}).get(picking["id"]),
             "ship_name": address.get("name") or None, "ship_street": address.get("street") or None,
             "ship_street2": address.get("street2") or None, "ship_city": address.get("city") or None,
             "ship_zip": address.get("zip") or None, "ship_state": (address.get("state_id") or [None, None])[1],
@@ -173,6 +182,28 @@ def _order_rows(
             "requested_date": _requested_date(picking, partner),
         })
     return rows, problems
+
+
+def _customer_numbers(client: OdooClient, pickings: list[dict[str, Any]], orders: dict[int, dict[str, Any]]) -> dict[int, str]:
+    """picking id -> the customer's number in Odoo: the ``ref`` of the ordering customer (the sale order's partner,
+    else the picking's), or of its company when the contact has none."""
+    customer_of = {}
+    for p in pickings:
+        order = orders.get(p["sale_id"][0], {}) if p.get("sale_id") else {}
+        partner = order.get("partner_id") or p.get("partner_id")
+        if partner:
+            customer_of[p["id"]] = partner[0]
+    customers = client.read_by_id("res.partner", sorted(set(customer_of.values())), ["ref", "commercial_partner_id"])
+    companies = sorted({c["commercial_partner_id"][0] for c in customers.values() if not c.get("ref") and c.get("commercial_partner_id")})
+    refs = {pid: c.get("ref") or "" for pid, c in customers.items()}
+    refs.update({pid: c.get("ref") or "" for pid, c in client.read_by_id("res.partner", companies, ["ref"]).items()})
+    out = {}
+    for picking_id, customer in customer_of.items():
+        c = customers.get(customer, {})
+        number = c.get("ref") or (refs.get(c["commercial_partner_id"][0]) if c.get("commercial_partner_id") else "")
+        if number:
+            out[picking_id] = number
+    return out
 
 
 def note_released(*, partner: Partner, client: OdooClient, ledger: Ledger, exchange_id: int) -> int:
@@ -224,7 +255,7 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
         rows = [{"order_ref": r.picking_name, "reason": "cancelled in Odoo", "cancelled_at": now.astimezone(partner.spec.tz).replace(tzinfo=None)} for r in cancelled]
         data = encode(partner.layout_for("cancellations"), rows)
         stage_file(ledger, partner=partner.code, kind="cancellations", folder=doc.folder, template=doc.name_template or "",
-                   when=now, data=data, run_id=run_id, picking_states={r.picking_id: "cancel_sent" for r in cancelled})
+                   when=now, data=data, run_id=run_id, name_tz=doc.name_timezone, picking_states={r.picking_id: "cancel_sent" for r in cancelled})
     else:
         for r in cancelled:
             ledger.raise_exception(partner=partner.code, code="ORDER_CANCELLED_AFTER_RELEASE", object_type="picking", object_ref=r.picking_name,

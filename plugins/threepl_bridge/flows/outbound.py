@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
@@ -75,8 +76,11 @@ def deliver_pending(ledger: Ledger, transport: SftpTransport, partner: Partner, 
     return [deliver(ledger, transport, eid, complete=complete, run_id=run_id) for eid in ledger.pending_outbound(partner.code, kind)]
 
 
-def file_name(template: str, *, partner: str, kind: str, when: datetime, key: str, seq: int = 1) -> str:
-    """A deterministic file name: the same run and content always give the same name."""
+def file_name(template: str, *, partner: str, kind: str, when: datetime, key: str, seq: int = 1, tz: str = "UTC") -> str:
+    """A deterministic file name: the same run and content always give the same name. ``{date}``, ``{time}`` and
+    ``{stamp}`` are the run's moment in ``tz`` (the document's ``name_timezone``, UTC by default)."""
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(tz))
     name = template.format(
         partner=partner, kind=kind, date=when.strftime("%Y%m%d"), time=when.strftime("%H%M%S"),
         stamp=when.strftime("%Y%m%d%H%M%S"), seq=f"{seq:03d}", key=key,
@@ -89,13 +93,13 @@ def file_name(template: str, *, partner: str, kind: str, when: datetime, key: st
 
 def stage_file(
     ledger: Ledger, *, partner: str, kind: str, folder: str, template: str, when: datetime, data: bytes,
-    run_id: str | None = None, first_seq: int = 1, **rows: object,
+    run_id: str | None = None, first_seq: int = 1, name_tz: str = "UTC", **rows: object,
 ) -> int:
     """Stage ``data`` under the first free deterministic name: the same content in the same run always gets
     the same name (so a retry finds its own file); other content never overwrites it."""
     key = hashlib.sha256(data).hexdigest()[:8]
     for seq in range(first_seq, first_seq + 100):
-        name = file_name(template, partner=partner, kind=kind, when=when, key=key, seq=seq)
+        name = file_name(template, partner=partner, kind=kind, when=when, key=key, seq=seq, tz=name_tz)
         try:
             return ledger.stage_outbound(partner=partner, kind=kind, folder=folder, name=name, data=data, run_id=run_id, **rows).exchange_id  # type: ignore[arg-type]
         except ValueError as exc:

@@ -21,12 +21,12 @@ from threepl_bridge.formats.gs1 import gs1_problem
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.odoo.products import STORABLE, product_domain
 from threepl_bridge.specs.models import Partner
 from threepl_bridge.flows.outbound import stage_file
 
 log = logging.getLogger(__name__)
 
-STORABLE = ["detailed_type", "=", "product"]
 PRODUCT_FIELDS = ["default_code", "barcode", "name", "uom_id", "weight", "volume", "tracking", "write_date", "product_tmpl_id"]
 PRODUCT_CODES = ("PRODUCT_MISSING_SKU", "PRODUCT_DUPLICATE_SKU", "PRODUCT_DUPLICATE_BARCODE", "PRODUCT_BAD_BARCODE",
                  "PRODUCT_UOM_NOT_MAPPED", "PRODUCT_ENCODING", "PRODUCT_FIELD_INVALID")
@@ -70,6 +70,7 @@ def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[
         current = ledger.watermark(partner.code, stream)
         fields = ["write_date"] + (["product_variant_ids"] if model == "product.template" else [])
         best = current
+        # templates: every storable one that changed (the variants are filtered by the selection below)
         for rec in client.search_read_all(model, [STORABLE, *_window(current)], fields):
             ids.update(rec["product_variant_ids"] if model == "product.template" else [rec["id"]])
             position = (rec["write_date"], rec["id"])
@@ -131,6 +132,8 @@ def prepare_products(
         ids = {p["id"] for p in catalog}
     else:  # products held earlier are checked again: the fix may have been made on another product
         ids |= {int(e.object_ref.split(":")[1]) for e in ledger.open_exceptions(partner.code) if e.object_type == "product"}
+    if partner.spec.products.restricted:  # only what this 3PL stocks (products.* in the partner YAML)
+        ids &= set(client.execute("product.product", "search", product_domain(client, partner)))
     products = sorted(client.read("product.product", sorted(ids), PRODUCT_FIELDS), key=lambda p: (p.get("default_code") or "", p["id"]))
     have = {} if full_resend else ledger.product_versions(partner.code, sent_only=False)
     to_send: list[tuple[dict[str, Any], dict[str, Any], str]] = []
@@ -158,7 +161,7 @@ def prepare_products(
         data = encode(partner.layout_for("products"), [row for _, row, _ in to_send])
         exchange_id = stage_file(
             ledger, partner=partner.code, kind="products", folder=doc.folder, template=doc.name_template or "", when=now,
-            data=data, run_id=run_id,
+            data=data, run_id=run_id, name_tz=doc.name_timezone,
             products=[{"product_id": p["id"], "sku": row["sku"], "version_hash": v, "odoo_write_date": p["write_date"]} for p, row, v in to_send],
         )
     log.info("%s products: %d scanned, %d to send, %d held, %d unchanged", partner.code, len(products), len(to_send), held, unchanged)

@@ -52,9 +52,9 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
         _kind(
             "orders",
             Direction.OUTBOUND,
-            "order_ref line_no sku quantity uom ship_name ship_street ship_city ship_zip ship_country",
-            "barcode sale_order customer_ref ship_street2 ship_state ship_phone ship_email carrier "
-            "carrier_service requested_date lot",
+            "order_ref sku quantity uom ship_name ship_street ship_city ship_zip ship_country",
+            "line_no barcode sale_order customer_ref customer_number ship_street2 ship_state ship_phone ship_email "
+            "carrier carrier_service requested_date lot",
             "outgoing pickings released for fulfilment",
         ),
         _kind(

@@ -13,7 +13,7 @@ import string
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -285,6 +285,9 @@ class DocumentSpec(_Frozen):
     )
     complete: CompleteRule = CompleteRule(rule="stable_size")
     split: Literal["run", "order"] = Field(default="run", description="outbound: one file per run or per order")
+    name_timezone: str = Field(
+        default="UTC", description="outbound: the zone of {date}, {time} and {stamp} in file names (IANA name)",
+    )
     default_uom: str | None = Field(
         default=None,
         description="inbound: the 3PL unit code (from uom) of rows without a unit; default: the product's unit in Odoo",
@@ -294,6 +297,11 @@ class DocumentSpec(_Frozen):
     @classmethod
     def _valid_folder(cls, value: str) -> str:
         return _check_remote_folder(value)
+
+    @field_validator("name_timezone")
+    @classmethod
+    def _valid_name_tz(cls, value: str) -> str:
+        return _check_timezone(value)
 
     @field_validator("name_template")
     @classmethod
@@ -371,6 +379,29 @@ class PolicySpec(_Frozen):
     carriers_requiring_tracking: tuple[str, ...] = ()
 
 
+class ProductSelection(_Frozen):
+    """Which of the company's storable products this 3PL stocks: every condition given must hold (AND).
+
+    Applied to the products file (only these are sent) and to the order pre-flight (an order for another product
+    is held with ``ORDER_PRODUCT_NOT_STOCKED``).
+    """
+
+    categories: tuple[str, ...] = Field(
+        default=(), description="product categories by full name ('All / Saleable'), each with its subcategories",
+    )
+    routes: tuple[str, ...] = Field(default=(), description="products carrying one of these routes (stock.route names)")
+    warehouse_routes: bool = Field(
+        default=False, description="products carrying a route of one of the partner's warehouses",
+    )
+    domain: tuple[tuple[Any, ...] | str, ...] = Field(
+        default=(), description="an Odoo domain on product.product, e.g. [[\"sale_ok\", \"=\", true]]",
+    )
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.categories or self.routes or self.warehouse_routes or self.domain)
+
+
 FLOWS = ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl")
 
 
@@ -390,6 +421,7 @@ class PartnerSpec(_Frozen):
         default_factory=dict, description="flow -> cron expression or preset; null pauses the schedule"
     )
     policy: PolicySpec = PolicySpec()
+    products: ProductSelection = Field(default=ProductSelection(), description="the products this 3PL stocks (default: all storable)")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,31 @@
+"""Month end: every difference the report computes blocks the verdict or is explained on the report."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.flows.conftest import dispatch_csv, drop, run_dispatches
+from threepl_bridge.flows.month_end import compute
+
+
+def test_a_delivery_in_odoo_that_no_3pl_file_explains_blocks_the_close_and_is_named(world):
+    world.run_products(world.demo)
+    shipped = world.sell([("FURN_7800", 2)])
+    by_hand = world.sell([("FURN_8855", 4)])
+    world.run_orders(world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_1.csv", dispatch_csv(
+        [f"{shipped['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
+    [result] = run_dispatches(world, world.demo)
+    assert result.posted == 1
+    clean = compute(world.demo, world.odoo, world.ledger, date(2026, 11, 1))
+    assert clean.ready, clean.verdict
+    # somebody validates a delivery of the 3PL's warehouse by hand in Odoo
+    [move] = world.x("stock.move", "search_read", [["picking_id", "=", by_hand["id"]]], fields=["product_uom_qty"])
+    world.x("stock.move", "write", [move["id"]], {"quantity": 4, "picked": True})
+    world.x("stock.picking", "button_validate", [by_hand["id"]], context={"skip_sms": True})
+    report = compute(world.demo, world.odoo, world.ledger, date(2026, 11, 1))
+    figures = {metric: units for _, metric, units, _, _ in report.figures}
+    assert figures["dispatched_units_difference"] == -4
+    assert not report.ready
+    assert any(by_hand["name"] in item and "no 3PL dispatch file reports them" in item for item in report.blocking), report.blocking
+    assert ("dispatch", by_hand["name"], "difference between the 3PL and Odoo") in report.unposted
