@@ -24,7 +24,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from sandbox.odoo_standin import OdooStandIn, build  # noqa: E402
 from sandbox.sftp_server import EmbeddedSftpServer  # noqa: E402
-from threepl_bridge.flows.orders import prepare_orders  # noqa: E402
+from threepl_bridge.flows.orders import note_released, prepare_orders  # noqa: E402
 from threepl_bridge.flows.outbound import deliver_pending  # noqa: E402
 from threepl_bridge.flows.products import prepare_products  # noqa: E402
 from threepl_bridge.ledger.repo import Ledger  # noqa: E402
@@ -71,8 +71,11 @@ def bench_world(n: int, prefix: str) -> Iterator[SimpleNamespace]:
 
 
 def release(w: SimpleNamespace) -> int:
+    """What one orders_to_3pl run does for new orders: prepare and stage, deliver, then the chatter notes (the
+    note step is part of the release's cost: real Odoo pays per chatter call)."""
     prepared = prepare_orders(partner=w.partner, client=w.client, ledger=w.ledger, now=w.now)
-    deliver_pending(w.ledger, w.transport, w.partner, "orders")
+    for delivery in deliver_pending(w.ledger, w.transport, w.partner, "orders"):
+        note_released(partner=w.partner, client=w.client, ledger=w.ledger, exchange_id=delivery.exchange_id)
     return prepared.released
 
 

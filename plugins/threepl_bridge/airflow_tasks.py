@@ -20,6 +20,13 @@ def run_moment() -> datetime:
     return when.astimezone(timezone.utc)
 
 
+def processing_moment() -> datetime:
+    """When a run really looks at an inbound file: the later of the run's moment and the wall clock. A run whose
+    data interval ended before the 3PL's count (a daily interval ends at 06:00, the count says 06:05) must not call
+    the count "in the future"."""
+    return max(run_moment(), datetime.now(timezone.utc))
+
+
 def products_tasks(code: str) -> None:
     """prepare (extract, check, stage) -> deliver -> finalize (watermark)."""
 
@@ -142,7 +149,7 @@ def _reconcile_stock(p: Any, transport: Any, ledger: Any, exchange_id: int, run_
     from threepl_bridge.reports import reports_dir
 
     result = process_stock_file(partner=p, client=runtime.odoo(), ledger=ledger, transport=transport, exchange_id=exchange_id,
-                                now=run_moment(), reports_dir=reports_dir(), run_id=run_id)
+                                now=processing_moment(), reports_dir=reports_dir(), run_id=run_id)
     for path in result.reports:
         log.info("finance report written: %s", path)
     return result.as_dict()

@@ -6,6 +6,7 @@ import pickle
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from collections import Counter
 from typing import Any
 
 from sandbox.odoo_standin.orm import Model, OdooFault, access_error, now_utc, user_error, value_error
@@ -32,6 +33,11 @@ class Env:
         self.users: dict[int, dict[str, Any]] = {}
         self.company_settings = {"stock_move_sms_validation": True}
         self.transactional = True  # benchmarks switch rollback snapshots off while they load data
+        self.calls: Counter[str] = Counter()  # every RPC received, by "model.method" (cost fidelity: what Odoo is asked)
+
+    def count_call(self, key: str) -> None:
+        with self.lock:
+            self.calls[key] += 1
 
     # ------------------------------------------------------------------ registry
 

@@ -24,6 +24,12 @@ def _wrong_db(name: str) -> OdooFault:
 
 
 def dispatch(env: Env, service: str, method: str, args: list[Any]) -> Any:
+    """One RPC as Odoo receives it; every request is counted (``env.calls``: "model.method", or "common.version"),
+    before it can fail, as Odoo pays for failed calls too."""
+    if service == "object" and method in ("execute_kw", "execute") and len(args) >= 5:
+        env.count_call(f"{args[3]}.{args[4]}")
+    else:
+        env.count_call(f"{service}.{method}")
     if service == "common":
         if method == "version":
             return VERSION

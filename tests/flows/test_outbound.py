@@ -311,3 +311,11 @@ def test_file_name_stamps_use_the_documents_time_zone(world):
     partner = _partner(world, documents__products__name_timezone="Europe/Berlin")
     world.run_products(partner)
     assert [n[:20] for n in world.files(partner, "products")] == ["ITEMS_20261120103000"]  # 09:30 UTC = 10:30 in Berlin
+
+
+def test_the_stand_in_counts_every_call_as_odoo_receives_it_chatter_included(world):
+    world.run_products(world.demo)
+    pickings = [world.sell([("FURN_7800", 1)], ref=f"PO-{i}") for i in range(3)]
+    world.run_orders(world.demo)
+    assert world.env.calls == world.odoo.calls  # server side = what our client sent, one by one
+    assert world.env.calls["stock.picking.message_post"] == len(pickings)  # one chatter call per released picking
