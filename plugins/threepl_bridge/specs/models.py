@@ -222,6 +222,17 @@ def _check_remote_folder(value: str) -> str:
 _MARKER_FIELDS = frozenset({"name", "size", "sha256"})
 
 
+def _check_placeholders(value: str, allowed: frozenset[str], what: str) -> str:
+    try:
+        names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
+    except ValueError as exc:
+        raise ValueError(f"invalid {what} {value!r}: {exc}") from exc
+    unknown = names - allowed
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return value
+
+
 class CompleteRule(_Frozen):
     """How we know the 3PL has finished writing a file.
 
@@ -254,14 +265,7 @@ class CompleteRule(_Frozen):
     @field_validator("marker_content")
     @classmethod
     def _marker_fields(cls, value: str) -> str:
-        try:
-            names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
-        except ValueError as exc:
-            raise ValueError(f"invalid marker_content {value!r}: {exc}") from exc
-        unknown = names - _MARKER_FIELDS
-        if unknown:
-            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(_MARKER_FIELDS)}")
-        return value
+        return _check_placeholders(value, _MARKER_FIELDS, "marker_content")
 
     def marker_bytes(self, *, name: str, size: int, sha256: str) -> bytes:
         return self.marker_content.format(name=name, size=size, sha256=sha256).encode("utf-8")
@@ -308,15 +312,7 @@ class DocumentSpec(_Frozen):
     def _template_fields(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        try:
-            names = {n for _, n, _, _ in string.Formatter().parse(value) if n is not None}
-        except ValueError as exc:
-            raise ValueError(f"invalid template {value!r}: {exc}") from exc
-        unknown = names - _TEMPLATE_FIELDS
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(_TEMPLATE_FIELDS)}"
-            )
+        _check_placeholders(value, _TEMPLATE_FIELDS, "template")
         if "/" in value or "\\" in value:
             raise ValueError("a file name template may not contain a path separator")
         return value
