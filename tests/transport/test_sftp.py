@@ -56,7 +56,8 @@ def test_reader_never_sees_a_half_written_upload(sftp):
     done = threading.Event()
 
     def watch() -> None:
-        while not done.is_set():
+        while True:
+            finished = done.is_set()  # one more full look after the upload returned: the final file is there then
             for name in os.listdir(folder):
                 seen_names.add(name)
                 if name == "STOCK.csv":
@@ -64,6 +65,8 @@ def test_reader_never_sees_a_half_written_upload(sftp):
                         seen_sizes.append((folder / name).stat().st_size)
                     except FileNotFoundError:
                         pass
+            if finished:
+                return
 
     watcher = threading.Thread(target=watch)
     watcher.start()
