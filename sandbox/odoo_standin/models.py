@@ -7,6 +7,7 @@ from typing import Any
 
 from sandbox.odoo_standin.orm import (
     Model,
+    OdooFault,
     access_error,
     fmt_dt,
     missing_error,
@@ -63,24 +64,207 @@ class ResCountry(Model):
 
 
 class ResUsers(Model):
+    """Users (fields from the real server's fields_get). Only an administrator creates users or changes another
+    user; a user may write its own email and time zone. The login credentials live in ``env.users``."""
+
     _name = "res.users"
     _description = "User"
-    _extra_fields = {
-        "name": {"type": "char", "store": True, "string": "Name"},
-        "login": {"type": "char", "store": True, "string": "Login"},
-        "email": {"type": "char", "store": True, "string": "Email"},
-        "tz": {"type": "selection", "store": True, "string": "Timezone", "selection": []},
-        "share": {"type": "boolean", "store": True, "string": "Share User"},
-        "company_id": {"type": "many2one", "relation": "res.company", "store": True, "string": "Company"},
-        "company_ids": {"type": "many2many", "relation": "res.company", "store": True, "string": "Companies"},
-        "partner_id": {"type": "many2one", "relation": "res.partner", "store": True, "string": "Related Partner"},
-    }
+
+    def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
+        company = values.get("company_id") or (self.records.get(self.env.uid) or {}).get("company_id") or 1
+        return {"company_id": company, "company_ids": [[6, 0, [company]]], "active": True, "share": False,
+                "notification_type": "email", "tz": False, "lang": "en_US"}
+
+    def create_one(self, values: dict[str, Any]) -> int:
+        if not self.env.is_admin:
+            raise access_error(
+                "You are not allowed to create 'User' (res.users) records.\n\nThis operation is allowed for the "
+                "following groups:\n\t- Administration/Access Rights\n\nContact your administrator to request "
+                "access if necessary."
+            )
+        values = dict(values)
+        password = values.pop("password", None) or values.pop("new_password", None)
+        for name in values:
+            self.field_def(name)
+        if values.get("login") and any(u.get("login") == values["login"] for u in self.records.values()):
+            raise validation_error("The operation cannot be completed: You can not have two users with the same login!")
+        if values.get("login") and not values.get("partner_id"):
+            values["partner_id"] = self.env["res.partner"].create_one(
+                {"name": values.get("name") or values["login"], "email": values.get("email") or False})
+        rid = super().create_one(values)
+        user = self.records[rid]
+        user["name"] = values.get("name") or self.env["res.partner"].records[user["partner_id"]].get("name")
+        user["email"] = values.get("email") or False
+        self._set_groups(user)
+        self.env.users[rid] = {"login": user["login"], "password": password, "api_key": None,
+                               "admin": False, "account_readonly": False}
+        self._sync_credentials(user)
+        return rid
 
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
         own_email = ids == [self.env.uid] and set(values) <= {"email", "tz"}
         if not (own_email or self.env.is_admin):
             raise access_error("You are not allowed to modify 'User' (res.users) records.")
+        values = dict(values)
+        password = values.pop("password", None)
+        super().write(ids, values, context)
+        for user in self.browse_existing(ids):
+            if "groups_id" in values:
+                self._set_groups(user)
+            if "email" in values and user.get("partner_id") in self.env["res.partner"].records:
+                self.env["res.partner"].records[user["partner_id"]]["email"] = values["email"] or False
+            if password and user["id"] in self.env.users:
+                self.env.users[user["id"]]["password"] = password
+            self._sync_credentials(user)
+        return True
+
+    def _set_groups(self, user: dict[str, Any]) -> None:
+        """Odoo adds the groups the given ones imply (transitively); without an internal group the user is a share
+        (portal) user."""
+        groups: ResGroups = self.env["res.groups"]  # type: ignore[assignment]
+        user["groups_id"] = groups.closure(user.get("groups_id") or [])
+        user["share"] = groups.xmlid_id("base.group_user") not in user["groups_id"]
+
+    def _sync_credentials(self, user: dict[str, Any]) -> None:
+        """The login follows the record: an archived user cannot authenticate (authenticate gives False,
+        execute_kw Access Denied); journal entries are visible with Accounting read-only."""
+        creds = self.env.users.get(user["id"])
+        if creds is None:
+            return
+        active = user.get("active", True) is not False
+        if not active and "archived_password" not in creds:
+            creds["archived_password"], creds["password"] = creds.get("password"), None
+        elif active and "archived_password" in creds:
+            creds["password"] = creds.pop("archived_password")
+        if "groups_id" in user and not creds.get("admin"):
+            creds["account_readonly"] = self.env["res.groups"].xmlid_id("account.group_account_readonly") in user["groups_id"]  # type: ignore[attr-defined]
+
+
+class ResGroups(Model):
+    _name = "res.groups"
+    _order = "name"
+
+    def display_name(self, rec: dict[str, Any]) -> str:
+        return rec.get("full_name") or rec.get("name") or ""
+
+    def computed(self):  # type: ignore[no-untyped-def]
+        users = self.env["res.users"].records
+        return {
+            "users": lambda r: [u["id"] for u in users.values() if r["id"] in (u.get("groups_id") or [])],
+            "trans_implied_ids": lambda r: sorted(self.closure(r.get("implied_ids") or [])),
+        }
+
+    def closure(self, ids: list[int]) -> list[int]:
+        """The groups and all the groups they imply, in the order given, then discovered."""
+        out: list[int] = []
+        todo = list(ids)
+        while todo:
+            gid = todo.pop(0)
+            if gid in out:
+                continue
+            out.append(gid)
+            todo.extend((self.records.get(gid) or {}).get("implied_ids") or [])
+        return out
+
+    def xmlid_id(self, xmlid: str) -> int | None:
+        module, name = xmlid.split(".", 1)
+        for rec in self.env["ir.model.data"].records.values():
+            if rec["module"] == module and rec["name"] == name and rec["model"] == self._name:
+                return int(rec["res_id"])
+        return None
+
+
+class IrModelData(Model):
+    """External ids. Only administrators may search or read them (the API user gets faultCode 4);
+    ``check_object_reference`` resolves one for anybody, as in Odoo 17."""
+
+    _name = "ir.model.data"
+    _description = "Model Data"
+
+    def _check_access(self) -> None:
+        if not self.env.is_admin:
+            raise access_error(
+                "You are not allowed to access 'Model Data' (ir.model.data) records.\n\nThis operation is allowed "
+                "for the following groups:\n\t- Administration/Access Rights\n\nContact your administrator to "
+                "request access if necessary."
+            )
+
+    def computed(self):  # type: ignore[no-untyped-def]
+        return {"complete_name": lambda r: f"{r['module']}.{r['name']}", "reference": lambda r: f"{r['model']},{r['res_id']}"}
+
+    def display_name(self, rec: dict[str, Any]) -> str:
+        return f"{rec['module']}.{rec['name']}"
+
+    def search(self, domain: list[Any], offset: int = 0, limit: int | None = None, order: str | None = None, context: dict | None = None) -> list[int]:
+        self._check_access()
+        return super().search(domain, offset=offset, limit=limit, order=order, context=context)
+
+    def read(self, ids: list[int], fields: list[str] | None, context: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_access()
+        return super().read(ids, fields, context)
+
+    def rpc_check_object_reference(self, module: str, xml_id: str, raise_on_access_error: bool = False, **_: Any) -> list[Any]:
+        for rec in self.records.values():
+            if rec["module"] == module and rec["name"] == xml_id:
+                return [rec["model"], rec["res_id"]]
+        message = f"External ID not found in the system: {module}.{xml_id}"
+        raise OdooFault(1, message, "builtins.ValueError", traceback_last=f"ValueError: {message}")
+
+
+class IrConfigParameter(Model):
+    """System parameters: administrators only (the API user gets faultCode 4, also from get_param)."""
+
+    _name = "ir.config_parameter"
+    _description = "System Parameter"
+
+    def _check_access(self) -> None:
+        if not self.env.is_admin:
+            raise access_error(
+                "You are not allowed to access 'System Parameter' (ir.config_parameter) records.\n\nThis operation is "
+                "allowed for the following groups:\n\t- Administration/Settings\n\nContact your administrator to "
+                "request access if necessary."
+            )
+
+    def display_name(self, rec: dict[str, Any]) -> str:
+        return rec.get("key") or ""
+
+    def search(self, domain: list[Any], offset: int = 0, limit: int | None = None, order: str | None = None, context: dict | None = None) -> list[int]:
+        self._check_access()
+        return super().search(domain, offset=offset, limit=limit, order=order, context=context)
+
+    def read(self, ids: list[int], fields: list[str] | None, context: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_access()
+        return super().read(ids, fields, context)
+
+    def create_one(self, values: dict[str, Any]) -> int:
+        self._check_access()
+        return super().create_one(values)
+
+    def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
+        self._check_access()
         return super().write(ids, values, context)
+
+    def value(self, key: str) -> Any:
+        """The parameter as business code reads it (sudo)."""
+        return next((r.get("value") or False for r in self.records.values() if r.get("key") == key), False)
+
+    def rpc_get_param(self, key: str, default: Any = False, **_: Any) -> Any:
+        self._check_access()
+        return self.value(key) or default
+
+    def rpc_set_param(self, key: str, value: Any, **_: Any) -> Any:
+        self._check_access()
+        old = self.value(key)
+        for rec in list(self.records.values()):
+            if rec.get("key") == key:
+                if value is False or value is None:
+                    del self.records[rec["id"]]
+                else:
+                    rec["value"] = str(value)
+                return old
+        if value not in (False, None):
+            Model.create_one(self, {"key": key, "value": str(value)})
+        return old
 
 
 class IrAttachment(Model):
@@ -120,7 +304,53 @@ class UomCategory(Model):
 
 
 class UomUom(Model):
+    """Units of measure. As in Odoo 17, ``factor_inv`` (the bigger ratio) is computed from ``factor`` and may be
+    given on create or write instead of it; a category has exactly one reference unit."""
+
     _name = "uom.uom"
+
+    def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"factor": 1.0, "rounding": 0.01, "active": True, "uom_type": "reference"}
+
+    def computed(self):  # type: ignore[no-untyped-def]
+        return {
+            "factor_inv": lambda r: (1.0 / r["factor"]) if r.get("factor") else 0.0,
+            "ratio": lambda r: 1.0 if r.get("uom_type") == "reference" else ((1.0 / r["factor"]) if r.get("uom_type") == "bigger" else r.get("factor")),
+        }
+
+    def value_out(self, rec: dict[str, Any], name: str) -> Any:
+        if name in ("factor", "factor_inv", "ratio"):  # digits=0: unlimited precision, as read from the real server
+            value = self.computed()[name](rec) if name in self.computed() else rec.get(name)
+            return float(value or 0.0)
+        return super().value_out(rec, name)
+
+    @staticmethod
+    def _factor_from_inv(values: dict[str, Any]) -> dict[str, Any]:
+        values = dict(values)
+        if "factor_inv" in values:
+            inv = values.pop("factor_inv")
+            values["factor"] = (1.0 / inv) if inv else 0.0
+        return values
+
+    def create_one(self, values: dict[str, Any]) -> int:
+        rid = super().create_one(self._factor_from_inv(values))
+        self._check_reference(self.records[rid].get("category_id"))
+        return rid
+
+    def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
+        super().write(ids, self._factor_from_inv(values), context)
+        for cat in {self.records[i].get("category_id") for i in ids}:
+            self._check_reference(cat)
+        return True
+
+    def _check_reference(self, category_id: int | None) -> None:
+        units = [u for u in self.records.values() if u.get("category_id") == category_id]
+        references = [u for u in units if u.get("uom_type") == "reference"]
+        name = (self.env["uom.category"].records.get(category_id or 0) or {}).get("name")
+        if len(references) > 1:
+            raise validation_error(f"UoM category {name} should only have one reference unit of measure.")
+        if units and not references:
+            raise validation_error(f"UoM category {name} should have a reference unit of measure.")
 
     def ratio(self, uom_id: int) -> float:
         """Units of the category's reference unit in one ``uom_id`` (Dozens -> 12, Case of 12 -> 12)."""
@@ -294,7 +524,37 @@ class StockLot(Model):
 
 
 class StockPickingBatch(Model):
+    """Batch transfers (stock_picking_batch); the auto-batch logic is with the pickings (stock.py)."""
+
     _name = "stock.picking.batch"
+    _order = "name desc"
+
+    def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"state": "draft", "company_id": 1, "is_wave": False}
+
+    def pickings(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        """The batch's transfers, in the order of stock.picking (priority desc, scheduled_date asc, id desc)."""
+        model = self.env["stock.picking"]
+        return model.sort([p for p in model.records.values() if p.get("batch_id") == batch["id"]], model._order)
+
+    def state(self, batch: dict[str, Any]) -> str:
+        """Stored, recomputed from the transfers like Odoo's: all cancelled -> cancel, all done or cancelled ->
+        done; a done or cancelled batch stays so; an emptied batch keeps its state."""
+        if batch.get("state") not in ("done", "cancel"):
+            states = [p["state"] for p in self.pickings(batch)]
+            if states and all(s == "cancel" for s in states):
+                batch["state"] = "cancel"
+            elif states and all(s in ("done", "cancel") for s in states):
+                batch["state"] = "done"
+        return batch.get("state") or "draft"
+
+    def computed(self):  # type: ignore[no-untyped-def]
+        moves = self.env["stock.move"].records
+        return {
+            "picking_ids": lambda r: [p["id"] for p in self.pickings(r)],
+            "move_ids": lambda r: [m["id"] for m in moves.values() if m.get("picking_id") in {p["id"] for p in self.pickings(r)}],
+            "state": self.state,
+        }
 
 
 class MailMessageSubtype(Model):

@@ -12,7 +12,7 @@ from sandbox.odoo_standin.env import Env
 from sandbox.odoo_standin.orm import CONTRACT, Model, fmt_dt
 
 MODELS: list[type[Model]] = [
-    m.ResCurrency, m.ResCountry, m.ResCompany, m.ResPartner, m.ResUsers, m.IrAttachment, m.UomCategory, m.UomUom,
+    m.ResCurrency, m.ResCountry, m.ResCompany, m.ResPartner, m.ResGroups, m.IrModelData, m.IrConfigParameter, m.ResUsers, m.IrAttachment, m.UomCategory, m.UomUom,
     m.ProductCategory, m.ProductTemplate, m.ProductProduct, m.DeliveryCarrier, m.StockWarehouse, m.StockLocation,
     m.StockPickingType, m.StockLot, m.StockPickingBatch, m.MailMessageSubtype, m.MailMessage,
     s.StockQuant, s.StockValuationLayer, s.AccountMove, s.AccountMoveLine, s.AccountAccount, s.AccountJournal,
@@ -51,10 +51,20 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
         _put(env["res.partner"], {k: v for k, v in partner.items() if k in env["res.partner"].fields})
     _put(env["res.partner"], {"id": 43, "name": "ETL 3PL Integration", "email": etl_email or False})
     _put(env["res.partner"], {"id": 3, "name": "Mitchell Admin", "email": "admin@yourcompany.example.com"})
+    groups = json.loads((CONTRACT / "groups.json").read_text())  # the etl user's groups and their xmlids (real server)
+    for group in groups["groups"]:  # (ir.module.category is not modelled: no category_id)
+        env["res.groups"].records[group["id"]] = {k: v for k, v in group.items() if k != "category_id"}
+    for xmlid in groups["xmlids"]:
+        _put(env["ir.model.data"], xmlid)
     _put(env["res.users"], {"id": ETL_UID, "name": "ETL 3PL Integration", "login": "etl", "email": etl_email or False,
-                            "company_id": 1, "company_ids": [1], "partner_id": 43, "tz": False, "share": False})
+                            "company_id": 1, "company_ids": [1], "partner_id": 43, "tz": False, "share": False,
+                            "active": True, "notification_type": "email"})
+    env["res.users"].records[ETL_UID]["groups_id"] = list(groups["etl_groups_id"])
     _put(env["res.users"], {"id": ADMIN_UID, "name": "Mitchell Admin", "login": "admin", "email": "admin@yourcompany.example.com",
-                            "company_id": 1, "company_ids": [1], "partner_id": 3, "tz": False, "share": False})
+                            "company_id": 1, "company_ids": [1], "partner_id": 3, "tz": False, "share": False,
+                            "active": True, "notification_type": "email"})
+    for uid in (ETL_UID, ADMIN_UID):
+        env["res.users"].records[uid]["company_ids"] = [1]
     env.users = {
         ETL_UID: {"login": "etl", "password": etl_password, "api_key": etl_api_key, "admin": False, "account_readonly": True},
         ADMIN_UID: {"login": "admin", "password": "admin", "api_key": None, "admin": True, "account_readonly": True},
@@ -64,6 +74,9 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
     for uom in data["uoms"]:
         categories[_m2o(uom["category_id"])] = uom["category_id"][1]
         _put(env["uom.uom"], {**uom, "factor_inv": 1 / uom["factor"]})
+    # Odoo 17 puts a delivery or receipt move in the product's unit (2 cases sold -> a move of 24 Units) unless the
+    # system parameter stock.propagate_uom is '1' (then the move keeps the order line's unit). A default server,
+    # like the contract's, does not set it, and neither does the stand-in (tests set it to cover the other branch).
     _put(env["uom.uom"], {"id": CASE_UOM_ID, "name": "Case of 12", "category_id": 1, "factor": 1 / 12, "factor_inv": 12.0,
                           "rounding": 0.01, "uom_type": "bigger", "active": True})
     for cid, name in categories.items():
@@ -83,8 +96,9 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
         _put(env["stock.location"], {**loc, "name": loc["complete_name"].split("/")[-1]})
     for wh in data["warehouses"]:
         _put(env["stock.warehouse"], wh)
-    for ptype in data["picking_types"]:
-        _put(env["stock.picking.type"], ptype)
+    for ptype in data["picking_types"]:  # with Odoo's defaults for the settings the snapshot does not list (F05b)
+        _put(env["stock.picking.type"], {"batch_auto_confirm": True, "batch_max_lines": 0, "batch_max_pickings": 0,
+                                         "reservation_method": "at_confirm", **ptype})
     _link_return_types(env)
     for journal in data["journals"]:
         _put(env["account.journal"], journal)

@@ -329,6 +329,13 @@ class StockMove(Model):
     def uom(self) -> Any:
         return self.env["uom.uom"]
 
+    def procurement_uom(self, qty: float, uom_id: int, product: dict[str, Any]) -> tuple[float, int]:
+        """uom.uom._adjust_uom_quantities: an order line's quantity becomes a move in the product's unit unless the
+        system parameter stock.propagate_uom is '1' (then the line's unit is kept)."""
+        if self.env["ir.config_parameter"].value("stock.propagate_uom") == "1":  # type: ignore[attr-defined]
+            return qty, uom_id
+        return self.uom().convert(qty, uom_id, product["uom_id"]), product["uom_id"]
+
     def base_qty(self, move: dict[str, Any], qty: float) -> float:
         product = self.env["product.product"].records[move["product_id"]]
         return self.uom().convert(qty, move["product_uom"], product["uom_id"])
@@ -357,6 +364,10 @@ class StockMove(Model):
         for move in self.browse_existing(ids):
             if qty is not None and move["state"] not in ("done", "cancel"):
                 self.set_quantity(move, float(qty))
+                self.recompute_state(move)  # quantity 0 -> confirmed, below the demand -> partially_available
+                picking = self.env["stock.picking"].records.get(move.get("picking_id") or 0)
+                if picking is not None and picking["state"] not in ("draft", "done", "cancel"):
+                    self.env["stock.picking"].refresh_state(picking)  # type: ignore[attr-defined]
             if "picked" in values:
                 for line in self.lines(move):
                     line["picked"] = bool(values["picked"])
@@ -402,6 +413,13 @@ class StockMove(Model):
             ml.create_one({"move_id": move["id"], "product_uom_id": product["uom_id"], "quantity": take,
                            "lot_id": quant.get("lot_id") or False, "location_id": quant["location_id"]})
             need -= take
+        self.recompute_state(move)
+
+    def recompute_state(self, move: dict[str, Any]) -> None:
+        """stock.move._recompute_state: assigned when the reservation covers the demand, partially_available when
+        some is reserved, else confirmed."""
+        if move["state"] in ("done", "cancel"):
+            return
         reserved = sum(l.get("quantity", 0.0) for l in self.lines(move))
         full = self.base_qty(move, move["product_uom_qty"])
         move["state"] = "assigned" if reserved >= full - EPS else ("partially_available" if reserved > EPS else "confirmed")
@@ -527,31 +545,115 @@ class StockPicking(Chatter, Model):
         else:
             picking["state"] = "confirmed"
 
-    def attach_to_batch(self, picking: dict[str, Any]) -> None:
-        """Auto-batch gotcha (F5): the warehouse's types group deliveries of one customer into a batch."""
-        ptype = self.env["stock.picking.type"].records[picking["picking_type_id"]]
-        if not (ptype.get("auto_batch") and ptype.get("batch_group_by_partner")):
-            return
+    # ------------------------------------------------------------------ auto-batch (stock_picking_batch, F5/F05b)
+
+    def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
         batches = self.env["stock.picking.batch"]
-        for batch in batches.records.values():
-            if batch.get("state") == "in_progress" and batch.get("picking_type_id") == ptype["id"] and batch.get("partner_key") == picking.get("partner_id"):
-                picking["batch_id"] = batch["id"]
-                return
-        seq = self.env.sequence("BATCH", start=5)
-        bid = Model.create_one(batches, {"name": f"BATCH/{seq:05d}", "state": "in_progress", "company_id": 1, "picking_type_id": ptype["id"]})
-        batches.records[bid]["partner_key"] = picking.get("partner_id")
-        picking["batch_id"] = bid
+        old = {p.get("batch_id") for p in self.browse_existing(ids) if p.get("batch_id")} if "batch_id" in values else set()
+        super().write(ids, values, context)
+        if values.get("batch_id"):  # moved into a batch: a batch left empty is cancelled; the new one checks them
+            for bid in old - {values["batch_id"]}:
+                if not batches.pickings(batches.records[bid]):  # type: ignore[attr-defined]
+                    batches.records[bid]["state"] = "cancel"
+            self.sanity_check(batches.get(values["batch_id"]))
+        return True
+
+    def sanity_check(self, batch: dict[str, Any]) -> None:
+        """stock.picking.batch._sanity_check: every transfer of the batch must be waiting, confirmed or assigned
+        (or draft in a draft batch), of the batch's company and operation type."""
+        batches = self.env["stock.picking.batch"]
+        allowed = {"waiting", "confirmed", "assigned"} | ({"draft"} if batches.state(batch) == "draft" else set())  # type: ignore[attr-defined]
+        wrong = [p for p in batches.pickings(batch)  # type: ignore[attr-defined]
+                 if p["state"] not in allowed or p.get("company_id") != batch.get("company_id")
+                 or (batch.get("picking_type_id") and p.get("picking_type_id") != batch["picking_type_id"])]
+        if wrong:
+            raise user_error(
+                f"The following transfers cannot be added to batch transfer {batch['name']}. Please check their "
+                f"states and operation types.\n\nIncompatibilities: {', '.join(p['name'] for p in wrong)}"
+            )
+
+    def _group_keys(self, ptype: dict[str, Any], picking: dict[str, Any]) -> dict[str, Any]:
+        """The batch_group_by_* criteria of the operation type, as values of ``picking``."""
+        partners = self.env["res.partner"].records
+        keys: dict[str, Any] = {}
+        if ptype.get("batch_group_by_partner"):
+            keys["partner"] = picking.get("partner_id") or False
+        if ptype.get("batch_group_by_destination"):
+            keys["country"] = (partners.get(picking.get("partner_id") or 0) or {}).get("country_id") or False
+        if ptype.get("batch_group_by_src_loc"):
+            keys["src"] = picking.get("location_id") or False
+        if ptype.get("batch_group_by_dest_loc"):
+            keys["dest"] = picking.get("location_dest_id") or False
+        if ptype.get("batch_group_by_carrier"):
+            keys["carrier"] = picking.get("carrier_id") or False
+        return keys
+
+    def find_auto_batch(self, picking: dict[str, Any]) -> dict[str, Any] | None:
+        """stock.picking._find_auto_batch: an assigned, unbatched transfer of an auto-batch type joins an open batch
+        holding a transfer with the same grouping values (the batch's sanity check may then refuse it), else forms a
+        new batch with such a transfer that is assigned and unbatched (confirmed at once with batch_auto_confirm),
+        else stays alone."""
+        ptype = self.env["stock.picking.type"].records.get(picking.get("picking_type_id") or 0) or {}
+        if not ptype.get("auto_batch") or picking.get("batch_id") or not self.moves(picking) or not self._auto_batchable(ptype, picking):
+            return None
+        batches = self.env["stock.picking.batch"]
+        keys = self._group_keys(ptype, picking)
+        open_states = ("draft", "in_progress") if ptype.get("batch_auto_confirm") else ("draft",)
+        for batch in batches.sort(list(batches.records.values()), batches._order):
+            if (batches.state(batch) not in open_states or batch.get("picking_type_id") != ptype["id"]  # type: ignore[attr-defined]
+                    or batch.get("company_id") != picking.get("company_id") or batch.get("is_wave")):
+                continue
+            members = batches.pickings(batch)  # type: ignore[attr-defined]
+            if not all(any(self._group_keys(ptype, m)[k] == v for m in members) for k, v in keys.items()):
+                continue
+            if ptype.get("batch_max_lines") and sum(len(self.moves(m)) for m in members) + len(self.moves(picking)) > ptype["batch_max_lines"]:
+                continue
+            if ptype.get("batch_max_pickings") and len(members) + 1 > ptype["batch_max_pickings"]:
+                continue
+            picking["batch_id"] = batch["id"]
+            self.sanity_check(batch)
+            return batch
+        for other in self.sort(list(self.records.values()), self._order):
+            if (other["id"] == picking["id"] or other.get("company_id") != picking.get("company_id") or other["state"] != "assigned"
+                    or other.get("picking_type_id") != ptype["id"] or other.get("batch_id") or self._group_keys(ptype, other) != keys):
+                continue
+            if not self._auto_batchable(ptype, picking, other):
+                continue
+            seq = self.env.sequence("BATCH", start=5)
+            bid = Model.create_one(batches, {"name": f"BATCH/{seq:05d}", "state": "draft", "company_id": picking.get("company_id") or 1,
+                                             "picking_type_id": ptype["id"]})
+            batch = batches.records[bid]
+            picking["batch_id"] = other["batch_id"] = bid
+            self.sanity_check(batch)
+            if ptype.get("batch_auto_confirm"):
+                batch["state"] = "in_progress"
+            return batch
+        return None
+
+    def _auto_batchable(self, ptype: dict[str, Any], picking: dict[str, Any], other: dict[str, Any] | None = None) -> bool:
+        if picking["state"] != "assigned":
+            return False
+        if ptype.get("batch_max_lines") and len(self.moves(picking)) + (len(self.moves(other)) if other else 0) > ptype["batch_max_lines"]:
+            return False
+        if ptype.get("batch_max_pickings") and ptype["batch_max_pickings"] <= 1:
+            return False
+        return True
 
     # --------------------------------------------------------------------------- RPC methods
 
     def rpc_action_cancel(self, ids: list[int], **_: Any) -> bool:
         """The picking's Cancel button (used by tests to play a user cancelling after release)."""
+        batches = self.env["stock.picking.batch"]
         for picking in self.browse_existing(ids):
             for move in self.moves(picking):
                 if move["state"] != "done":
                     self.env["stock.move"].unreserve(move)  # type: ignore[attr-defined]
                     move["state"] = "cancel"
             self.refresh_state(picking)
+        for picking in self.browse_existing(ids):  # a cancelled transfer leaves a batch that is not all cancelled
+            batch = batches.records.get(picking.get("batch_id") or 0)
+            if batch is not None and any(p["state"] != "cancel" for p in batches.pickings(batch)):  # type: ignore[attr-defined]
+                picking["batch_id"] = False
         return True
 
     def rpc_do_unreserve(self, ids: list[int], **_: Any) -> None:
@@ -564,7 +666,8 @@ class StockPicking(Chatter, Model):
 
     def rpc_button_validate(self, ids: list[int], **_: Any) -> Any:
         ctx = self.env.context
-        pickings = [p for p in self.browse_existing(ids) if p["state"] not in ("done", "cancel")]
+        records = self.browse_existing(ids)
+        pickings = [p for p in records if p["state"] not in ("done", "cancel")]
         moves_model: StockMove = self.env["stock.move"]  # type: ignore[assignment]
         for picking in pickings:
             moves = [m for m in self.moves(picking) if m["state"] != "cancel"]
@@ -578,11 +681,9 @@ class StockPicking(Chatter, Model):
         self._check_lots(pickings)
         partial = [p for p in pickings if self._is_partial(p)]
         if partial and not ctx.get("skip_backorder"):
-            context = {**ctx, "button_validate_picking_ids": ids, "default_show_transfers": len(pickings) > 1,
+            context = {**ctx, "button_validate_picking_ids": ids, "default_show_transfers": self._show_transfers(records),
                        "default_pick_ids": [[4, p["id"]] for p in partial]}
             return _act_window("Create Backorder?", "stock.backorder.confirmation", 843, context)
-        if partial:
-            self._check_batch(pickings, partial)
         if not ctx.get("skip_sms") and self.env.company_settings.get("stock_move_sms_validation"):
             partners = self.env["res.partner"].records
             warn = [p for p in pickings if self.computed()["picking_type_code"](p) == "outgoing"
@@ -590,10 +691,120 @@ class StockPicking(Chatter, Model):
             if warn:
                 wiz = Model.create_one(self.env["confirm.stock.sms"], {"pick_ids": [p["id"] for p in warn]})
                 return _act_window("SMS", "confirm.stock.sms", 1123, {"button_validate_picking_ids": ids}, res_id=wiz)
-        no_backorder = set(ctx.get("picking_ids_not_to_backorder") or [])
-        for picking in pickings:
-            self._validate_one(picking, backorder=picking["id"] not in no_backorder)
+        types = self.env["stock.picking.type"].records
+        not_to_backorder = set(ctx.get("picking_ids_not_to_backorder") or [])
+        cancel_rest = [p for p in pickings if types[p["picking_type_id"]].get("create_backorder") == "never"
+                       or (p["id"] in not_to_backorder and types[p["picking_type_id"]].get("create_backorder") != "always")]
+        self._action_done(cancel_rest, backorder=False)
+        self._action_done([p for p in pickings if p not in cancel_rest], backorder=True)
+        self._after_validate(records)
         return True
+
+    def _show_transfers(self, records: list[dict[str, Any]]) -> bool:
+        """Whether the wizard lists the transfers: more than one, unless they are exactly one whole batch."""
+        batch_ids = {p["batch_id"] for p in records if p.get("batch_id")}
+        if len(batch_ids) == 1:
+            [batch_id] = batch_ids
+            if len(records) == len([p for p in self.records.values() if p.get("batch_id") == batch_id]):
+                return False
+        return len(records) > 1
+
+    def _action_done(self, pickings: list[dict[str, Any]], *, backorder: bool) -> None:
+        """Odoo 17's stock.picking._action_done over these transfers together. Picked moves with a quantity are done
+        (split first when short: the rest, a new move, is reserved at once in the original transfer). With
+        ``backorder``, the other moves keep their state and reservation and go, with the rests, to one backorder per
+        transfer; moves whose reservation was released (quantity 0) are reserved again there, and a backorder that
+        becomes assigned that way looks for an auto-batch at once (F05b h/i). Without, they are cancelled."""
+        if not pickings:
+            return
+        moves_model: StockMove = self.env["stock.move"]  # type: ignore[assignment]
+        remaining: dict[int, list[dict[str, Any]]] = {}
+        todo: list[dict[str, Any]] = []
+        for picking in pickings:
+            for move in self.moves(picking):
+                if move["state"] in ("done", "cancel"):
+                    continue
+                shipped = moves_model.move_qty(move) if move.get("picked") else 0.0
+                if shipped <= EPS:
+                    if backorder:
+                        remaining.setdefault(picking["id"], []).append(move)
+                    else:
+                        moves_model.unreserve(move)
+                        move["state"] = "cancel"
+                    continue
+                todo.append(move)
+                rest = move["product_uom_qty"] - shipped
+                if rest > EPS and backorder:
+                    move["product_uom_qty"] = shipped
+                    new_id = Model.create_one(moves_model, {
+                        k: move.get(k) for k in ("name", "product_id", "product_uom", "location_id", "location_dest_id", "origin",
+                                                 "sale_line_id", "purchase_line_id", "company_id", "procure_method", "price_unit")
+                    } | {"product_uom_qty": rest, "picking_id": picking["id"], "state": "confirmed"})
+                    moves_model.reserve(moves_model.records[new_id])
+                    remaining.setdefault(picking["id"], []).append(moves_model.records[new_id])
+        for move in todo:
+            moves_model.done(move, unit_cost=self._incoming_cost(move))
+        for picking in pickings:
+            self.refresh_state(picking)
+            picking["date_done"], picking["priority"] = fmt_dt(self.env.now()), "0"
+        if backorder:
+            self._create_backorders(pickings, remaining)
+
+    def _create_backorders(self, pickings: list[dict[str, Any]], remaining: dict[int, list[dict[str, Any]]]) -> None:
+        moves_model: StockMove = self.env["stock.move"]  # type: ignore[assignment]
+        ml = self.env["stock.move.line"]
+        batches = self.env["stock.picking.batch"]
+        chosen = {p["id"] for p in pickings}
+        for picking in pickings:  # a transfer left open is taken out of a batch it does not fill (stock_picking_batch)
+            if picking.get("batch_id") and picking["state"] != "done":
+                members = batches.pickings(batches.records[picking["batch_id"]])  # type: ignore[attr-defined]
+                if any(m["id"] not in chosen for m in members):
+                    picking["batch_id"] = False
+        to_assign: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        for picking in pickings:
+            moves = remaining.get(picking["id"])
+            if not moves:
+                continue
+            for move in moves:
+                moves_model.recompute_state(move)
+            self.env.require_email()  # the backorder is announced in the chatter as the API user (F3)
+            back = self.new_picking(picking["picking_type_id"], {
+                k: picking.get(k) for k in ("partner_id", "origin", "sale_id", "carrier_id", "location_id", "location_dest_id", "purchase_id")
+            } | {"backorder_id": picking["id"]})
+            for move in moves:
+                move["picking_id"], move["picked"] = back["id"], False
+                ml.unlink([l["id"] for l in moves_model.lines(move) if l.get("quantity", 0.0) <= EPS], {})
+                for line in moves_model.lines(move):
+                    line["picked"] = False
+            self.refresh_state(picking)
+            to_assign.append((back, moves))
+        for back, moves in to_assign:  # action_assign on the backorders (reservation at confirmation)
+            newly_assigned = False
+            for move in moves:
+                if move["state"] in ("assigned", "done", "cancel"):
+                    continue
+                moves_model.reserve(move)
+                newly_assigned = newly_assigned or move["state"] == "assigned"
+            self.refresh_state(back)
+            if newly_assigned and back["state"] == "assigned":
+                self.find_auto_batch(back)  # may raise: the batch still holds this call's done transfers
+
+    def _after_validate(self, records: list[dict[str, Any]]) -> None:
+        """The end of stock_picking_batch's button_validate: a done transfer leaves a batch that still has open
+        transfers, then each backorder looks for an auto-batch."""
+        batches = self.env["stock.picking.batch"]
+        backorders: list[dict[str, Any]] = []
+        for picking in records:
+            if picking["state"] != "done":
+                continue
+            batch = batches.records.get(picking.get("batch_id") or 0)
+            if batch is not None and any(p["state"] != "done" for p in batches.pickings(batch)):  # type: ignore[attr-defined]
+                picking["batch_id"] = False
+            backorders += [p for p in self.records.values() if p.get("backorder_id") == picking["id"] and p not in backorders]
+        for back in backorders:
+            self.find_auto_batch(back)
+        for batch in batches.records.values():
+            batches.state(batch)  # type: ignore[attr-defined]
 
     def _is_partial(self, picking: dict[str, Any]) -> bool:
         moves_model: StockMove = self.env["stock.move"]  # type: ignore[assignment]
@@ -627,63 +838,11 @@ class StockPicking(Chatter, Model):
         if missing:
             raise user_error(f"You need to supply a Lot/Serial number for products {', '.join(dict.fromkeys(missing))}.")
 
-    def _check_batch(self, pickings: list[dict[str, Any]], partial: list[dict[str, Any]]) -> None:
-        for batch_id in {p.get("batch_id") for p in pickings if p.get("batch_id")}:
-            members = [p for p in self.records.values() if p.get("batch_id") == batch_id and p["state"] not in ("done", "cancel")]
-            chosen = [p for p in pickings if p.get("batch_id") == batch_id]
-            if len(chosen) < len(members) and any(p in partial for p in chosen):
-                batch = self.env["stock.picking.batch"].records[batch_id]
-                others = sorted((p for p in chosen if p not in partial), key=lambda p: -p["id"])
-                raise user_error(
-                    f"The following transfers cannot be added to batch transfer {batch['name']}. Please check their "
-                    f"states and operation types.\n\nIncompatibilities: {', '.join(p['name'] for p in others)}"
-                )
-
-    def _validate_one(self, picking: dict[str, Any], *, backorder: bool) -> None:
-        moves_model: StockMove = self.env["stock.move"]  # type: ignore[assignment]
-        remaining: list[tuple[dict[str, Any], float]] = []
-        for move in self.moves(picking):
-            if move["state"] in ("done", "cancel"):
-                continue
-            done = moves_model.move_qty(move) if move.get("picked") else 0.0
-            if not move.get("picked"):
-                moves_model.unreserve(move)
-            if done < move["product_uom_qty"] - EPS:
-                remaining.append((move, move["product_uom_qty"] - done))
-        back = None
-        if remaining and backorder:
-            self.env.require_email()  # creating a backorder posts a chatter message as the API user (F3)
-            back = self.new_picking(picking["picking_type_id"], {
-                k: picking.get(k) for k in ("partner_id", "origin", "sale_id", "carrier_id", "location_id", "location_dest_id", "purchase_id")
-            } | {"backorder_id": picking["id"]})
-        for move, rest in remaining:
-            done = moves_model.move_qty(move) if move.get("picked") else 0.0
-            if back is None:
-                if done <= EPS:
-                    move["state"] = "cancel"
-                continue
-            if done <= EPS:
-                move["picking_id"] = back["id"]
-                moves_model.reserve(move)
-                continue
-            move["product_uom_qty"] = done
-            new_id = Model.create_one(moves_model, {
-                k: move.get(k) for k in ("name", "product_id", "product_uom", "location_id", "location_dest_id", "origin",
-                                         "sale_line_id", "purchase_line_id", "company_id", "procure_method", "price_unit")
-            } | {"product_uom_qty": rest, "picking_id": back["id"], "state": "confirmed"})
-            moves_model.reserve(moves_model.records[new_id])
-        for move in self.moves(picking):
-            if move["state"] not in ("done", "cancel"):
-                moves_model.done(move, unit_cost=self._incoming_cost(move))
-        picking["state"], picking["date_done"] = "done", fmt_dt(self.env.now())
-        if back is not None:
-            self.refresh_state(back)
-
     def _incoming_cost(self, move: dict[str, Any]) -> float | None:
         if move.get("purchase_line_id"):
             line = self.env["purchase.order.line"].records[move["purchase_line_id"]]
             product = self.env["product.product"].records[move["product_id"]]
-            return line["price_unit"] / self.env["uom.uom"].convert(1.0, move["product_uom"], product["uom_id"])  # type: ignore[attr-defined]
+            return line["price_unit"] / self.env["uom.uom"].convert(1.0, line["product_uom"], product["uom_id"])  # type: ignore[attr-defined]
         origin = move.get("origin_returned_move_id")
         if origin:
             layers = [l for l in self.env["stock.valuation.layer"].records.values() if l.get("stock_move_id") == origin]
@@ -759,15 +918,16 @@ class SaleOrder(Chatter, Model):
                 product = self.env["product.product"].records[line["product_id"]]
                 if product.get("detailed_type") != "product" and product.get("type") != "product":
                     continue
+                qty, uom = moves.procurement_uom(line["product_uom_qty"], line["product_uom"], product)
                 mid = Model.create_one(moves, {
-                    "name": line["name"], "product_id": product["id"], "product_uom": line["product_uom"],
-                    "product_uom_qty": line["product_uom_qty"], "location_id": picking["location_id"],
+                    "name": line["name"], "product_id": product["id"], "product_uom": uom,
+                    "product_uom_qty": qty, "location_id": picking["location_id"],
                     "location_dest_id": CUSTOMERS_LOCATION, "picking_id": picking["id"], "sale_line_id": line_id,
                     "origin": order["name"], "state": "confirmed", "date": picking["scheduled_date"],
                 })
                 moves.reserve(moves.records[mid])
             pickings.refresh_state(picking)
-            pickings.attach_to_batch(picking)
+            pickings.find_auto_batch(picking)
         return True
 
 
@@ -834,15 +994,17 @@ class PurchaseOrder(Chatter, Model):
             for line_id in self.computed()["order_line"](order):
                 line = self.env["purchase.order.line"].records[line_id]
                 product = self.env["product.product"].records[line["product_id"]]
+                qty, uom = moves.procurement_uom(line["product_qty"], line["product_uom"], product)
                 mid = Model.create_one(moves, {
-                    "name": line["name"], "product_id": product["id"], "product_uom": line["product_uom"],
-                    "product_uom_qty": line["product_qty"], "location_id": SUPPLIERS_LOCATION,
+                    "name": line["name"], "product_id": product["id"], "product_uom": uom,
+                    "product_uom_qty": qty, "location_id": SUPPLIERS_LOCATION,
                     "location_dest_id": picking["location_dest_id"], "picking_id": picking["id"], "purchase_line_id": line_id,
                     "origin": order["name"], "state": "assigned", "price_unit": line["price_unit"],
                 })
                 ml.create_one({"move_id": mid, "product_uom_id": product["uom_id"],
-                               "quantity": moves.base_qty(moves.records[mid], line["product_qty"])})
+                               "quantity": moves.base_qty(moves.records[mid], qty)})
             pickings.refresh_state(picking)
+            pickings.find_auto_batch(picking)
         return True
 
 
@@ -856,7 +1018,9 @@ class PurchaseOrderLine(Model):
     def computed(self):  # type: ignore[no-untyped-def]
         def received(line: dict[str, Any]) -> float:
             moves: StockMove = self.env["stock.move"]  # type: ignore[assignment]
-            return sum(moves.move_qty(m) for m in moves.records.values() if m.get("purchase_line_id") == line["id"] and m["state"] == "done")
+            uoms = self.env["uom.uom"]
+            return sum(uoms.convert(moves.move_qty(m), m["product_uom"], line["product_uom"])  # type: ignore[attr-defined]
+                       for m in moves.records.values() if m.get("purchase_line_id") == line["id"] and m["state"] == "done")
 
         return {"qty_received": received}
 
@@ -909,6 +1073,7 @@ class StockReturnPicking(Model):
                 "lot_id": (orig_lines[0].get("lot_id") if orig_lines else False) or False,
             })
         pickings.refresh_state(ret)
+        pickings.find_auto_batch(ret)
         return {"name": ret["name"], "type": "ir.actions.act_window", "res_model": "stock.picking", "view_mode": "form",
                 "res_id": ret["id"], "context": dict(self.env.context)}
 

@@ -1,22 +1,24 @@
 """Contract tests run against the Odoo stand-in by default, and against a real Odoo 17 when ODOO_URL, ODOO_DB,
 ODOO_USER and ODOO_PASSWORD are set (ODOO_PROTOCOL: xmlrpc or jsonrpc; ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD enable
-the administration steps such as setting a lock date).
+the administration steps: setting a lock date, creating a user without an email).
 
 On a real server the tests create what they need (products with unique codes, customers, orders in the
-warehouse with code 3PL, created when missing) and never modify other data.
+warehouse with code 3PL and a 'Case of 12' unit, created when missing; a user of their own, archived afterwards)
+and never modify other data.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
+from threepl_bridge.odoo.errors import OdooAccessError
 
 REAL = all(os.environ.get(k) for k in ("ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD"))
 
@@ -28,7 +30,9 @@ class Odoo:
     client: OdooClient
     admin: OdooClient | None
     real: bool
+    connect: Callable[[str, str], OdooClient]  # a client of the same server and protocol for another login
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6].upper())
+    created_users: list[int] = field(default_factory=list)
     _warehouse: dict[str, Any] | None = None
 
     def x(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -103,6 +107,49 @@ class Odoo:
         if not user["email"]:
             self.x("res.users", "write", [self.client.uid], {"email": "etl-3pl@example.com"})
 
+    def case_uom(self) -> dict[str, Any]:
+        """The 'Case of 12' unit (a bigger unit of the Units category, ratio 12), created when missing: by the API
+        user if it may (Inventory/Sales/Purchase administrators may), else by the administrator."""
+        fields = ["name", "factor", "factor_inv", "uom_type", "category_id"]
+        found = self.x("uom.uom", "search_read", [["name", "=", "Case of 12"]], fields=fields)
+        if not found:
+            [base] = self.x("uom.uom", "read", [self.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=["category_id"])
+            values = {"name": "Case of 12", "category_id": base["category_id"][0], "uom_type": "bigger", "factor_inv": 12}
+            try:
+                self.x("uom.uom", "create", values)
+            except OdooAccessError:
+                if self.admin is None:
+                    pytest.skip("no 'Case of 12' unit on this server, the API user may not create it and there are no ODOO_ADMIN_* credentials")
+                self.admin.execute("uom.uom", "create", values)
+            found = self.x("uom.uom", "search_read", [["name", "=", "Case of 12"]], fields=fields)
+        return found[0]
+
+    def system_parameter(self, key: str) -> Any:
+        """An ir.config_parameter value (False when unset), read by the administrator: the API user may not."""
+        if self.admin is None:
+            pytest.skip(f"needs ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD to read the system parameter {key}")
+        return self.admin.execute("ir.config_parameter", "get_param", key)
+
+    def user_without_email(self) -> tuple[int, OdooClient]:
+        """A new internal user with the API user's rights (Inventory, Sales and Purchase Administrator, Accounting
+        read-only) and no email, created by the administrator; returns its id and a client logged in as it."""
+        if self.admin is None:
+            pytest.skip("needs ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD to create a user")
+        xmlids = ["stock.group_stock_manager", "sales_team.group_sale_manager", "purchase.group_purchase_manager",
+                  "account.group_account_readonly"]
+        found = self.admin.execute("ir.model.data", "search_read", [["model", "=", "res.groups"], ["module", "in", [x.split(".")[0] for x in xmlids]],
+                                                                     ["name", "in", [x.split(".")[1] for x in xmlids]]],
+                                   fields=["module", "name", "res_id"])
+        by_xmlid = {f"{r['module']}.{r['name']}": r["res_id"] for r in found}
+        groups = [by_xmlid[x] for x in xmlids]
+        login, password = f"ct-noemail-{self.tag.lower()}-{uuid.uuid4().hex[:4]}", f"ct-{uuid.uuid4().hex}"
+        uid = self.admin.execute("res.users", "create", {
+            "name": f"Contract no-email {self.tag}", "login": login, "password": password, "company_id": 1,
+            "company_ids": [[6, 0, [1]]], "groups_id": [[6, 0, groups]],
+        })
+        self.created_users.append(uid)
+        return uid, self.connect(login, password)
+
     def entries_of(self, move_ids: list[int]) -> list[dict[str, Any]]:
         return self.x("account.move", "search_read", [["stock_move_id", "in", move_ids]],
                       fields=["name", "date", "state", "auto_post", "amount_total", "stock_move_id", "journal_id"])
@@ -123,11 +170,20 @@ def protocol(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def odoo(protocol: str) -> Iterator[Odoo]:
     if REAL:
+        def connect(login: str, secret: str) -> OdooClient:
+            return OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"], login=login, password=secret,
+                                           protocol=protocol, max_retries=1))
+
+        admin_login, admin_secret = os.environ.get("ODOO_ADMIN_USER"), os.environ.get("ODOO_ADMIN_PASSWORD")
         admin = None
-        if os.environ.get("ODOO_ADMIN_USER"):
-            admin = OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"],
-                                            login=os.environ["ODOO_ADMIN_USER"], password=os.environ["ODOO_ADMIN_PASSWORD"], protocol=protocol))
-        yield Odoo(client=OdooClient(_settings(protocol)), admin=admin, real=True)
+        if admin_login and admin_secret:
+            admin = OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"], login=admin_login,
+                                            password=admin_secret, protocol=protocol))
+        world = Odoo(client=OdooClient(_settings(protocol)), admin=admin, real=True, connect=connect)
+        try:
+            yield world
+        finally:
+            _archive(world)
         return
     from sandbox.odoo_standin import OdooStandIn, build
 
@@ -135,4 +191,12 @@ def odoo(protocol: str) -> Iterator[Odoo]:
         def client(login: str, secret: str) -> OdooClient:
             return OdooClient(OdooSettings(url=server.url, database="odoo3pl", login=login, password=secret, protocol=protocol, max_retries=1))
 
-        yield Odoo(client=client("etl", "standin-etl-api-key"), admin=client("admin", "admin"), real=False)
+        world = Odoo(client=client("etl", "standin-etl-api-key"), admin=client("admin", "admin"), real=False, connect=client)
+        yield world
+        _archive(world)
+
+
+def _archive(world: Odoo) -> None:
+    """Users the tests created are archived: they can no longer log in."""
+    if world.created_users and world.admin is not None:
+        world.admin.execute("res.users", "write", world.created_users, {"active": False})

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from threepl_bridge.odoo.errors import OdooMissingError, OdooProgrammingError, OdooUserError, OdooWizardAction
+from threepl_bridge.odoo.errors import OdooAccessError, OdooMissingError, OdooProgrammingError, OdooUserError, OdooWizardAction
 
 
 def test_f00_version_and_authentication(odoo):
@@ -120,18 +120,38 @@ def test_f03_partial_dispatch_variants(odoo):
 
 
 def test_f03_backorder_needs_an_email_on_the_api_user(odoo):
-    [user] = odoo.x("res.users", "read", [odoo.client.uid], fields=["email"])
-    if user["email"]:
-        pytest.skip("the API user already has an email on this server")
+    uid, user = odoo.user_without_email()  # a fresh internal user with the API user's groups, no email
+    [me] = user.execute("res.users", "read", [uid], fields=["email", "share", "groups_id", "company_id"])
+    assert (me["email"], me["share"], me["company_id"][0]) == (False, False, 1)
     drawer = odoo.product("DRW", stock=10)
     picking = odoo.order([(drawer["id"], 10)])
     [move] = odoo.moves(picking["id"])
-    odoo.x("stock.move", "write", [move["id"]], {"quantity": 6, "picked": True})
+    user.execute("stock.move", "write", [move["id"]], {"quantity": 6, "picked": True})
+    ctx = {"skip_sms": True, "skip_backorder": True}
     with pytest.raises(OdooUserError, match="Unable to send message, please configure the sender's email address."):
-        odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True, "skip_backorder": True})
-    assert odoo.x("stock.picking", "read", [picking["id"]], fields=["state", "date_done"])[0]["state"] == "assigned"
-    assert odoo.x("res.users", "write", [odoo.client.uid], {"email": "etl-3pl@example.com"}) is True
-    assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True, "skip_backorder": True}) is True
+        user.execute("stock.picking", "button_validate", [picking["id"]], context=ctx)
+    assert odoo.x("stock.picking", "read", [picking["id"]], fields=["state"])[0]["state"] == "assigned"
+    assert user.execute("res.users", "write", [uid], {"email": f"no-email-{odoo.tag}@example.com"}) is True  # on itself
+    assert user.execute("stock.picking", "button_validate", [picking["id"]], context=ctx) is True
+    pickings = odoo.x("stock.picking", "search_read", [["sale_id", "=", picking["sale_id"][0]]], fields=["state", "backorder_id"])
+    assert sorted((p["state"], bool(p["backorder_id"])) for p in pickings) == [("assigned", True), ("done", False)]
+
+
+def test_users_external_ids_and_system_parameters_are_administration(odoo):
+    """Only an administrator creates users, searches external ids (check_object_reference resolves one for the API
+    user too) or reads system parameters."""
+    with pytest.raises(OdooAccessError, match=r"You are not allowed to create 'User' \(res.users\) records."):
+        odoo.x("res.users", "create", {"name": "x", "login": f"ct-refused-{odoo.tag.lower()}"})
+    with pytest.raises(OdooAccessError, match=r"You are not allowed to access 'Model Data' \(ir.model.data\) records."):
+        odoo.x("ir.model.data", "search_read", [["module", "=", "stock"], ["name", "=", "group_stock_manager"]], fields=["res_id"])
+    model, gid = odoo.x("ir.model.data", "check_object_reference", "stock", "group_stock_manager")
+    [group] = odoo.x("res.groups", "read", [gid], fields=["full_name"])
+    assert (model, group["full_name"]) == ("res.groups", "Inventory / Administrator")
+    assert odoo.x("res.groups", "search", [["full_name", "=", "Inventory / Administrator"]]) == [gid]
+    with pytest.raises(OdooProgrammingError, match="ValueError: External ID not found in the system: stock.no_such_xmlid"):
+        odoo.x("ir.model.data", "check_object_reference", "stock", "no_such_xmlid")
+    with pytest.raises(OdooAccessError, match=r"You are not allowed to access 'System Parameter' \(ir.config_parameter\) records."):
+        odoo.x("ir.config_parameter", "get_param", "stock.propagate_uom")
 
 
 def _ship(odoo, qty: float = 1, **ctx):
@@ -368,45 +388,216 @@ def test_f11_chatter_note_is_escaped_text_and_needs_existing_attachments(odoo):
         odoo.x("stock.picking", "message_post", [picking["id"]], body="x", message_type="comment", subtype_xmlid="mail.mt_note", attachment_ids=[999999])
 
 
-def test_f05_auto_batch_groups_a_customers_deliveries_and_blocks_partial_subsets(odoo):
+# F05b: auto-batches (../shared/odoo17-contract "Auto-batch gotcha", sandbox/odoo_standin/contract/flows/F05b_*.json).
+# A customer's deliveries in the 3PL warehouse share one stock.picking.batch. Validating part of it raises
+# "cannot be added to batch transfer" only when the call leaves a transfer of the batch out, one of its fully
+# shipped transfers is still in the batch, and a partial one has a move written to quantity 0: its backorder is
+# reserved again, joins the batch and the batch refuses the done transfer still in it.
+
+
+def _auto_batch(odoo, orders: int = 3) -> tuple[list[dict], dict]:
+    """Three (or more) 2-line orders (2 + 2 units) of one new customer, confirmed one by one: their deliveries and
+    the batch they share."""
     [otype] = odoo.x("stock.picking.type", "read", [odoo.warehouse["out_type_id"][0]], fields=["auto_batch", "batch_group_by_partner"])
     if not (otype["auto_batch"] and otype["batch_group_by_partner"]):
         pytest.skip("this server's 3PL delivery type does not auto-batch")
-    desk = odoo.product("DESK", stock=20)
+    odoo.ensure_email()
+    a, b = odoo.product("DESK", stock=20), odoo.product("CAB", stock=20)
     customer = odoo.customer()
     sos = []
-    for qty in (1, 2, 3):
-        so = odoo.x("sale.order", "create", {"partner_id": customer, "warehouse_id": odoo.warehouse["id"],
-                                             "order_line": [[0, 0, {"product_id": desk["id"], "product_uom_qty": qty}]]})
-        odoo.x("sale.order", "action_confirm", [so])
+    for n in range(orders):
+        so = odoo.x("sale.order", "create", {"partner_id": customer, "warehouse_id": odoo.warehouse["id"], "client_order_ref": f"EXT-{odoo.tag}-{n}",
+                                             "order_line": [[0, 0, {"product_id": a["id"], "product_uom_qty": 2}], [0, 0, {"product_id": b["id"], "product_uom_qty": 2}]]})
+        assert odoo.x("sale.order", "action_confirm", [so]) is True
         sos.append(so)
-    pickings = odoo.x("stock.picking", "search_read", [["sale_id", "in", sos]], fields=["name", "batch_id"], order="id")
-    assert len({p["batch_id"][0] for p in pickings}) == 1 and pickings[0]["batch_id"][1].startswith("BATCH/")
-    first, second = pickings[0], pickings[1]
-    for p, shipped in ((first, 1), (second, 1)):  # the second ships 1 of 2: partial
-        [m] = odoo.moves(p["id"])
-        odoo.x("stock.move", "write", [m["id"]], {"quantity": shipped, "picked": True})
-    ids = [first["id"], second["id"]]
-    with pytest.raises(OdooUserError, match=f"cannot be added to batch transfer {pickings[0]['batch_id'][1]}"):
-        odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True, "skip_backorder": True})
-    odoo.ensure_email()
-    odoo.x("stock.picking", "write", ids, {"batch_id": False})  # the workaround: detach, then validate
-    assert odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True, "skip_backorder": True}) is True
+    pickings = odoo.x("stock.picking", "search_read", [["sale_id", "in", sos]], fields=["name", "state", "batch_id", "move_ids"], order="id")
+    [batch_id] = {p["batch_id"][0] for p in pickings if p["batch_id"]}
+    [batch] = odoo.x("stock.picking.batch", "read", [batch_id], fields=["name", "state", "picking_ids"])
+    assert [p["state"] for p in pickings] == ["assigned"] * orders and all(p["batch_id"] for p in pickings)
+    assert batch["state"] == "in_progress" and batch["name"].startswith("BATCH/") and sorted(batch["picking_ids"]) == [p["id"] for p in pickings]
+    return pickings, batch
 
 
-def test_a_line_sold_by_the_case_keeps_the_case_on_the_move_and_counts_units_on_its_lines(odoo):
-    cases = odoo.x("uom.uom", "search_read", [["name", "=", "Case of 12"]], fields=["factor", "category_id"])
-    if not cases:
-        pytest.skip("no 'Case of 12' unit of measure on this server")
+def _ship_batched(odoo, picking: dict, how: str) -> None:
+    """Write what shipped: "full"; "less" (the first line 1 of 2); "zero" (the first line quantity 0, picked, as in
+    the transcripts); "zero-only" (the first line just quantity 0, as the dispatch flow writes it); "unpicked" (the
+    first line left as reserved, not picked). The second line always ships in full."""
+    first, second = odoo.moves(picking["id"])
+    odoo.x("stock.move", "write", [second["id"]], {"quantity": 2, "picked": True})
+    writes = {"full": {"quantity": 2, "picked": True}, "less": {"quantity": 1, "picked": True}, "zero": {"quantity": 0, "picked": True},
+              "zero-only": {"quantity": 0}, "unpicked": None}[how]
+    if writes:
+        odoo.x("stock.move", "write", [first["id"]], writes)
+
+
+def _batch_outcome(odoo, pickings: list[dict], batch: dict) -> dict:
+    """The three deliveries P0-P2 and their backorders (BO1 is P1's) as (state, "B" in the batch / None), and the
+    batch's state and members."""
+    ids = [p["id"] for p in pickings]
+    label = {p["id"]: f"P{i}" for i, p in enumerate(pickings)}
+    backs = odoo.x("stock.picking", "search_read", [["backorder_id", "in", ids]], fields=["state", "batch_id", "backorder_id"])
+    label |= {b["id"]: f"BO{label[b['backorder_id'][0]][1:]}" for b in backs}
+    rows = odoo.x("stock.picking", "read", ids, fields=["state", "batch_id"]) + backs
+    where = lambda r: None if not r["batch_id"] else ("B" if r["batch_id"][0] == batch["id"] else r["batch_id"][1])  # noqa: E731
+    [after] = odoo.x("stock.picking.batch", "read", [batch["id"]], fields=["state", "picking_ids"])
+    return {"pickings": {label[r["id"]]: (r["state"], where(r)) for r in rows},
+            "batch": (after["state"], sorted(label.get(i, i) for i in after["picking_ids"]))}
+
+
+@pytest.mark.parametrize("zero", ["zero", "zero-only"])
+def test_f05_auto_batch_groups_a_customers_deliveries_and_blocks_partial_subsets(odoo, zero):
+    """F05b i (and h, the contract's original case): two of the three, the partial one with a line shipped 0 (written
+    with picked, as in the transcripts, or as quantity 0 only, as the dispatch flow does)."""
+    pickings, batch = _auto_batch(odoo)
+    _ship_batched(odoo, pickings[0], "full")
+    _ship_batched(odoo, pickings[1], zero)
+    ids = [pickings[0]["id"], pickings[1]["id"]]
+    ctx = {"skip_sms": True, "skip_backorder": True}
+    with pytest.raises(OdooUserError) as refused:
+        odoo.x("stock.picking", "button_validate", ids, context=ctx)
+    assert refused.value.odoo_message == (
+        f"The following transfers cannot be added to batch transfer {batch['name']}. Please check their states and "
+        f"operation types.\n\nIncompatibilities: {pickings[0]['name']}")
+    assert _batch_outcome(odoo, pickings, batch) == {  # one transaction: nothing was validated
+        "pickings": {"P0": ("assigned", "B"), "P1": ("assigned", "B"), "P2": ("assigned", "B")},
+        "batch": ("in_progress", ["P0", "P1", "P2"])}
+    # the workaround: detach the transfers of the call, then the same call validates them
+    assert odoo.x("stock.picking", "write", ids, {"batch_id": False}) is True
+    assert odoo.x("stock.picking", "button_validate", ids, context=ctx) is True
+    assert _batch_outcome(odoo, pickings, batch) == {
+        "pickings": {"P0": ("done", None), "P1": ("done", None), "P2": ("assigned", "B"), "BO1": ("assigned", "B")},
+        "batch": ("in_progress", ["BO1", "P2"])}
+    [back] = odoo.x("stock.picking", "search", [["backorder_id", "=", pickings[1]["id"]]])
+    [moved] = odoo.moves(back)  # the line shipped 0 moved whole to the backorder and was reserved again there
+    assert (moved["product_uom_qty"], moved["quantity"], moved["picked"], moved["state"]) == (2.0, 2.0, False, "assigned")
+
+
+SUBSET_LEFT_OPEN = {"pickings": {"P0": ("done", None), "P1": ("done", None), "P2": ("assigned", "B"), "BO1": ("assigned", "B")},
+                    "batch": ("in_progress", ["BO1", "P2"])}
+
+
+@pytest.mark.parametrize(("sequence", "shipped", "extra", "expected"), [
+    # a: a line shipped below its demand is split, not reserved again: no fault; the backorder joins the batch
+    ("a", {0: "full", 1: "less"}, {}, SUBSET_LEFT_OPEN),
+    # b: no backorder for the partial one: both leave the batch, which keeps the transfer left out
+    ("b", {0: "full", 1: "less"}, {"picking_ids_not_to_backorder": [1]},
+     {"pickings": {"P0": ("done", None), "P1": ("done", None), "P2": ("assigned", "B")}, "batch": ("in_progress", ["P2"])}),
+    # c: a fully shipped subset
+    ("c", {0: "full", 1: "full"}, {},
+     {"pickings": {"P0": ("done", None), "P1": ("done", None), "P2": ("assigned", "B")}, "batch": ("in_progress", ["P2"])}),
+    # d: the whole batch, one partial: all stay in the batch, which is done; the backorder is in no batch
+    ("d", {0: "full", 1: "less", 2: "full"}, {},
+     {"pickings": {"P0": ("done", "B"), "P1": ("done", "B"), "P2": ("done", "B"), "BO1": ("assigned", None)},
+      "batch": ("done", ["P0", "P1", "P2"])}),
+    # e: the whole batch, all in full
+    ("e", {0: "full", 1: "full", 2: "full"}, {},
+     {"pickings": {"P0": ("done", "B"), "P1": ("done", "B"), "P2": ("done", "B")}, "batch": ("done", ["P0", "P1", "P2"])}),
+    # f: as a, detached first: the same end state
+    ("f", {0: "full", 1: "less"}, {"detach": True}, SUBSET_LEFT_OPEN),
+    # j: the unshipped line left reserved and not picked keeps its reservation: no fault
+    ("j", {0: "full", 1: "unpicked"}, {}, SUBSET_LEFT_OPEN),
+    # k: a line shipped 0, but the whole batch: the batch is done before the backorder looks for one
+    ("k", {0: "full", 1: "zero", 2: "full"}, {},
+     {"pickings": {"P0": ("done", "B"), "P1": ("done", "B"), "P2": ("done", "B"), "BO1": ("assigned", None)},
+      "batch": ("done", ["P0", "P1", "P2"])}),
+])
+def test_f05b_validating_auto_batched_deliveries(odoo, sequence, shipped, extra, expected):
+    pickings, batch = _auto_batch(odoo)
+    for i, how in shipped.items():
+        _ship_batched(odoo, pickings[i], how)
+    ids = [pickings[i]["id"] for i in shipped]
+    if extra.get("detach"):
+        assert odoo.x("stock.picking", "write", ids, {"batch_id": False}) is True
+    if len(ids) == 3 and any(how != "full" for how in shipped.values()):  # the whole batch, a partial: the wizard
+        wizard = odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True})  # lists no transfers
+        assert (wizard["res_model"], wizard["context"]["default_show_transfers"]) == ("stock.backorder.confirmation", False)
+    ctx = {"skip_sms": True, "skip_backorder": True}
+    if "picking_ids_not_to_backorder" in extra:
+        ctx["picking_ids_not_to_backorder"] = [pickings[i]["id"] for i in extra["picking_ids_not_to_backorder"]]
+    assert odoo.x("stock.picking", "button_validate", ids, context=ctx) is True
+    assert _batch_outcome(odoo, pickings, batch) == expected
+
+
+def test_f05b_g_plain_validate_of_a_partial_subset_asks_then_ends_as_a(odoo):
+    pickings, batch = _auto_batch(odoo)
+    _ship_batched(odoo, pickings[0], "full")
+    _ship_batched(odoo, pickings[1], "less")
+    ids = [pickings[0]["id"], pickings[1]["id"]]
+    wizard = odoo.x("stock.picking", "button_validate", ids, context={"skip_sms": True})
+    assert wizard["res_model"] == "stock.backorder.confirmation"
+    assert {k: wizard["context"][k] for k in ("button_validate_picking_ids", "default_show_transfers", "default_pick_ids")} == {
+        "button_validate_picking_ids": ids, "default_show_transfers": True, "default_pick_ids": [[4, pickings[1]["id"]]]}
+    assert _batch_outcome(odoo, pickings, batch)["pickings"] == {"P0": ("assigned", "B"), "P1": ("assigned", "B"), "P2": ("assigned", "B")}
+    wiz = odoo.x("stock.backorder.confirmation", "create", {"pick_ids": [[6, 0, [pickings[1]["id"]]]]}, context=wizard["context"])
+    assert odoo.x("stock.backorder.confirmation", "process", [wiz], context=wizard["context"]) is True
+    assert _batch_outcome(odoo, pickings, batch) == SUBSET_LEFT_OPEN
+
+
+def test_f05b_a_backorder_batches_a_detached_delivery_again_so_a_later_call_can_fail(odoo):
+    """Detaching once, then validating in several calls (as the dispatch flow does per accounting date and chunk):
+    the first call's backorder forms a new batch with a detached, still open delivery of the same customer, and a
+    later call with that delivery and a partial one with a line at 0 is refused; each alone validates."""
+    pickings, batch = _auto_batch(odoo, orders=4)
+    ids = [p["id"] for p in pickings]
+    assert odoo.x("stock.picking", "write", ids, {"batch_id": False}) is True
+    [emptied] = odoo.x("stock.picking.batch", "read", [batch["id"]], fields=["state", "picking_ids"])
+    assert (emptied["state"], emptied["picking_ids"]) == ("in_progress", [])  # left behind, empty and in progress
+    ctx = {"skip_sms": True, "skip_backorder": True}
+    _ship_batched(odoo, pickings[0], "zero")
+    assert odoo.x("stock.picking", "button_validate", [ids[0]], context=ctx) is True
+    [back0] = odoo.x("stock.picking", "search_read", [["backorder_id", "=", ids[0]]], fields=["batch_id"])
+    assert back0["batch_id"] and back0["batch_id"][0] != batch["id"]
+    new_batch = back0["batch_id"]
+    [again] = odoo.x("stock.picking", "search", [["id", "in", ids], ["batch_id", "=", new_batch[0]]])  # one open delivery joined it
+    full = next(p for p in pickings if p["id"] == again)
+    zero = next(p for p in pickings[1:] if p["id"] != again)
+    _ship_batched(odoo, full, "full")
+    _ship_batched(odoo, zero, "zero")
+    with pytest.raises(OdooUserError) as refused:
+        odoo.x("stock.picking", "button_validate", [full["id"], zero["id"]], context=ctx)
+    assert refused.value.odoo_message == (f"The following transfers cannot be added to batch transfer {new_batch[1]}. Please check their "
+                                          f"states and operation types.\n\nIncompatibilities: {full['name']}")
+    assert odoo.x("stock.picking", "button_validate", [full["id"]], context=ctx) is True
+    assert odoo.x("stock.picking", "button_validate", [zero["id"]], context=ctx) is True
+    rows = odoo.x("stock.picking", "search_read", ["|", ["id", "in", ids], ["backorder_id", "in", ids]], fields=["state", "batch_id", "backorder_id"])
+    label = {pickings[0]["id"]: "P0", full["id"]: "FULL", zero["id"]: "ZERO"}
+    label |= {p["id"]: "REST" for p in pickings if p["id"] not in label}
+    label |= {r["id"]: f"BO-{label[r['backorder_id'][0]]}" for r in rows if r["backorder_id"]}
+    assert {label[r["id"]]: (r["state"], r["batch_id"] and r["batch_id"][1]) for r in rows} == {
+        "P0": ("done", False), "FULL": ("done", False), "ZERO": ("done", False), "REST": ("assigned", False),
+        "BO-P0": ("assigned", new_batch[1]), "BO-ZERO": ("assigned", new_batch[1])}
+
+
+def test_a_line_sold_by_the_case_is_delivered_in_the_products_unit_unless_stock_propagate_uom(odoo):
+    """Odoo 17 (uom.uom._adjust_uom_quantities): 2 cases sold give a delivery move of 24 in the product's unit; only
+    with the system parameter stock.propagate_uom = '1' does the move keep the case (2). The lines count 24 units and
+    the sale line's delivered quantity is in cases either way."""
+    case = odoo.case_uom()
+    assert (case["uom_type"], case["factor_inv"]) == ("bigger", 12.0) and abs(case["factor"] - 1 / 12) < 1e-9
+    propagate = odoo.system_parameter("stock.propagate_uom")
     desk = odoo.product("DESK", stock=50)
-    picking = odoo.order([(desk["id"], 2)], uom=cases[0]["id"])
+    picking = odoo.order([(desk["id"], 2)], uom=case["id"])
     [move] = odoo.moves(picking["id"])
-    assert (move["product_uom"][0], move["product_uom_qty"], move["quantity"]) == (cases[0]["id"], 2.0, 2.0)
+    kept = (case["id"], 2.0, 2.0) if propagate == "1" else (desk["uom_id"][0], 24.0, 24.0)
+    assert (move["product_uom"][0], move["product_uom_qty"], move["quantity"]) == kept
     lines = odoo.x("stock.move.line", "read", move["move_line_ids"], fields=["quantity", "quantity_product_uom"])
     assert sum(l["quantity_product_uom"] for l in lines) == 24.0
     assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
-    [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["qty_delivered"])
-    assert sol["qty_delivered"] == 2.0
+    [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["product_uom", "qty_delivered"])
+    assert (sol["product_uom"][0], sol["qty_delivered"]) == (case["id"], 2.0)
+
+
+def test_a_bigger_unit_is_created_from_its_bigger_ratio(odoo):
+    """uom.uom create as case_uom() does it: factor_inv in, factor = 1/12 stored (the unit is archived afterwards)."""
+    [base] = odoo.x("uom.uom", "read", [odoo.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=["category_id", "uom_type"])
+    assert base["uom_type"] == "reference"
+    uid = odoo.x("uom.uom", "create", {"name": f"Contract case {odoo.tag}", "category_id": base["category_id"][0], "uom_type": "bigger", "factor_inv": 12})
+    try:
+        [unit] = odoo.x("uom.uom", "read", [uid], fields=["factor", "factor_inv", "ratio", "rounding", "active"])
+        assert (unit["factor_inv"], unit["ratio"], unit["rounding"], unit["active"]) == (12.0, 12.0, 0.01, True)
+        assert abs(unit["factor"] - 1 / 12) < 1e-9
+    finally:
+        odoo.x("uom.uom", "write", [uid], {"active": False})
 
 
 def test_domains_prefix_operators_and_paths(odoo):

@@ -225,13 +225,37 @@ def test_cancelled_after_release_without_a_cancellation_file_is_an_exception(wor
     assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_CANCELLED_AFTER_RELEASE"}}
 
 
+def propagate_uom(world) -> None:
+    """The system parameter stock.propagate_uom = '1': delivery moves keep the sale line's unit (an admin setting)."""
+    admin = world.env.authenticate("admin", "admin")
+    world.env.execute_kw(admin, "admin", "ir.config_parameter", "set_param", ["stock.propagate_uom", "1"], {})
+
+
 def test_order_in_a_unit_the_partner_has_no_code_for_is_held(world):
+    propagate_uom(world)  # the move stays in Dozens, the only unit Odoo gives for the line
     world.run_products(world.semi)
     picking = world.sell([("FURN_7800", 2)], uom=2)  # Dozens: semi3pl only knows EA and CS
     result = world.run_orders(world.semi)
     assert (result["released"], result["held"]) == (0, 1)
     assert world.open_codes(world.semi) == {picking["name"]: {"ORDER_UOM_NOT_MAPPED"}}
     assert world.files(world.semi, "orders") == {}
+
+
+def test_a_default_odoo_moves_cases_in_units_and_the_3pl_still_gets_the_cases(world):
+    """Odoo 17 without stock.propagate_uom moves 2 cases sold as 24 Units: the 3PL is sent the unit it was sold in
+    when the partner has a code for it, else the move's own unit (2 dozens -> 24 EA for a partner without DZ)."""
+    world.run_products(world.demo)
+    world.run_products(world.semi)
+    case = world.sell([("FURN_8855", 2)], uom=CASE_UOM)
+    [move] = world.x("stock.move", "search_read", [["picking_id", "=", case["id"]]], fields=["product_uom", "product_uom_qty"])
+    assert (move["product_uom"][1], move["product_uom_qty"]) == ("Units", 24.0)  # as a default Odoo 17 does
+    world.run_orders(world.demo)
+    [demo_file] = world.files(world.demo, "orders").values()
+    assert f"{case['name']},1,FURN_8855" in demo_file.decode() and ",2,CS12," in demo_file.decode()
+    dozens = world.sell([("FURN_7800", 2)], uom=2)
+    assert world.run_orders(world.semi)["released"] == 2
+    semi_rows = b"".join(world.files(world.semi, "orders").values()).decode("iso-8859-1")
+    assert any(dozens["name"] in r and ";24;EA;" in r for r in semi_rows.splitlines())
 
 
 def _partner(world, *, orders_layout=None, **changes):

@@ -367,9 +367,11 @@ def post(
     for s in todo:
         by_date[s.accounting_date].append(s)
     size = client.settings.validate_batch
-    for when, group in sorted(by_date.items()):
-        for start in range(0, len(group), size):
-            _validate(partner, client, ledger, group[start : start + size], when, exchange_id, posted, issues)
+    chunks = [group[start : start + size] for _, group in sorted(by_date.items()) for start in range(0, len(group), size)]
+    for n, chunk in enumerate(chunks):
+        if n:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
+            client.execute("stock.picking", "write", [s.picking["id"] for s in chunk], {"batch_id": False})
+        _validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
     done = [s for s in todo if all(r.number in posted for r in s.rows)]
     _after_validation(partner, client, ledger, done + recovered, file_name)
     done += recovered

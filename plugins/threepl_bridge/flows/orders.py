@@ -30,7 +30,7 @@ from threepl_bridge.specs.models import Partner
 log = logging.getLogger(__name__)
 
 PICKING_FIELDS = ["name", "state", "partner_id", "sale_id", "carrier_id", "scheduled_date", "date_deadline", "origin", "picking_type_id"]
-MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "product_uom", "state"]
+MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "product_uom", "state", "sale_line_id"]
 ADDRESS_FIELDS = ["name", "street", "street2", "city", "zip", "state_id", "country_code", "phone", "email"]
 ORDER_CODES = ("ORDER_PRODUCT_NOT_AT_3PL", "ORDER_PRODUCT_NOT_STOCKED", "ORDER_MISSING_SKU", "ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH",
                "ORDER_ADDRESS_INCOMPLETE", "ORDER_ENCODING", "ORDER_FIELD_INVALID")
@@ -88,6 +88,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     orders = client.read_by_id("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref", "partner_id"])
     numbers = _customer_numbers(client, pickings, orders) if layout.field("customer_number") else {}
     stocked = stocked_among(client, partner, _m2o_ids(moves, "product_id"))
+    units = order_units(client, partner, moves)
     carriers = client.read_by_id("delivery.carrier", _m2o_ids(pickings, "carrier_id"), ["name"])
     at_3pl = set(ledger.product_versions(partner.code, sent_only=True))
     moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -99,7 +100,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     held = 0
     for picking in sorted(pickings, key=lambda p: p["name"]):
         rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl,
-                                     stocked, numbers)
+                                     stocked, numbers, units)
         uom_reported = any(code in ("ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH") for code, _ in problems)
         for row in rows:
             for p in check_row(layout, row):
@@ -138,7 +139,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
 def _order_rows(
     partner: Partner, picking: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]],
     addresses: dict[int, dict[str, Any]], orders: dict[int, dict[str, Any]], carriers: dict[int, dict[str, Any]], at_3pl: set[int],
-    stocked: set[int] | None = None, numbers: dict[int, str] | None = None,
+    stocked: set[int] | None = None, numbers: dict[int, str] | None = None, units: dict[int, tuple[str, Decimal]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     name = picking["name"]
     problems: list[tuple[str, str]] = []
@@ -162,9 +163,8 @@ def _order_rows(
                                                           f"(products selection in {partner.source})"))
         elif product["id"] not in at_3pl:
             problems.append(("ORDER_PRODUCT_NOT_AT_3PL", f"{where}: the 3PL has not received product {sku} yet"))
-        uom_name = move["product_uom"][1]
+        uom_name, qty = (units or {}).get(move["id"]) or (move["product_uom"][1], Decimal(str(move["product_uom_qty"])))
         uom = partner.spec.uom_by_odoo(uom_name)
-        qty = Decimal(str(move["product_uom_qty"]))
         if uom is None:
             problems.append(("ORDER_UOM_NOT_MAPPED", f"{where}: unit {uom_name!r} has no code in {partner.source}"))
         elif qty != qty.to_integral_value():
@@ -182,6 +182,34 @@ def _order_rows(
             "requested_date": _requested_date(picking, partner),
         })
     return rows, problems
+
+
+def order_units(client: OdooClient, partner: Partner, moves: list[dict[str, Any]]) -> dict[int, tuple[str, Decimal]]:
+    """move id -> (unit name, quantity) in which the line goes to the 3PL: the unit it was sold in.
+
+    A default Odoo 17 (system parameter ``stock.propagate_uom`` not '1') moves 2 cases sold as 24 Units; the 3PL is
+    sent 2 CS12 when the partner has a code for the sale line's unit (1.5 cases stay 1.5 and are held), else the
+    move's own unit and quantity."""
+    line_ids = sorted({m["sale_line_id"][0] for m in moves if m.get("sale_line_id")})
+    if not line_ids:
+        return {}
+    lines = client.read_by_id("sale.order.line", line_ids, ["product_uom"])
+    differs = [m for m in moves if m.get("sale_line_id") and (lines.get(m["sale_line_id"][0]) or {}).get("product_uom")
+               and lines[m["sale_line_id"][0]]["product_uom"][0] != m["product_uom"][0]]
+    if not differs:
+        return {}
+    uom_ids = sorted({m["product_uom"][0] for m in differs} | {lines[m["sale_line_id"][0]]["product_uom"][0] for m in differs})
+    factors = {u["id"]: Decimal(str(u["factor"])) for u in client.read_by_id("uom.uom", uom_ids, ["factor"]).values()}
+    out: dict[int, tuple[str, Decimal]] = {}
+    for m in differs:
+        sold = lines[m["sale_line_id"][0]]["product_uom"]
+        if partner.spec.uom_by_odoo(sold[1]) is None:
+            continue  # no code for the sale unit: the move's unit is sent (or reported as not mapped)
+        # factor = units of the uom per reference unit: qty_in_sold = qty_in_move * factor(sold) / factor(move)
+        qty = Decimal(str(m["product_uom_qty"])) * factors[sold[0]] / factors[m["product_uom"][0]]
+        qty = qty.quantize(Decimal("0.0001"))
+        out[m["id"]] = (sold[1], qty.to_integral_value() if qty == qty.to_integral_value() else qty.normalize())
+    return out
 
 
 def _customer_numbers(client: OdooClient, pickings: list[dict[str, Any]], orders: dict[int, dict[str, Any]]) -> dict[int, str]:
