@@ -55,3 +55,32 @@ def test_month_end_refuses_a_partner_whose_warehouse_is_missing_instead_of_repor
     client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
     with pytest.raises(PartnerSetupError, match=r"no warehouse with code\(s\) \['ACME'\]"):
         compute(partner, client, Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}"), date(2026, 10, 1))
+
+
+def test_each_task_logs_what_it_cost_odoo(odoo):
+    import logging
+
+    from threepl_bridge import runtime
+    from threepl_bridge.airflow_tasks import odoo_cost
+
+    @odoo_cost
+    def body() -> int:
+        client = runtime.odoo()
+        client.execute("stock.warehouse", "search_read", [], fields=["code"])
+        client.execute("stock.warehouse", "search_read", [], fields=["code"])
+        return 1
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.INFO)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("threepl_bridge.airflow_tasks")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        assert body() == 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    [line] = [r.getMessage() for r in records if r.getMessage().startswith("Odoo calls:")]
+    count, detail = line.removeprefix("Odoo calls: ").split(" ", 1)
+    assert json.loads(detail) == {"common.authenticate": 1, "stock.warehouse.search_read": 2} and int(count) == 3

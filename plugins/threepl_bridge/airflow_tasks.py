@@ -3,6 +3,8 @@ function of the package; heavy imports stay inside the task bodies."""
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -20,6 +22,24 @@ def run_moment() -> datetime:
     return when.astimezone(timezone.utc)
 
 
+def odoo_cost(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Log the Odoo calls a task made, by method, as one line (``Odoo calls: N {json}``): what the task cost Odoo."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from threepl_bridge import runtime
+
+        before = runtime.odoo_calls()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            spent = runtime.odoo_calls() - before
+            if spent:
+                log.info("Odoo calls: %d %s", sum(spent.values()), json.dumps(dict(sorted(spent.items()))))
+
+    return wrapper
+
+
 def processing_moment() -> datetime:
     """When a run really looks at an inbound file: the later of the run's moment and the wall clock. A run whose
     data interval ended before the 3PL's count (a daily interval ends at 06:00, the count says 06:05) must not call
@@ -31,6 +51,7 @@ def products_tasks(code: str) -> None:
     """prepare (extract, check, stage) -> deliver -> finalize (watermark)."""
 
     @task(task_id="prepare_products")
+    @odoo_cost
     def prepare(run_id: str | None = None, params: dict | None = None) -> dict[str, object]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.products import prepare_products
@@ -62,6 +83,7 @@ def orders_tasks(code: str) -> None:
         return _deliver(code, "orders", run_id) + _deliver(code, "cancellations", run_id)
 
     @task(task_id="watch_released")
+    @odoo_cost
     def watch(settled: list[str], run_id: str | None = None) -> dict[str, int]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.orders import watch_released
@@ -72,6 +94,7 @@ def orders_tasks(code: str) -> None:
         return result
 
     @task(task_id="prepare_orders")
+    @odoo_cost
     def prepare(watched: dict[str, int], run_id: str | None = None) -> dict[str, object]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.orders import prepare_orders
@@ -84,6 +107,7 @@ def orders_tasks(code: str) -> None:
         return _deliver(code, "orders", run_id)
 
     @task(task_id="note_in_chatter")
+    @odoo_cost
     def notes(prepared: dict[str, object], delivered: list[str]) -> int:
         from threepl_bridge import runtime
         from threepl_bridge.flows.orders import note_released
@@ -120,6 +144,7 @@ def inbound_tasks(code: str, kind: str, task_id: str, process: Callable[..., dic
         return list_complete_files(p, kind, runtime.transport(p))
 
     @task(task_id=task_id, map_index_template="{{ file_name }}")
+    @odoo_cost
     def handle_file(name: str, run_id: str | None = None) -> dict[str, object]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.intake import receive_file
@@ -159,6 +184,7 @@ def dispatch_tasks(code: str) -> None:
     """list complete files -> one mapped task per file (receive, validate, post, archive) -> pending at the 3PL."""
 
     @task(task_id="pending_at_3pl", trigger_rule="all_done")
+    @odoo_cost
     def pending(processed: list[dict[str, object]]) -> list[dict[str, object]]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.dispatches import flag_pending
@@ -179,6 +205,7 @@ def stock_tasks(code: str) -> None:
     # none_failed: an approval or a report rebuild needs no new file (the mapped task is skipped when it has
     # no input), but never runs after a file failed, so the run still shows that failure
     @task(task_id="approve_variances", trigger_rule="none_failed")
+    @odoo_cost
     def approve_variances(params: dict | None = None) -> dict[str, object]:
         """Runs only when triggered with params: {"reconciliation_id": 12, "approve": ["SKU", "SKU|LOT"] or ["all"], "approver": "..."}."""
         from threepl_bridge import runtime
@@ -235,6 +262,7 @@ def closed_month(interval_start: datetime | None, run_after: datetime) -> date:
 
 def month_end_task(codes: list[str]) -> None:
     @task(task_id="month_end_report", map_index_template="{{ partner_code }}")
+    @odoo_cost
     def month_end_report(code: str) -> dict[str, object]:
         from threepl_bridge import runtime
         from threepl_bridge.flows.month_end import compute

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from typing import Any
 from functools import lru_cache
 
 from threepl_bridge.ledger.engine import ledger_url, safe_url
@@ -35,7 +37,17 @@ def transport(p: Partner) -> SftpTransport:
     return SftpTransport(p.spec.sftp.conn_id)
 
 
+_CALLS: Counter[str] = Counter()  # every call made by this process's task clients
+
+
 def odoo(conn_id: str = "odoo_default"):  # type: ignore[no-untyped-def]
     from threepl_bridge.odoo.hook import OdooHook
 
-    return OdooHook(conn_id).get_conn()
+    client = OdooHook(conn_id).get_conn()
+    client.calls = _CALLS  # one tally for the process, so a task can log what it cost Odoo
+    return client
+
+
+def odoo_calls() -> Counter[str]:
+    """Every Odoo call made so far by this process's task clients, by "model.method" (what Odoo received)."""
+    return Counter(_CALLS)
