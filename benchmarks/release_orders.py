@@ -3,14 +3,16 @@
 Prints wall time and the number of Odoo calls per method, for several N: the calls grow with the number of
 batches (pages of 500 records), not with the number of orders.
 
-    ./bin/bench benchmarks/release_orders.py            # N = 250, 500, 1000
+    ./bin/bench benchmarks/release_orders.py            # N = 250, 500, 1000, on the stand-in
+    ODOO_URL=... ODOO_DB=... ODOO_USER=... ODOO_PASSWORD=... ./bin/bench benchmarks/release_orders.py 100
+                                                        # a real Odoo: seeds its own warehouse BNCH
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 import sys
 import tempfile
@@ -52,18 +54,67 @@ def seed_orders(n: int):  # type: ignore[no-untyped-def]
     return env
 
 
+REAL = all(os.environ.get(k) for k in ("ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD"))
+BENCH_WAREHOUSE = "BNCH"  # on a real server the benchmark works in a warehouse of its own
+
+
+def real_client() -> OdooClient:
+    return OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"], login=os.environ["ODOO_USER"],
+                                   password=os.environ["ODOO_PASSWORD"], protocol=os.environ.get("ODOO_PROTOCOL", "xmlrpc")))
+
+
+def seed_real(client: OdooClient, n: int) -> None:
+    """n confirmed orders of 3 lines in the benchmark's own warehouse of a real Odoo (earlier runs' open orders
+    there are cancelled first, so each run releases exactly its n orders)."""
+    found = client.execute("stock.warehouse", "search_read", [["code", "=", BENCH_WAREHOUSE]], fields=["lot_stock_id"])
+    if not found:
+        client.execute("stock.warehouse", "create", {"name": "3PL Benchmark Warehouse", "code": BENCH_WAREHOUSE})
+        found = client.execute("stock.warehouse", "search_read", [["code", "=", BENCH_WAREHOUSE]], fields=["lot_stock_id"])
+    [warehouse] = found
+    [user] = client.execute("res.users", "read", [client.uid], fields=["email"])
+    if not user["email"]:
+        client.execute("res.users", "write", [client.uid], {"email": "etl-bench@example.com"})
+    old = client.execute("sale.order", "search", [["warehouse_id", "=", warehouse["id"]], ["state", "=", "sale"], ["client_order_ref", "=like", "B-%"]])
+    if old:
+        client.execute("sale.order", "write", old, {"client_order_ref": "B-cancelled"})
+        client.call_button("sale.order", "action_cancel", old, context={"disable_cancel_warning": True})
+    products = [client.execute("product.product", "search", [["default_code", "=", sku]])[0] for sku in SKUS]
+    customer = client.execute("res.partner", "search", [["is_company", "=", True], ["zip", "!=", False], ["street", "!=", False]], limit=1)[0]
+    for pid in products:
+        client.execute("stock.quant", "create", {"product_id": pid, "location_id": warehouse["lot_stock_id"][0],
+                                                 "inventory_quantity_auto_apply": 10 * n + 1000}, context={"inventory_mode": True})
+    for i in range(n):
+        so = client.execute("sale.order", "create", {
+            "partner_id": customer, "warehouse_id": warehouse["id"], "client_order_ref": f"B-{i}",
+            "order_line": [[0, 0, {"product_id": pid, "product_uom_qty": 1 + (i % 3)}] for pid in products],
+        })
+        client.execute("sale.order", "action_confirm", [so])
+
+
 @contextmanager
 def bench_world(n: int, prefix: str) -> Iterator[SimpleNamespace]:
-    """The stand-in with n confirmed orders, an SFTP server and a ledger; the product master already sent."""
+    """n confirmed orders (the stand-in, or the real Odoo given by ODOO_URL...), an SFTP server and a ledger; the
+    product master already sent. ``odoo_calls`` is what Odoo received (the stand-in counts on its side)."""
     work = Path(tempfile.mkdtemp(prefix=f"{prefix}-{n}-"))
-    env = seed_orders(n)
     partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
-    with OdooStandIn(env) as odoo, EmbeddedSftpServer(work / "sftp") as sftp:
+    with ExitStack() as stack:
+        if REAL:
+            client = real_client()
+            seed_real(client, n)
+            data = partner.spec.model_dump()
+            data["odoo"]["warehouses"] = [BENCH_WAREHOUSE]
+            partner = type(partner)(spec=type(partner.spec).model_validate(data), layouts=partner.layouts, source=partner.source)
+            server_calls = None
+        else:
+            env = seed_orders(n)
+            odoo = stack.enter_context(OdooStandIn(env))
+            client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+            server_calls = env.calls
+        sftp = stack.enter_context(EmbeddedSftpServer(work / "sftp"))
         os.environ["AIRFLOW_CONN_DEMO3PL_SFTP"] = sftp.airflow_connection()
         world = SimpleNamespace(
             work=work, partner=partner, transport=SftpTransport("demo3pl_sftp"), ledger=Ledger.open(f"sqlite:///{work / 'ledger.db'}"),
-            client=OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key")),
-            now=datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc),
+            client=client, server_calls=server_calls, now=datetime.now(timezone.utc) if REAL else datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc),
         )
         prepare_products(partner=partner, client=world.client, ledger=world.ledger, now=world.now)
         deliver_pending(world.ledger, world.transport, partner, "products")
@@ -82,15 +133,20 @@ def release(w: SimpleNamespace) -> int:
 def run(n: int) -> dict[str, object]:
     with bench_world(n, "bench-orders") as w:
         w.client.calls.clear()
+        if w.server_calls is not None:
+            w.server_calls.clear()
         started = time.perf_counter()
         released = release(w)
         elapsed = time.perf_counter() - started
+        if w.server_calls is not None:  # the stand-in's own count must be what the client sent
+            assert w.server_calls == w.client.calls, (w.server_calls, w.client.calls)
     lines = sum(len(p.read_text().splitlines()) - 1 for p in (w.work / "sftp" / "to_3pl" / "orders").iterdir())
     return {"orders": n, "released": released, "lines": lines, "seconds": elapsed, "calls": dict(w.client.calls)}
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [250, 500, 1000]
+    sizes = [int(a) for a in sys.argv[1:]] or ([100] if REAL else [250, 500, 1000])
+    print(f"Odoo: {os.environ['ODOO_URL'] + ' ' + str(real_client().version().get('server_version')) if REAL else 'the stand-in'}")
     print(f"{'orders':>7} {'released':>9} {'lines':>6} {'wall s':>8} {'Odoo calls':>11}  by method")
     for n in sizes:
         r = run(n)
