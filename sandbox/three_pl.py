@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 DISPATCH_HEADER = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"
@@ -32,6 +33,7 @@ class WarehouseState:
     seen_files: list[str] = field(default_factory=list)
     stock: dict[str, int] = field(default_factory=dict)  # "SKU|LOT" -> on hand
     files_written: list[str] = field(default_factory=list)
+    anchor: str = ""  # the moment the demo's 3PL first acted (UTC, ISO): a rerun acts on the same day again
 
 
 class Simulated3PL:
@@ -46,6 +48,13 @@ class Simulated3PL:
 
     def save(self) -> None:
         self.state_file.write_text(json.dumps(self.state.__dict__, indent=1, sort_keys=True))
+
+    def anchor(self, now: datetime) -> datetime:
+        """The demo's moment: ``now`` on the first run (kept), the same moment on every later run."""
+        if not self.state.anchor:
+            self.state.anchor = now.isoformat()
+            self.save()
+        return datetime.fromisoformat(self.state.anchor)
 
     def receive_stock(self, stock: dict[str, int]) -> None:
         """The goods physically in the warehouse when the demo starts (as in Odoo)."""

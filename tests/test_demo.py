@@ -1,4 +1,8 @@
-"""The README's demo command works end to end, and a second run doubles nothing (real DAG runs; ~2 min)."""
+"""The README's demo command works end to end, and a second run doubles nothing (real DAG runs; ~2 min).
+
+Against a real Odoo (``./bin/demo --odoo-url ...``) the demo runs the same loop in a warehouse of its own, with a
+generated partner YAML; that partner is checked here without a server.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import os
 import subprocess
 import sys
 
+import yaml
+
 from tests.conftest import REPO
 
 
 def test_demo_runs_the_whole_loop_twice_without_doubling(tmp_path):
     env = {**os.environ, "THREEPL_DEMO_DIR": str(tmp_path / "demo"), "AIRFLOW_HOME": str(tmp_path / "airflow"),
            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]), "CI": "true"}
-    env.pop("THREEPL_LEDGER_URL", None)
+    for name in ("THREEPL_LEDGER_URL", "ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD"):  # the stand-in, never a real server
+        env.pop(name, None)
     first = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     out = first.stdout
@@ -22,3 +29,26 @@ def test_demo_runs_the_whole_loop_twice_without_doubling(tmp_path):
     second = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-4000:]
     assert "Second run: nothing new, nothing doubled" in second.stdout
+
+
+def test_real_server_demo_runs_its_own_partner_in_its_own_warehouse(tmp_path, monkeypatch):
+    """The partner a real-server demo generates: demo3pl, not an example, in the demo's warehouse only, the demo's
+    products only; it loads where examples are off (the shipped demo3pl is skipped there), with the shipped layouts."""
+    from sandbox import demo
+    from threepl_bridge.specs.loader import discover_partners, formats_dir
+
+    folder = demo.real_folder("http://127.0.0.1:8069", "odoo3pl")
+    assert folder.parent == demo.BASE.parent and folder.name == f"{demo.BASE.name}-127.0.0.1_8069-odoo3pl"
+    assert demo.real_folder("https://acme.odoo.com", "acme").name.endswith("-acme.odoo.com-acme")
+    monkeypatch.setattr(demo, "DEMO", tmp_path / "demo-server")
+    path = demo.partner_yaml(demo.Site(url="http://127.0.0.1:8069", database="odoo3pl", login="etl", password="x", real=True))
+    registry = discover_partners([formats_dir() / "partners", path.parent], examples=False)
+    assert not registry.errors, registry.errors
+    partner = registry.get("demo3pl")
+    assert partner.source == str(path)
+    assert partner.spec.example is False and list(partner.spec.odoo.warehouses) == [demo.WAREHOUSE_CODE] != ["3PL"]
+    assert sorted(partner.layouts) == sorted(yaml.safe_load((REPO / "sftp_formats/partners/demo3pl.yaml").read_text())["documents"][k]["layout"]
+                                             for k in ("products", "orders", "cancellations", "dispatches", "stock"))
+    assert partner.spec.products.restricted
+    assert [list(leaf) for leaf in partner.spec.products.domain] == [["default_code", "in", sorted(demo.PRODUCTS)]]
+    assert {sku for _, _, lines, _ in demo.ORDERS for sku, *_ in lines} <= set(demo.PRODUCTS)
