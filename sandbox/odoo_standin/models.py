@@ -174,26 +174,18 @@ class ResGroups(Model):
         return None
 
 
-class IrModelData(Model):
-    """External ids. Only administrators may search or read them (the API user gets faultCode 4);
-    ``check_object_reference`` resolves one for anybody, as in Odoo 17."""
+class _AdminOnly(Model):
+    """A model only administrators may search or read (the API user gets faultCode 4 naming ``_group``)."""
 
-    _name = "ir.model.data"
-    _description = "Model Data"
+    _group = ""
 
     def _check_access(self) -> None:
         if not self.env.is_admin:
             raise access_error(
-                "You are not allowed to access 'Model Data' (ir.model.data) records.\n\nThis operation is allowed "
-                "for the following groups:\n\t- Administration/Access Rights\n\nContact your administrator to "
+                f"You are not allowed to access '{self._description}' ({self._name}) records.\n\nThis operation is "
+                f"allowed for the following groups:\n\t- {self._group}\n\nContact your administrator to "
                 "request access if necessary."
             )
-
-    def computed(self):  # type: ignore[no-untyped-def]
-        return {"complete_name": lambda r: f"{r['module']}.{r['name']}", "reference": lambda r: f"{r['model']},{r['res_id']}"}
-
-    def display_name(self, rec: dict[str, Any]) -> str:
-        return f"{rec['module']}.{rec['name']}"
 
     def search(self, domain: list[Any], offset: int = 0, limit: int | None = None, order: str | None = None, context: dict | None = None) -> list[int]:
         self._check_access()
@@ -202,6 +194,21 @@ class IrModelData(Model):
     def read(self, ids: list[int], fields: list[str] | None, context: dict[str, Any]) -> list[dict[str, Any]]:
         self._check_access()
         return super().read(ids, fields, context)
+
+
+class IrModelData(_AdminOnly):
+    """External ids. Only administrators may search or read them (the API user gets faultCode 4);
+    ``check_object_reference`` resolves one for anybody, as in Odoo 17."""
+
+    _name = "ir.model.data"
+    _description = "Model Data"
+    _group = "Administration/Access Rights"
+
+    def computed(self):  # type: ignore[no-untyped-def]
+        return {"complete_name": lambda r: f"{r['module']}.{r['name']}", "reference": lambda r: f"{r['model']},{r['res_id']}"}
+
+    def display_name(self, rec: dict[str, Any]) -> str:
+        return f"{rec['module']}.{rec['name']}"
 
     def rpc_check_object_reference(self, module: str, xml_id: str, raise_on_access_error: bool = False, **_: Any) -> list[Any]:
         for rec in self.records.values():
@@ -211,30 +218,15 @@ class IrModelData(Model):
         raise OdooFault(1, message, "builtins.ValueError", traceback_last=f"ValueError: {message}")
 
 
-class IrConfigParameter(Model):
+class IrConfigParameter(_AdminOnly):
     """System parameters: administrators only (the API user gets faultCode 4, also from get_param)."""
 
     _name = "ir.config_parameter"
     _description = "System Parameter"
-
-    def _check_access(self) -> None:
-        if not self.env.is_admin:
-            raise access_error(
-                "You are not allowed to access 'System Parameter' (ir.config_parameter) records.\n\nThis operation is "
-                "allowed for the following groups:\n\t- Administration/Settings\n\nContact your administrator to "
-                "request access if necessary."
-            )
+    _group = "Administration/Settings"
 
     def display_name(self, rec: dict[str, Any]) -> str:
         return rec.get("key") or ""
-
-    def search(self, domain: list[Any], offset: int = 0, limit: int | None = None, order: str | None = None, context: dict | None = None) -> list[int]:
-        self._check_access()
-        return super().search(domain, offset=offset, limit=limit, order=order, context=context)
-
-    def read(self, ids: list[int], fields: list[str] | None, context: dict[str, Any]) -> list[dict[str, Any]]:
-        self._check_access()
-        return super().read(ids, fields, context)
 
     def create_one(self, values: dict[str, Any]) -> int:
         self._check_access()
