@@ -54,12 +54,17 @@ def test_schedules_come_from_the_partner_spec(tmp_path, monkeypatch):
     assert bag.dags["acme_dispatches_from_3pl"].schedule == "*/15 * * * *"
 
 
-def test_second_partner_from_threepl_partners_dir_gets_its_dags(tmp_path, monkeypatch):
+def with_acme(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A company's own partner folder with one partner, acme, named in THREEPL_PARTNERS_DIR; returns the DagBag."""
     folder = tmp_path / "partners"
     folder.mkdir()
     (folder / "acme.yaml").write_text(partner_copy("acme"))
     monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
-    bag = load_dagbag()
+    return load_dagbag()
+
+
+def test_second_partner_from_threepl_partners_dir_gets_its_dags(tmp_path, monkeypatch):
+    bag = with_acme(tmp_path, monkeypatch)
     assert bag.import_errors == {}
     for flow in FLOWS_WITH_DAGS:
         assert {f"demo3pl_{flow}", f"acme_{flow}"} <= set(bag.dags)
@@ -128,11 +133,7 @@ def test_dag_file_parses_fast_without_heavy_imports_network_or_database(dag_file
 
 def test_a_real_install_has_no_demo_dags_and_month_end_runs_for_its_own_partners(tmp_path, monkeypatch):
     monkeypatch.delenv("THREEPL_EXAMPLES", raising=False)
-    folder = tmp_path / "partners"
-    folder.mkdir()
-    (folder / "acme.yaml").write_text(partner_copy("acme"))
-    monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
-    bag = load_dagbag()
+    bag = with_acme(tmp_path, monkeypatch)
     assert bag.import_errors == {}
     assert not [d for d in bag.dags if d.startswith("demo3pl_")]
     assert {f"acme_{flow}" for flow in FLOWS_WITH_DAGS} <= set(bag.dags)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -33,21 +37,28 @@ def odoo_conn(monkeypatch, odoo) -> None:
         "conn_type": "odoo", "host": odoo.url, "login": "etl", "password": "standin-etl-api-key", "extra": {"database": "odoo3pl"}}))
 
 
-def test_stock_dag_reconciles_snapshots_once_and_month_end_backfills_are_identical(airflow_db, tmp_path, monkeypatch):
+@contextmanager
+def stock_world(tmp_path, monkeypatch, snapshots: dict[str, bytes], odoo_now: datetime) -> Iterator[tuple[str, Path, object]]:
+    """Snapshots waiting in demo3pl's stock folder on an SFTP server, the stand-in (clock frozen), a ledger and a
+    reports folder, all wired through the environment the DAG runs read. Yields (ledger URL, SFTP root, stand-in)."""
     root = tmp_path / "sftp"
     inbox = root / "from_3pl" / "stock"
     inbox.mkdir(parents=True)
-    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,498,EA,available,2026-10-31 06:00:00\r\n"
-    (inbox / "STOCK_001.csv").write_bytes(snapshot)
-    (inbox / "STOCK_001_copy.csv").write_bytes(snapshot)
+    for name, data in snapshots.items():
+        (inbox / name).write_bytes(data)
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
     monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
-    from datetime import datetime, timezone
-
-    with OdooStandIn(build(etl_email="etl@example.com", frozen_now=datetime(2026, 10, 1, 8, 0))) as odoo, EmbeddedSftpServer(root) as server:
+    with OdooStandIn(build(etl_email="etl@example.com", frozen_now=odoo_now)) as odoo, EmbeddedSftpServer(root) as server:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
         odoo_conn(monkeypatch, odoo)
+        yield ledger_url, root, odoo
+
+
+def test_stock_dag_reconciles_snapshots_once_and_month_end_backfills_are_identical(airflow_db, tmp_path, monkeypatch):
+    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,498,EA,available,2026-10-31 06:00:00\r\n"
+    snapshots = {"STOCK_001.csv": snapshot, "STOCK_001_copy.csv": snapshot}
+    with stock_world(tmp_path, monkeypatch, snapshots, datetime(2026, 10, 1, 8, 0)) as (ledger_url, root, _):
         bag = load_dagbag()
         dag = bag.dags["demo3pl_stock_from_3pl"]
         assert dag.test().state == "success"
@@ -117,18 +128,8 @@ def test_outbound_then_dispatch_dags_release_once_post_and_skip_files_still_bein
 def test_an_approval_needs_no_new_snapshot(airflow_db, tmp_path, monkeypatch):
     """Triggering the stock DAG with an approval and no file waiting: the mapped task has nothing to expand
     (skipped), and the approval and the report rebuild still run."""
-    root = tmp_path / "sftp"
-    inbox = root / "from_3pl" / "stock"
-    inbox.mkdir(parents=True)
-    (inbox / "STOCK_001.csv").write_bytes(b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,490,EA,available,2026-10-31 06:00:00\r\n")
-    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
-    monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
-    from datetime import datetime
-
-    with OdooStandIn(build(etl_email="etl@example.com", frozen_now=datetime(2026, 11, 1, 8, 0))) as odoo, EmbeddedSftpServer(root) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
-        odoo_conn(monkeypatch, odoo)
+    snapshot = b"sku,lot,qty_on_hand,uom,status,snapshot_at\r\nFURN_7800,,490,EA,available,2026-10-31 06:00:00\r\n"
+    with stock_world(tmp_path, monkeypatch, {"STOCK_001.csv": snapshot}, datetime(2026, 11, 1, 8, 0)) as (ledger_url, _, odoo):
         dag = load_dagbag().dags["demo3pl_stock_from_3pl"]
         assert dag.test().state == "success"
         ledger = Ledger.open(ledger_url)

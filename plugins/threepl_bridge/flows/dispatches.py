@@ -210,7 +210,7 @@ def check_against_odoo(
     released = ledger.released_pickings(partner.code, [p["id"] for p in pickings.values()])
     # a 3PL ships the rest of an order under the same reference: follow the backorder chain to the open picking
     open_backorders = _open_backorders(client, [p["id"] for p in pickings.values() if p["state"] == "done"])
-    types = _out_types(client, partner)
+    types = set(out_picking_types(client, partner))
     target_of: dict[str, dict[str, Any]] = {}
     in_flight: set[int] = set()  # posted by an earlier attempt on this same file that died before the ledger commit
     for ref, picking in pickings.items():
@@ -540,10 +540,6 @@ def _open_backorders(client: OdooClient, done_ids: list[int]) -> dict[int, dict[
     return out
 
 
-def _out_types(client: OdooClient, partner: Partner) -> set[int]:
-    return set(out_picking_types(client, partner))
-
-
 def _uoms(client: OdooClient) -> dict[int, dict[str, Any]]:
     records = client.execute("uom.uom", "search_read", [], fields=["name", "category_id", "factor"])
     return {u["id"]: {"name": u["name"], "category": u["category_id"][0], "ratio": 1.0 / u["factor"]} for u in records}
@@ -579,8 +575,7 @@ def _match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: d
 def _to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], uoms: dict[int, dict[str, Any]]) -> Decimal | None:
     """The row's quantity in the move's unit, or None when the units are not convertible."""
     move_uom = uoms[move["product_uom"][0]]
-    doc = partner.document(KIND)
-    code = values.get("uom") or (doc.default_uom if doc is not None else None)
+    code = values.get("uom") or partner.default_uom(KIND)
     if not code:
         mapped = partner.spec.uom_by_odoo(move_uom["name"])
         code = mapped.code if mapped else None

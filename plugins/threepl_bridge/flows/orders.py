@@ -222,16 +222,11 @@ def _customer_numbers(client: OdooClient, pickings: list[dict[str, Any]], orders
         if partner:
             customer_of[p["id"]] = partner[0]
     customers = client.read_by_id("res.partner", sorted(set(customer_of.values())), ["ref", "commercial_partner_id"])
-    companies = sorted({c["commercial_partner_id"][0] for c in customers.values() if not c.get("ref") and c.get("commercial_partner_id")})
-    refs = {pid: c.get("ref") or "" for pid, c in customers.items()}
-    refs.update({pid: c.get("ref") or "" for pid, c in client.read_by_id("res.partner", companies, ["ref"]).items()})
-    out = {}
-    for picking_id, customer in customer_of.items():
-        c = customers.get(customer, {})
-        number = c.get("ref") or (refs.get(c["commercial_partner_id"][0]) if c.get("commercial_partner_id") else "")
-        if number:
-            out[picking_id] = number
-    return out
+    company_of = {pid: c["commercial_partner_id"][0] for pid, c in customers.items() if not c.get("ref") and c.get("commercial_partner_id")}
+    refs = {pid: c.get("ref") for pid, c in customers.items()}
+    refs.update({pid: c.get("ref") for pid, c in client.read_by_id("res.partner", sorted(set(company_of.values()) - set(refs)), ["ref"]).items()})
+    numbers = {picking_id: refs.get(customer) or refs.get(company_of.get(customer, 0)) for picking_id, customer in customer_of.items()}
+    return {picking_id: number for picking_id, number in numbers.items() if number}
 
 
 def note_released(*, partner: Partner, client: OdooClient, ledger: Ledger, exchange_id: int) -> int:

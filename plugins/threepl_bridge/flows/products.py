@@ -21,7 +21,7 @@ from threepl_bridge.formats.gs1 import gs1_problem
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient
-from threepl_bridge.odoo.products import STORABLE, product_domain
+from threepl_bridge.odoo.products import STORABLE, stocked_among
 from threepl_bridge.specs.models import Partner
 from threepl_bridge.flows.outbound import stage_file
 
@@ -132,8 +132,9 @@ def prepare_products(
         ids = {p["id"] for p in catalog}
     else:  # products held earlier are checked again: the fix may have been made on another product
         ids |= {int(e.object_ref.split(":")[1]) for e in ledger.open_exceptions(partner.code) if e.object_type == "product"}
-    if partner.spec.products.restricted:  # only what this 3PL stocks (products.* in the partner YAML)
-        ids &= set(client.execute("product.product", "search", product_domain(client, partner)))
+    stocked = stocked_among(client, partner, sorted(ids))  # only what this 3PL stocks (products.* in the partner YAML)
+    if stocked is not None:
+        ids &= stocked
     products = sorted(client.read("product.product", sorted(ids), PRODUCT_FIELDS), key=lambda p: (p.get("default_code") or "", p["id"]))
     have = {} if full_resend else ledger.product_versions(partner.code, sent_only=False)
     to_send: list[tuple[dict[str, Any], dict[str, Any], str]] = []

@@ -177,8 +177,7 @@ def count_snapshot(partner: Partner, valid: Any, products: dict[str, dict[str, A
     factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
     counted: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     unknown_rows: dict[int, tuple[str, str, Decimal]] = {}
-    doc = partner.document(KIND)
-    default = doc.default_uom if doc is not None else None  # none: quantities are in the product's own unit
+    default = partner.default_uom(KIND)
     units = valid["uom"] if "uom" in valid else [None] * len(valid)
     for number, sku, lot, qty, uom in zip(valid["row"], valid["sku"], valid["lot_key"], valid["quantity"], units):
         code = uom if isinstance(uom, str) and uom else default

@@ -360,14 +360,16 @@ class Ledger:
             return {pid: version for pid, version in s.execute(query)}
 
     def set_released_state(self, partner: str, picking_id: int, state: str) -> None:
-        with self.session() as s:
-            found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
-            found.state = state
+        self._update_released(partner, picking_id, state=state)
 
     def set_released_hash(self, partner: str, picking_id: int, content_hash: str) -> None:
+        self._update_released(partner, picking_id, content_hash=content_hash)
+
+    def _update_released(self, partner: str, picking_id: int, **values: str) -> None:
         with self.session() as s:
             found = s.scalars(select(ReleasedPicking).filter_by(partner=partner, picking_id=picking_id)).one()
-            found.content_hash = content_hash
+            for name, value in values.items():
+                setattr(found, name, value)
 
     # --------------------------------------------------------------------- postings to Odoo (write-ahead)
 

@@ -496,6 +496,11 @@ class Partner(_Frozen):
     def document(self, kind: str) -> DocumentSpec | None:
         return self.spec.documents.get(kind)
 
+    def default_uom(self, kind: str) -> str | None:
+        """The 3PL unit code of ``kind``'s rows that carry no unit; None: the product's own unit in Odoo."""
+        doc = self.spec.documents.get(kind)
+        return doc.default_uom if doc is not None else None
+
     def layout_for(self, kind: str) -> DelimitedLayout | FixedWidthLayout:
         doc = self.spec.documents[kind]
         return self.layouts[doc.layout]
