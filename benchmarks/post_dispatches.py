@@ -21,7 +21,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from benchmarks.release_orders import REAL, bench_world, release  # noqa: E402
 from threepl_bridge.flows.dispatches import process_dispatch_file  # noqa: E402
-from threepl_bridge.flows.intake import receive_file  # noqa: E402
+from threepl_bridge.flows.exchange import receive_file  # noqa: E402
 
 
 def run(n: int) -> dict[str, object]:

@@ -12,6 +12,7 @@ server's host key, ready for an ``AIRFLOW_CONN_<ID>`` environment variable.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import json
 import os
 import shutil
@@ -107,6 +108,8 @@ class EmbeddedSftpServer(_SshServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self.sessions = 0  # SSH connections accepted (tests count what a task opens)
+        self.reads: Counter[str] = Counter()  # files opened for reading, by path under root
 
     def start(self) -> "EmbeddedSftpServer":
         self.root.mkdir(parents=True, exist_ok=True)
@@ -139,8 +142,12 @@ class EmbeddedSftpServer(_SshServer):
         root = str(self.root.resolve()).encode()
         username = self.username
         allowed = asyncssh.import_authorized_keys(self.client_key.public_line + "\n")
+        server = self
 
         class _Server(asyncssh.SSHServer):
+            def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+                server.sessions += 1
+
             def begin_auth(self, user: str) -> bool:
                 return True
 
@@ -153,8 +160,14 @@ class EmbeddedSftpServer(_SshServer):
             def password_auth_supported(self) -> bool:
                 return False
 
+        class _Sftp(asyncssh.SFTPServer):
+            def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+                if pflags & asyncssh.FXF_READ and not pflags & asyncssh.FXF_WRITE:
+                    server.reads[path.decode(errors="replace")] += 1
+                return super().open(path, pflags, attrs)
+
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
-            return asyncssh.SFTPServer(chan, chroot=root)
+            return _Sftp(chan, chroot=root)
 
         return await asyncssh.listen(
             self.host,

@@ -60,12 +60,12 @@ def test_month_end_refuses_a_partner_whose_warehouse_is_missing_instead_of_repor
 def test_each_task_logs_what_it_cost_odoo(odoo):
     import logging
 
-    from threepl_bridge import runtime
-    from threepl_bridge.airflow_tasks import odoo_cost
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.airflow.boundary import boundary
 
-    @odoo_cost
+    @boundary
     def body() -> int:
-        client = runtime.odoo()
+        client = resources.odoo()
         client.execute("stock.warehouse", "search_read", [], fields=["code"])
         client.execute("stock.warehouse", "search_read", [], fields=["code"])
         return 1
@@ -73,7 +73,7 @@ def test_each_task_logs_what_it_cost_odoo(odoo):
     records: list[logging.LogRecord] = []
     handler = logging.Handler(level=logging.INFO)
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("threepl_bridge.airflow_tasks")
+    logger = logging.getLogger("threepl_bridge.airflow.boundary")
     logger.addHandler(handler)
     level, logger.level = logger.level, logging.INFO
     try:

@@ -1,97 +1,407 @@
-"""Stable exception codes: what each means and what an operator does about it.
+"""Stable exception codes, one catalogue: what each means, how its message reads, how bad it is, what to do.
 
-Codes are part of the product's interface (reports, alerts and people rely on them): never rename one.
+Codes are part of the product's interface (reports, alerts and people rely on them): never rename one. Each code
+is an object the flows refer to (``codes.DISPATCH_UNKNOWN_ORDER``), never a string literal; calling it makes the
+one problem type, :class:`Problem`, with the message rendered from the code's template::
+
+    codes.DISPATCH_UNKNOWN_ORDER(file="D1.csv", row=3, field="order_ref", value="WH/OUT/9")
+
+A :class:`Code` is also a ``str`` equal to its name, so the ledger stores it and reports compare it as text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 
-@dataclass(frozen=True, kw_only=True)
-class Code:
-    code: str
+class Severity(StrEnum):
+    ERROR = "error"  # the record or row is held: nothing was sent or posted for it
+    WARNING = "warning"  # something already happened that a person should look at
+
+
+class Code(str):
+    """One exception code: ``title`` and ``action`` for operators, ``template`` for the message (``str.format``
+    fields: ``value``, ``field`` and the parameters given when the problem is made)."""
+
     object_type: str
     title: str
     action: str
+    template: str
+    severity: Severity
+
+    def __new__(cls, code: str, *, object_type: str, title: str, action: str, template: str,
+                severity: Severity = Severity.ERROR) -> "Code":
+        self = super().__new__(cls, code)
+        self.object_type, self.title, self.action, self.template, self.severity = object_type, title, action, template, severity
+        return self
+
+    @property
+    def code(self) -> str:
+        return str.__str__(self)
+
+    # one object per code: copies (dataclasses.asdict, pickling for XCom or processes) are the catalogue's entry
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _catalogued, (self.code,)
+
+    def __copy__(self) -> "Code":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Code":
+        return self
+
+    def message(self, *, value: Any = None, field: str = "", **params: Any) -> str:
+        try:
+            return self.template.format(value=value, field=field, **params)
+        except (KeyError, IndexError, ValueError) as exc:  # a template bug must not hide the problem itself
+            return f"{self.title} ({field} {value!r}; {params}; template error {exc})"
+
+    def __call__(self, *, file: str = "", row: int | None = None, field: str = "", value: Any = None, **params: Any) -> "Problem":
+        return Problem(code=self, file=file, row=row, field=field, value=value, message=self.message(value=value, field=field, **params))
 
 
-CODES: dict[str, Code] = {
-    c.code: c
-    for c in (
-        # products -> 3PL
-        Code(code="PRODUCT_MISSING_SKU", object_type="product", title="Storable product without an Internal Reference (SKU)",
-             action="Set the product's Internal Reference in Odoo; it is sent on the next run."),
-        Code(code="PRODUCT_DUPLICATE_SKU", object_type="product", title="Two storable products share one SKU",
-             action="Give each product its own Internal Reference; both are held until then."),
-        Code(code="PRODUCT_DUPLICATE_BARCODE", object_type="product", title="Two products share one barcode",
-             action="Correct the barcode on one of them."),
-        Code(code="PRODUCT_BAD_BARCODE", object_type="product", title="Barcode with a wrong GS1 check digit",
-             action="Correct the EAN/UPC/GTIN in Odoo (the 3PL's scanners reject it)."),
-        Code(code="PRODUCT_UOM_NOT_MAPPED", object_type="product", title="Unit of measure the 3PL has no code for",
-             action="Add the Odoo UoM to the partner's uom list (with the 3PL's code and factor), or change the product's UoM."),
-        Code(code="PRODUCT_ENCODING", object_type="product", title="Characters the 3PL's file encoding cannot carry",
-             action="Change the product data (e.g. name) or agree another encoding with the 3PL in the layout."),
-        Code(code="PRODUCT_FIELD_INVALID", object_type="product", title="A value breaks the 3PL's layout rules (too long, pattern...)",
-             action="Fix the value in Odoo; the message names the column and the rule."),
-        # orders -> 3PL
-        Code(code="ORDER_PRODUCT_NOT_AT_3PL", object_type="picking", title="Order line for a product the 3PL has not received",
-             action="Fix the product's own exception (see PRODUCT_*) so the product master goes out first; the order follows."),
-        Code(code="ORDER_PRODUCT_NOT_STOCKED", object_type="picking", title="Order line for a product this 3PL does not stock",
-             action="Ship the order from a warehouse that stocks the product, or add the product to the partner's products "
-                    "selection (partner YAML) so it is sent to the 3PL; the order is released on the next run after the fix."),
-        Code(code="ORDER_MISSING_SKU", object_type="picking", title="Order line for a product without SKU",
-             action="Set the product's Internal Reference."),
-        Code(code="ORDER_UOM_NOT_MAPPED", object_type="picking", title="Order line in a unit the 3PL has no code for",
-             action="Add the unit to the partner's uom list or change the sales line's unit."),
-        Code(code="ORDER_UOM_MISMATCH", object_type="picking", title="Quantity is not a whole number in the 3PL's unit (e.g. 1.5 cases)",
-             action="Change the sales line to whole cases, or sell in units."),
-        Code(code="ORDER_ADDRESS_INCOMPLETE", object_type="picking", title="Ship-to address misses name, street, city, zip or country",
-             action="Complete the delivery address on the order's customer."),
-        Code(code="ORDER_ENCODING", object_type="picking", title="Characters the 3PL's file encoding cannot carry",
-             action="Change the address/order data or agree another encoding with the 3PL."),
-        Code(code="ORDER_FIELD_INVALID", object_type="picking", title="A value breaks the 3PL's layout rules",
-             action="Fix the value in Odoo; the message names the column and the rule."),
-        Code(code="ORDER_CANCELLED_AFTER_RELEASE", object_type="picking", title="Picking cancelled in Odoo after it was released",
-             action="Call the 3PL to stop the order (this partner has no cancellation file)."),
-        Code(code="ORDER_CHANGED_AFTER_RELEASE", object_type="picking", title="Quantities changed in Odoo after release",
-             action="Agree the change with the 3PL; the 3PL ships what it received."),
-        # dispatch confirmations <- 3PL (row exceptions; replay the file after fixing)
-        Code(code="DISPATCH_FILE_UNREADABLE", object_type="file", title="The file cannot be read with the partner's layout",
-             action="The file is in the error folder with the reason on its exchange; ask the 3PL for a corrected file (or fix the layout YAML) and drop it again."),
-        Code(code="DISPATCH_FIELD_INVALID", object_type="row", title="A value cannot be read (not a number, wrong date format, wrong column count)",
-             action="Ask the 3PL to correct the row; the rest of the file was processed."),
-        Code(code="DISPATCH_REQUIRED_MISSING", object_type="row", title="Order reference, SKU, quantity or ship date is empty",
-             action="Ask the 3PL to resend the line complete."),
-        Code(code="DISPATCH_QTY_NOT_POSITIVE", object_type="row", title="Shipped quantity is 0 or negative", action="Ask the 3PL to correct the line."),
-        Code(code="DISPATCH_FUTURE_DATE", object_type="row", title="Ship date in the future", action="Check the 3PL's clock/time zone (partner timezone) and ask for a corrected line."),
-        Code(code="DISPATCH_UNKNOWN_UOM", object_type="row", title="Unit code not in the partner's uom list", action="Add the code to the partner spec or ask the 3PL to use a known code."),
-        Code(code="DISPATCH_DUPLICATE_ROW", object_type="row", title="The same order/line/lot/parcel appears twice in the file", action="Ask the 3PL which line is right."),
-        Code(code="DISPATCH_UNKNOWN_ORDER", object_type="row", title="Order reference matches no Odoo picking", action="Check the reference with the 3PL."),
-        Code(code="DISPATCH_NOT_RELEASED", object_type="row", title="The picking was never released to this 3PL", action="Check why the 3PL shipped it; post manually if right."),
-        Code(code="DISPATCH_PICKING_CANCELLED", object_type="row", title="The picking is cancelled in Odoo", action="The goods left anyway: create a new delivery in Odoo or recall the shipment."),
-        Code(code="DISPATCH_CONFLICT", object_type="row", title="The picking is already done in Odoo with other quantities", action="Compare with the posted delivery; correct by return or new delivery."),
-        Code(code="DISPATCH_SKU_NOT_ON_PICKING", object_type="row", title="SKU/barcode is not on the picking", action="Check the order with the 3PL (wrong item shipped?)."),
-        Code(code="DISPATCH_UOM_NOT_CONVERTIBLE", object_type="row", title="The reported unit cannot be converted to the order's unit", action="Fix the partner's uom mapping or ask the 3PL."),
-        Code(code="DISPATCH_OVER_SHIPMENT", object_type="row", title="More shipped than open on the picking", action="Check with the 3PL; Odoo would accept it silently, so nothing was posted."),
-        Code(code="DISPATCH_LOT_MISSING", object_type="row", title="Lot-tracked product reported without a lot", action="Ask the 3PL for the lot."),
-        Code(code="DISPATCH_LOT_UNKNOWN", object_type="row", title="The lot does not exist in Odoo for the product", action="Check the lot with the 3PL or create it in Odoo (receipt missing?)."),
-        Code(code="DISPATCH_TRACKING_MISSING", object_type="row", title="The carrier requires a tracking number and the line has none", action="Ask the 3PL for the tracking number."),
-        Code(code="DISPATCH_LOCKED_PERIOD", object_type="row", title="The ship date falls in a locked accounting period", action="Finance decides: reopen the period and replay the file, or post manually in the open period."),
-        Code(code="DISPATCH_ORDER_HELD", object_type="row", title="A valid line held because another line of the same order failed", action="Fix the failing line; the whole order posts on replay (or set policy.post_valid_part)."),
-        Code(code="DISPATCH_POST_FAILED", object_type="row", title="Odoo refused to validate the picking", action="Read Odoo's message on the row, fix in Odoo, replay the file."),
-        Code(code="DISPATCH_PENDING_AT_3PL", object_type="picking", title="Released order not dispatched within the partner's SLA", action="Chase the 3PL; closes by itself when the dispatch arrives."),
-        # stock snapshots <- 3PL
-        Code(code="STOCK_FILE_UNREADABLE", object_type="file", title="The snapshot cannot be read with the partner's layout",
-             action="The file is in the error folder with the reason; ask the 3PL for a corrected snapshot."),
-        Code(code="STOCK_FIELD_INVALID", object_type="row", title="A snapshot value cannot be read (quantity, timestamp)", action="Ask the 3PL to correct the line."),
-        Code(code="STOCK_REQUIRED_MISSING", object_type="row", title="SKU, quantity or snapshot time missing", action="Ask the 3PL to resend the line complete."),
-        Code(code="STOCK_QTY_NEGATIVE", object_type="row", title="Negative quantity on hand", action="Ask the 3PL to correct its count."),
-        Code(code="STOCK_FUTURE_DATE", object_type="row", title="Snapshot time in the future", action="Check the partner's timezone setting and the 3PL's clock."),
-        Code(code="STOCK_UNKNOWN_UOM", object_type="row", title="Unit code not in the partner's uom list", action="Add the code to the partner spec or ask the 3PL."),
-        Code(code="STOCK_DUPLICATE_ROW", object_type="row", title="The same SKU and lot appear twice", action="Ask the 3PL which count is right."),
-        Code(code="STOCK_UNKNOWN_SKU", object_type="row", title="The 3PL holds a SKU Odoo does not know", action="Create the product in Odoo (then it reconciles next time) or have the 3PL return/relabel the goods."),
-        Code(code="STOCK_ADJUSTMENT_FAILED", object_type="reconciliation_line", title="Odoo refused an inventory adjustment",
-             action="Read Odoo's message; fix and approve the line again (the adjustment is never applied twice)."),
-    )
-}
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """Why one record, row or file could not be sent or posted: the one problem type of every flow."""
+
+    code: Code
+    message: str
+    file: str = ""
+    row: int | None = None
+    field: str = ""
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.file} row {self.row}: " if self.file and self.row is not None else (f"{self.file}: " if self.file else "")
+        return f"{where}{self.message}"
+
+    def located(self, file: str) -> "Problem":
+        """The same problem, naming the file it was found in."""
+        return Problem(code=self.code, message=self.message, file=file, row=self.row, field=self.field, value=self.value)
+
+    def reported_as(self, code: Code, *, row: int | None = None) -> "Problem":
+        """The same problem under a flow's own code (a value-level problem of the formats layer, say)."""
+        return Problem(code=code, message=self.message, file=self.file, row=self.row if row is None else row, field=self.field, value=self.value)
+
+
+# products -> 3PL
+PRODUCT_MISSING_SKU = Code(
+    "PRODUCT_MISSING_SKU", object_type='product', title='Storable product without an Internal Reference (SKU)',
+    template='product {product_id} {name!r} has no Internal Reference',
+    action="Set the product's Internal Reference in Odoo; it is sent on the next run.",
+)
+PRODUCT_DUPLICATE_SKU = Code(
+    "PRODUCT_DUPLICATE_SKU", object_type='product', title='Two storable products share one SKU',
+    template='{label}: SKU {sku} is used by {count} storable products',
+    action='Give each product its own Internal Reference; both are held until then.',
+)
+PRODUCT_DUPLICATE_BARCODE = Code(
+    "PRODUCT_DUPLICATE_BARCODE", object_type='product', title='Two products share one barcode',
+    template='{label}: barcode {barcode} is used by {count} products',
+    action='Correct the barcode on one of them.', severity=Severity.WARNING,
+)
+PRODUCT_BAD_BARCODE = Code(
+    "PRODUCT_BAD_BARCODE", object_type='product', title='Barcode with a wrong GS1 check digit',
+    template='{label}: {why}',
+    action="Correct the EAN/UPC/GTIN in Odoo (the 3PL's scanners reject it).",
+)
+PRODUCT_UOM_NOT_MAPPED = Code(
+    "PRODUCT_UOM_NOT_MAPPED", object_type='product', title='Unit of measure the 3PL has no code for',
+    template='{label}: unit {uom!r} has no code in {source} (uom)',
+    action="Add the Odoo UoM to the partner's uom list (with the 3PL's code and factor), or change the product's UoM.",
+)
+PRODUCT_ENCODING = Code(
+    "PRODUCT_ENCODING", object_type='product', title="Characters the 3PL's file encoding cannot carry",
+    template='{label}: {detail}',
+    action='Change the product data (e.g. name) or agree another encoding with the 3PL in the layout.',
+)
+PRODUCT_FIELD_INVALID = Code(
+    "PRODUCT_FIELD_INVALID", object_type='product', title="A value breaks the 3PL's layout rules (too long, pattern...)",
+    template='{label}: {detail}',
+    action='Fix the value in Odoo; the message names the column and the rule.',
+)
+# orders -> 3PL
+ORDER_PRODUCT_NOT_AT_3PL = Code(
+    "ORDER_PRODUCT_NOT_AT_3PL", object_type='picking', title='Order line for a product the 3PL has not received',
+    template='{where}: the 3PL has not received product {sku} yet',
+    action="Fix the product's own exception (see PRODUCT_*) so the product master goes out first; the order follows.",
+)
+ORDER_PRODUCT_NOT_STOCKED = Code(
+    "ORDER_PRODUCT_NOT_STOCKED", object_type='picking', title='Order line for a product this 3PL does not stock',
+    template='{where}: {partner} does not stock product {sku} (products selection in {source})',
+    action="Ship the order from a warehouse that stocks the product, or add the product to the partner's products selection (partner YAML) so it is sent to the 3PL; the order is released on the next run after the fix.",
+)
+ORDER_MISSING_SKU = Code(
+    "ORDER_MISSING_SKU", object_type='picking', title='Order line for a product without SKU',
+    template='{where}: product has no Internal Reference',
+    action="Set the product's Internal Reference.",
+)
+ORDER_UOM_NOT_MAPPED = Code(
+    "ORDER_UOM_NOT_MAPPED", object_type='picking', title='Order line in a unit the 3PL has no code for',
+    template='{where}: unit {uom!r} has no code in {source}',
+    action="Add the unit to the partner's uom list or change the sales line's unit.",
+)
+ORDER_UOM_MISMATCH = Code(
+    "ORDER_UOM_MISMATCH", object_type='picking', title="Quantity is not a whole number in the 3PL's unit (e.g. 1.5 cases)",
+    template='{where}: {qty} {uom} is not a whole number of {unit}',
+    action='Change the sales line to whole cases, or sell in units.',
+)
+ORDER_ADDRESS_INCOMPLETE = Code(
+    "ORDER_ADDRESS_INCOMPLETE", object_type='picking', title='Ship-to address misses name, street, city, zip or country',
+    template='{picking}: ship-to address lacks {missing}',
+    action="Complete the delivery address on the order's customer.",
+)
+ORDER_ENCODING = Code(
+    "ORDER_ENCODING", object_type='picking', title="Characters the 3PL's file encoding cannot carry",
+    template='{where}: {detail}',
+    action='Change the address/order data or agree another encoding with the 3PL.',
+)
+ORDER_FIELD_INVALID = Code(
+    "ORDER_FIELD_INVALID", object_type='picking', title="A value breaks the 3PL's layout rules",
+    template='{where}: {detail}',
+    action='Fix the value in Odoo; the message names the column and the rule.',
+)
+ORDER_CANCELLED_AFTER_RELEASE = Code(
+    "ORDER_CANCELLED_AFTER_RELEASE", object_type='picking', title='Picking cancelled in Odoo after it was released',
+    template='{picking} was cancelled in Odoo after release in exchange {exchange}; tell the 3PL',
+    action='Call the 3PL to stop the order (this partner has no cancellation file).', severity=Severity.WARNING,
+)
+ORDER_CHANGED_AFTER_RELEASE = Code(
+    "ORDER_CHANGED_AFTER_RELEASE", object_type='picking', title='Quantities changed in Odoo after release',
+    template='{picking}: quantities changed in Odoo after release in exchange {exchange}',
+    action='Agree the change with the 3PL; the 3PL ships what it received.', severity=Severity.WARNING,
+)
+# dispatch confirmations <- 3PL (row exceptions; replay the file after fixing)
+DISPATCH_FILE_UNREADABLE = Code(
+    "DISPATCH_FILE_UNREADABLE", object_type='file', title="The file cannot be read with the partner's layout",
+    template='{detail}',
+    action='The file is in the error folder with the reason on its exchange; ask the 3PL for a corrected file (or fix the layout YAML) and drop it again.',
+)
+DISPATCH_FIELD_INVALID = Code(
+    "DISPATCH_FIELD_INVALID", object_type='row', title='A value cannot be read (not a number, wrong date format, wrong column count)',
+    template='{detail}',
+    action='Ask the 3PL to correct the row; the rest of the file was processed.',
+)
+DISPATCH_REQUIRED_MISSING = Code(
+    "DISPATCH_REQUIRED_MISSING", object_type='row', title='Order reference, SKU, quantity or ship date is empty',
+    template='{field} is empty',
+    action='Ask the 3PL to resend the line complete.',
+)
+DISPATCH_QTY_NOT_POSITIVE = Code(
+    "DISPATCH_QTY_NOT_POSITIVE", object_type='row', title='Shipped quantity is 0 or negative',
+    template='quantity {value} must be greater than 0',
+    action='Ask the 3PL to correct the line.',
+)
+DISPATCH_FUTURE_DATE = Code(
+    "DISPATCH_FUTURE_DATE", object_type='row', title='Ship date in the future',
+    template='{field} {value} is in the future',
+    action="Check the 3PL's clock/time zone (partner timezone) and ask for a corrected line.",
+)
+DISPATCH_UNKNOWN_UOM = Code(
+    "DISPATCH_UNKNOWN_UOM", object_type='row', title="Unit code not in the partner's uom list",
+    template='{field} {value!r} is not one of {allowed}',
+    action='Add the code to the partner spec or ask the 3PL to use a known code.',
+)
+DISPATCH_DUPLICATE_ROW = Code(
+    "DISPATCH_DUPLICATE_ROW", object_type='row', title='The same order/line/lot/parcel appears twice in the file',
+    template='the same ({columns}) appears more than once in the file',
+    action='Ask the 3PL which line is right.',
+)
+DISPATCH_UNKNOWN_ORDER = Code(
+    "DISPATCH_UNKNOWN_ORDER", object_type='row', title='Order reference matches no Odoo picking',
+    template='no Odoo picking named {value!r}',
+    action='Check the reference with the 3PL.',
+)
+DISPATCH_NOT_RELEASED = Code(
+    "DISPATCH_NOT_RELEASED", object_type='row', title='The picking was never released to this 3PL',
+    template='{value} was never released to {partner}',
+    action='Check why the 3PL shipped it; post manually if right.',
+)
+DISPATCH_PICKING_CANCELLED = Code(
+    "DISPATCH_PICKING_CANCELLED", object_type='row', title='The picking is cancelled in Odoo',
+    template='{value} is cancelled in Odoo',
+    action='The goods left anyway: create a new delivery in Odoo or recall the shipment.',
+)
+DISPATCH_CONFLICT = Code(
+    "DISPATCH_CONFLICT", object_type='row', title='The picking is already done in Odoo with other quantities',
+    template='{value} is already done in Odoo and this line differs from what was posted',
+    action='Compare with the posted delivery; correct by return or new delivery.',
+)
+DISPATCH_SKU_NOT_ON_PICKING = Code(
+    "DISPATCH_SKU_NOT_ON_PICKING", object_type='row', title='SKU/barcode is not on the picking',
+    template='{value} is not on {picking}',
+    action='Check the order with the 3PL (wrong item shipped?).',
+)
+DISPATCH_UOM_NOT_CONVERTIBLE = Code(
+    "DISPATCH_UOM_NOT_CONVERTIBLE", object_type='row', title="The reported unit cannot be converted to the order's unit",
+    template='{qty} {value} cannot be expressed in {move_uom} for {sku}',
+    action="Fix the partner's uom mapping or ask the 3PL.",
+)
+DISPATCH_OVER_SHIPMENT = Code(
+    "DISPATCH_OVER_SHIPMENT", object_type='row', title='More shipped than open on the picking',
+    template='{shipped} shipped for {product} on {picking}, only {open} open',
+    action='Check with the 3PL; Odoo would accept it silently, so nothing was posted.',
+)
+DISPATCH_LOT_MISSING = Code(
+    "DISPATCH_LOT_MISSING", object_type='row', title='Lot-tracked product reported without a lot',
+    template='{sku} is tracked by lot: the line needs one',
+    action='Ask the 3PL for the lot.',
+)
+DISPATCH_LOT_UNKNOWN = Code(
+    "DISPATCH_LOT_UNKNOWN", object_type='row', title='The lot does not exist in Odoo for the product',
+    template='lot {value!r} of {sku} is unknown in Odoo',
+    action='Check the lot with the 3PL or create it in Odoo (receipt missing?).',
+)
+DISPATCH_TRACKING_MISSING = Code(
+    "DISPATCH_TRACKING_MISSING", object_type='row', title='The carrier requires a tracking number and the line has none',
+    template='carrier {carrier} requires a tracking number',
+    action='Ask the 3PL for the tracking number.',
+)
+DISPATCH_LOCKED_PERIOD = Code(
+    "DISPATCH_LOCKED_PERIOD", object_type='row', title='The ship date falls in a locked accounting period',
+    template='shipped on {day} but the books are locked until {lock}; reopen the period or post manually',
+    action='Finance decides: reopen the period and replay the file, or post manually in the open period.',
+)
+DISPATCH_ORDER_HELD = Code(
+    "DISPATCH_ORDER_HELD", object_type='row', title='A valid line held because another line of the same order failed',
+    template='order {value} held whole: row(s) {failed} failed',
+    action='Fix the failing line; the whole order posts on replay (or set policy.post_valid_part).',
+)
+DISPATCH_POST_FAILED = Code(
+    "DISPATCH_POST_FAILED", object_type='row', title='Odoo refused to validate the picking',
+    template='Odoo refused to validate {picking}: {odoo_message}',
+    action="Read Odoo's message on the row, fix in Odoo, replay the file.",
+)
+DISPATCH_PENDING_AT_3PL = Code(
+    "DISPATCH_PENDING_AT_3PL", object_type='picking', title="Released order not dispatched within the partner's SLA",
+    template='{value} released {age:.0f} h ago (SLA {sla:g} h), no dispatch yet',
+    action='Chase the 3PL; closes by itself when the dispatch arrives.', severity=Severity.WARNING,
+)
+# stock snapshots <- 3PL
+STOCK_FILE_UNREADABLE = Code(
+    "STOCK_FILE_UNREADABLE", object_type='file', title="The snapshot cannot be read with the partner's layout",
+    template='{detail}',
+    action='The file is in the error folder with the reason; ask the 3PL for a corrected snapshot.',
+)
+STOCK_FIELD_INVALID = Code(
+    "STOCK_FIELD_INVALID", object_type='row', title='A snapshot value cannot be read (quantity, timestamp)',
+    template='{detail}',
+    action='Ask the 3PL to correct the line.',
+)
+STOCK_REQUIRED_MISSING = Code(
+    "STOCK_REQUIRED_MISSING", object_type='row', title='SKU, quantity or snapshot time missing',
+    template='{field} is empty',
+    action='Ask the 3PL to resend the line complete.',
+)
+STOCK_QTY_NEGATIVE = Code(
+    "STOCK_QTY_NEGATIVE", object_type='row', title='Negative quantity on hand',
+    template='quantity {value} must not be negative',
+    action='Ask the 3PL to correct its count.',
+)
+STOCK_FUTURE_DATE = Code(
+    "STOCK_FUTURE_DATE", object_type='row', title='Snapshot time in the future',
+    template='{field} {value} is in the future',
+    action="Check the partner's timezone setting and the 3PL's clock.",
+)
+STOCK_UNKNOWN_UOM = Code(
+    "STOCK_UNKNOWN_UOM", object_type='row', title="Unit code not in the partner's uom list",
+    template='{field} {value!r} is not one of {allowed}',
+    action='Add the code to the partner spec or ask the 3PL.',
+)
+STOCK_DUPLICATE_ROW = Code(
+    "STOCK_DUPLICATE_ROW", object_type='row', title='The same SKU and lot appear twice',
+    template='the same ({columns}) appears more than once in the file',
+    action='Ask the 3PL which count is right.',
+)
+STOCK_UNKNOWN_SKU = Code(
+    "STOCK_UNKNOWN_SKU", object_type='row', title='The 3PL holds a SKU Odoo does not know',
+    template='SKU {value} is unknown to Odoo',
+    action='Create the product in Odoo (then it reconciles next time) or have the 3PL return/relabel the goods.',
+)
+STOCK_ADJUSTMENT_FAILED = Code(
+    "STOCK_ADJUSTMENT_FAILED", object_type='reconciliation_line', title='Odoo refused an inventory adjustment',
+    template='Odoo refused the adjustment: {odoo_message}',
+    action="Read Odoo's message; fix and approve the line again (the adjustment is never applied twice).",
+)
+
+CODES: dict[str, Code] = {c.code: c for c in (
+    PRODUCT_MISSING_SKU,
+    PRODUCT_DUPLICATE_SKU,
+    PRODUCT_DUPLICATE_BARCODE,
+    PRODUCT_BAD_BARCODE,
+    PRODUCT_UOM_NOT_MAPPED,
+    PRODUCT_ENCODING,
+    PRODUCT_FIELD_INVALID,
+    ORDER_PRODUCT_NOT_AT_3PL,
+    ORDER_PRODUCT_NOT_STOCKED,
+    ORDER_MISSING_SKU,
+    ORDER_UOM_NOT_MAPPED,
+    ORDER_UOM_MISMATCH,
+    ORDER_ADDRESS_INCOMPLETE,
+    ORDER_ENCODING,
+    ORDER_FIELD_INVALID,
+    ORDER_CANCELLED_AFTER_RELEASE,
+    ORDER_CHANGED_AFTER_RELEASE,
+    DISPATCH_FILE_UNREADABLE,
+    DISPATCH_FIELD_INVALID,
+    DISPATCH_REQUIRED_MISSING,
+    DISPATCH_QTY_NOT_POSITIVE,
+    DISPATCH_FUTURE_DATE,
+    DISPATCH_UNKNOWN_UOM,
+    DISPATCH_DUPLICATE_ROW,
+    DISPATCH_UNKNOWN_ORDER,
+    DISPATCH_NOT_RELEASED,
+    DISPATCH_PICKING_CANCELLED,
+    DISPATCH_CONFLICT,
+    DISPATCH_SKU_NOT_ON_PICKING,
+    DISPATCH_UOM_NOT_CONVERTIBLE,
+    DISPATCH_OVER_SHIPMENT,
+    DISPATCH_LOT_MISSING,
+    DISPATCH_LOT_UNKNOWN,
+    DISPATCH_TRACKING_MISSING,
+    DISPATCH_LOCKED_PERIOD,
+    DISPATCH_ORDER_HELD,
+    DISPATCH_POST_FAILED,
+    DISPATCH_PENDING_AT_3PL,
+    STOCK_FILE_UNREADABLE,
+    STOCK_FIELD_INVALID,
+    STOCK_REQUIRED_MISSING,
+    STOCK_QTY_NEGATIVE,
+    STOCK_FUTURE_DATE,
+    STOCK_UNKNOWN_UOM,
+    STOCK_DUPLICATE_ROW,
+    STOCK_UNKNOWN_SKU,
+    STOCK_ADJUSTMENT_FAILED,
+)}
+
+
+# value-level problems found by the formats layer (reading or writing one value of a file). They are never stored
+# as such: each flow reports them under its own code (DISPATCH_FIELD_INVALID, PRODUCT_ENCODING, ...).
+def _value(name: str, title: str) -> Code:
+    return Code(name, object_type="value", title=title, template="{detail}", action="(reported under the flow's own code)")
+
+
+FIELD_REQUIRED = _value("FIELD_REQUIRED", "a required value is empty")
+FIELD_TYPE = _value("FIELD_TYPE", "a value cannot be read as its type (number, date)")
+FIELD_TOO_LONG = _value("FIELD_TOO_LONG", "a value is longer than the layout allows")
+FIELD_PATTERN = _value("FIELD_PATTERN", "a value does not match the layout's pattern")
+FIELD_ENUM = _value("FIELD_ENUM", "a value is not one of the layout's values")
+FIELD_RANGE = _value("FIELD_RANGE", "a number is outside the layout's range")
+ENCODING_UNSUPPORTED = _value("ENCODING_UNSUPPORTED", "a character the file's encoding cannot carry")
+ROW_SHAPE = _value("ROW_SHAPE", "a line has the wrong number of columns or width")
+
+VALUE_CODES: dict[str, Code] = {c.code: c for c in (FIELD_REQUIRED, FIELD_TYPE, FIELD_TOO_LONG, FIELD_PATTERN, FIELD_ENUM, FIELD_RANGE,
+                                                      ENCODING_UNSUPPORTED, ROW_SHAPE)}
+
+
+def _catalogued(name: str) -> Code:
+    return CODES.get(name) or VALUE_CODES[name]
+
+
+def code(name: str) -> Code:
+    """The catalogue entry for a code name (e.g. one named in an expectation suite's meta)."""
+    try:
+        return CODES[name]
+    except KeyError:
+        raise KeyError(f"unknown exception code {name!r}: add it to threepl_bridge/codes.py") from None

@@ -1,7 +1,8 @@
 """Data-quality validation of parsed 3PL files with Great Expectations 1.x suites from expectations/.
 
 GX and pandas are imported inside :func:`validate_rows` only (never at DAG parse time). The result is per row:
-each failing value becomes a :class:`RowIssue` with the suite's stable code, and a summary per expectation
+each failing value becomes a :class:`~threepl_bridge.codes.Problem` with the suite's stable code (named in
+each expectation's ``meta.code``, rendered from the code's template), and a summary per expectation
 feeds the finance data-quality report.
 """
 
@@ -15,18 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from threepl_bridge.codes import Problem, code as code_named
 from threepl_bridge.formats.reader import ParsedRow
 
 log = logging.getLogger(__name__)
 EXPECTATIONS_ENV = "THREEPL_EXPECTATIONS_DIR"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RowIssue:
-    row: int
-    code: str
-    field: str
-    message: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +67,14 @@ def _frame(rows: list[ParsedRow]):  # type: ignore[no-untyped-def]
     return frame
 
 
-def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any]) -> tuple[list[RowIssue], list[CheckSummary]]:
+def add_keys(frame: Any) -> Any:
+    """The key columns the suites' uniqueness checks use (``lot_key``: the lot, "" for none), on a parsed frame."""
+    if "lot_key" not in frame:
+        frame["lot_key"] = frame["lot"].fillna("") if "lot" in frame else ""
+    return frame
+
+
+def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any]) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over the parsed rows; returns row issues and a per-expectation summary."""
     if not rows:
         return [], []
@@ -81,7 +82,7 @@ def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any
     return validate_frame(kind, _frame(rows), parameters=parameters, parse_failed=parse_failed)
 
 
-def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_failed: set[tuple[int, str]] | None = None) -> tuple[list[RowIssue], list[CheckSummary]]:
+def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_failed: set[tuple[int, str]] | None = None) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over a frame with a ``row`` column; values already reported unreadable
     (``parse_failed``: (row, field)) are not reported again."""
     if len(frame) == 0:
@@ -108,11 +109,13 @@ def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_f
         suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]}, expectation_parameters=params,
     )
     parse_failed = parse_failed or set()
-    issues: list[RowIssue] = []
+    issues: list[Problem] = []
     summary: list[CheckSummary] = []
     for item in result.results:
         config = item.expectation_config
-        code = (config.meta or {}).get("code", "DATA_QUALITY")
+        code = (config.meta or {}).get("code")
+        if not code:
+            raise RuntimeError(f"expectation {config.type} on {config.kwargs.get('column')} in suite {kind} has no meta.code")
         column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or [])
         exc = item.exception_info or {}
         if exc.get("raised_exception"):
@@ -125,7 +128,7 @@ def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_f
             if (number, field) in parse_failed:
                 continue  # already reported as an unreadable value
             value = entry.get(field) if field in entry else None
-            issues.append(RowIssue(row=number, code=code, field=field, message=_describe(config.type, column, value, config.kwargs, params)))
+            issues.append(code_named(code)(row=number, field=field, value=value, **_details(config.type, column, config.kwargs, params)))
     return issues, summary
 
 
@@ -134,16 +137,10 @@ def _columns(expectation: dict[str, Any]) -> list[str]:
     return [kwargs["column"]] if "column" in kwargs else list(kwargs.get("column_list") or [])
 
 
-def _describe(expectation: str, column: str, value: Any, kwargs: dict[str, Any], params: dict[str, Any]) -> str:
-    if expectation == "expect_column_values_to_not_be_null":
-        return f"{column} is empty"
+def _details(expectation: str, column: str, kwargs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """What a code's message template needs beyond the value: the allowed set, the key columns."""
     if expectation == "expect_column_values_to_be_in_set":
-        allowed = params.get("uom_codes") if isinstance(kwargs.get("value_set"), dict) else kwargs.get("value_set")
-        return f"{column} {value!r} is not one of {allowed}"
-    if expectation == "expect_column_values_to_be_between" and column == "quantity":
-        return f"quantity {value} must be greater than 0"
-    if expectation == "expect_column_values_to_be_between":
-        return f"{column} {value} is in the future"
+        return {"allowed": params.get("uom_codes") if isinstance(kwargs.get("value_set"), dict) else kwargs.get("value_set")}
     if expectation == "expect_compound_columns_to_be_unique":
-        return f"the same ({column.replace('_key', '')}) appears more than once in the file"
-    return f"{expectation} failed on {column}: {value!r}"
+        return {"columns": column.replace("_key", "")}
+    return {}

@@ -145,7 +145,7 @@ def test_month_end_reports_the_month_that_closed():
     """Scheduled, backfilled and manual runs alike report the month their data interval starts in."""
     from datetime import date, datetime, timezone
 
-    from threepl_bridge.airflow_tasks import closed_month
+    from threepl_bridge.airflow.context import closed_month
 
     dag = load_dagbag().dags["month_end_valuation"]
     run_after = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)  # a manual run on 2 December

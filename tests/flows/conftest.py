@@ -109,16 +109,12 @@ def drop(world: World, partner: Partner, kind: str, name: str, data: bytes) -> N
 
 
 def run_dispatches(world: World, partner: Partner, *, now: datetime = RUN_AT) -> list:
-    from threepl_bridge.flows.dispatches import process_dispatch_file
-    from threepl_bridge.flows.intake import list_complete_files, receive_file
+    from threepl_bridge.flows.dispatches import DISPATCHES
+    from threepl_bridge.flows.exchange import handle_file, list_files
 
     transport = world.transport(partner)
-    results = []
-    for name in list_complete_files(partner, "dispatches", transport):
-        received = receive_file(partner, "dispatches", name, transport=transport, ledger=world.ledger)
-        results.append(process_dispatch_file(partner=partner, client=world.odoo, ledger=world.ledger, transport=transport,
-                                             exchange_id=received.exchange_id, now=now))
-    return results
+    return [handle_file(DISPATCHES, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now)
+            for name in list_files(partner, "dispatches", transport)]
 
 
 def stock_csv(lines: list[str]) -> bytes:
@@ -126,13 +122,10 @@ def stock_csv(lines: list[str]) -> bytes:
 
 
 def run_stock(world: World, partner: Partner, *, now: datetime = RUN_AT, reports: Path | None = None) -> list:
-    from threepl_bridge.flows.intake import list_complete_files, receive_file
-    from threepl_bridge.flows.stock import process_stock_file
+    from threepl_bridge.flows.exchange import handle_file, list_files
+    from threepl_bridge.flows.stock import STOCK
 
     transport = SftpTransport(partner.spec.sftp.conn_id, sleep=lambda s: None)
-    out = []
-    for name in list_complete_files(partner, "stock", transport):
-        received = receive_file(partner, "stock", name, transport=transport, ledger=world.ledger)
-        out.append(process_stock_file(partner=partner, client=world.odoo, ledger=world.ledger, transport=transport,
-                                      exchange_id=received.exchange_id, now=now, reports_dir=reports or world.sftp_root.parent / "reports"))
-    return out
+    options = {"reports_dir": reports or world.sftp_root.parent / "reports"}
+    return [handle_file(STOCK, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now, options=options)
+            for name in list_files(partner, "stock", transport)]

@@ -191,7 +191,7 @@ def test_a_batch_with_one_bad_picking_still_posts_the_others(world, released):
 
 def test_killed_after_odoo_validated_before_the_ledger_commit_does_not_double_post(world, released):
     from threepl_bridge.flows.dispatches import process_dispatch_file
-    from threepl_bridge.flows.intake import receive_file
+    from threepl_bridge.flows.exchange import receive_file
 
     one = released["one"]
     drop(world, world.demo, "dispatches", "DISPATCH_K.csv", dispatch_csv([f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))

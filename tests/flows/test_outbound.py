@@ -127,7 +127,7 @@ def test_duplicate_barcodes_from_outside_odoo_are_caught():
     partner = load_partner(Path(__file__).resolve().parents[2] / "sftp_formats" / "partners" / "demo3pl.yaml")
     product = {"id": 1, "name": "A", "default_code": "A", "barcode": "96385074", "uom_id": [1, "Units"], "tracking": "none"}
     problems = product_problems(partner, product, product_row(partner, product), Counter({"A": 1}), Counter({"96385074": 2}))
-    assert [c for c, _ in problems] == ["PRODUCT_DUPLICATE_BARCODE"]
+    assert [p.code for p in problems] == ["PRODUCT_DUPLICATE_BARCODE"]
 
 
 def test_orders_that_cannot_be_fulfilled_are_held_with_every_reason(world):

@@ -121,10 +121,10 @@ def test_approved_lines_post_once(world, scenario):
 
 
 def test_reconciled_a_day_late_gives_the_same_answer(world, scenario):
-    from threepl_bridge.flows.stock import _odoo_at, stock_locations
+    from threepl_bridge.odoo.stock_queries import StockQueries
 
     products = {p["id"]: p for p in world.x("product.product", "search_read", [["detailed_type", "=", "product"]], fields=["default_code"])}
-    before = _odoo_at(world.odoo, stock_locations(world.odoo, world.demo), T_UTC, products)
+    before = StockQueries(world.odoo, world.demo).quantities_at(T_UTC, products)
     # the next day: more desks leave after the count and are posted
     picking = world.sell([("FURN_7800", 7)])
     world.run_orders(world.demo)
@@ -133,7 +133,7 @@ def test_reconciled_a_day_late_gives_the_same_answer(world, scenario):
     run_dispatches(world, world.demo, now=datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc))
     [quant] = world.x("stock.quant", "search_read", [["product_id.default_code", "=", "FURN_7800"], ["location_id", "=", 35]], fields=["quantity"])
     assert quant["quantity"] == 491.0  # today's quant has moved on...
-    after = _odoo_at(world.odoo, stock_locations(world.odoo, world.demo), T_UTC, products)
+    after = StockQueries(world.odoo, world.demo).quantities_at(T_UTC, products)
     assert after[("FURN_7800", "")] == before[("FURN_7800", "")] == Decimal(498)  # ... the quantity at T has not
 
 

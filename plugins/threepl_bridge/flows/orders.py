@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from threepl_bridge import codes
+from threepl_bridge.codes import Problem
 from threepl_bridge.flows.outbound import stage_file
 from threepl_bridge.formats.codec import check_row, encode, format_decimal
 from threepl_bridge.ledger.repo import Ledger
@@ -32,8 +34,8 @@ log = logging.getLogger(__name__)
 PICKING_FIELDS = ["name", "state", "partner_id", "sale_id", "carrier_id", "scheduled_date", "date_deadline", "origin", "picking_type_id"]
 MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "product_uom", "state", "sale_line_id"]
 ADDRESS_FIELDS = ["name", "street", "street2", "city", "zip", "state_id", "country_code", "phone", "email"]
-ORDER_CODES = ("ORDER_PRODUCT_NOT_AT_3PL", "ORDER_PRODUCT_NOT_STOCKED", "ORDER_MISSING_SKU", "ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH",
-               "ORDER_ADDRESS_INCOMPLETE", "ORDER_ENCODING", "ORDER_FIELD_INVALID")
+ORDER_CODES = (codes.ORDER_PRODUCT_NOT_AT_3PL, codes.ORDER_PRODUCT_NOT_STOCKED, codes.ORDER_MISSING_SKU, codes.ORDER_UOM_NOT_MAPPED,
+               codes.ORDER_UOM_MISMATCH, codes.ORDER_ADDRESS_INCOMPLETE, codes.ORDER_ENCODING, codes.ORDER_FIELD_INVALID)
 REQUIRED_ADDRESS = (("name", "name"), ("street", "street"), ("city", "city"), ("zip", "zip"), ("country_code", "country code"))
 
 
@@ -101,24 +103,24 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     for picking in sorted(pickings, key=lambda p: p["name"]):
         rows, problems = _order_rows(partner, picking, moves_of[picking["id"]], products, addresses, orders, carriers, at_3pl,
                                      stocked, numbers, units)
-        uom_reported = any(code in ("ORDER_UOM_NOT_MAPPED", "ORDER_UOM_MISMATCH") for code, _ in problems)
+        uom_reported = any(p.code in (codes.ORDER_UOM_NOT_MAPPED, codes.ORDER_UOM_MISMATCH) for p in problems)
         for row in rows:
             for p in check_row(layout, row):
-                if p.code == "FIELD_REQUIRED" and p.field.startswith("ship_"):
+                if p.code == codes.FIELD_REQUIRED and p.field.startswith("ship_"):
                     continue  # reported once as ORDER_ADDRESS_INCOMPLETE
-                if p.code == "FIELD_REQUIRED" and p.field == "sku":
+                if p.code == codes.FIELD_REQUIRED and p.field == "sku":
                     continue  # reported as ORDER_MISSING_SKU
                 if uom_reported and p.field in ("quantity", "uom"):
                     continue  # reported as ORDER_UOM_*
-                code = "ORDER_ENCODING" if p.code == "ENCODING_UNSUPPORTED" else "ORDER_FIELD_INVALID"
-                problems.append((code, f"{picking['name']} line {row['line_no']}: {p.message}"))
+                code = codes.ORDER_ENCODING if p.code == codes.ENCODING_UNSUPPORTED else codes.ORDER_FIELD_INVALID
+                problems.append(code(field=p.field, where=f"{picking['name']} line {row['line_no']}", detail=p.message))
         ref = picking_ref(picking["name"])
         if problems:
             held += 1
-            for code, message in dict.fromkeys(problems):
-                problems_seen[code] += 1
-                ledger.raise_exception(partner=partner.code, code=code, object_type="picking", object_ref=ref, message=message)
-            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES), keep=[c for c, _ in problems])
+            for problem in dict.fromkeys(problems):
+                problems_seen[problem.code] += 1
+                ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=ref, message=problem.message)
+            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES), keep=[p.code for p in problems])
             continue
         ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES))
         ready.append((picking, rows))
@@ -140,35 +142,34 @@ def _order_rows(
     partner: Partner, picking: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]],
     addresses: dict[int, dict[str, Any]], orders: dict[int, dict[str, Any]], carriers: dict[int, dict[str, Any]], at_3pl: set[int],
     stocked: set[int] | None = None, numbers: dict[int, str] | None = None, units: dict[int, tuple[str, Decimal]] | None = None,
-) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+) -> tuple[list[dict[str, Any]], list[Problem]]:
     name = picking["name"]
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     address = addresses.get(picking["partner_id"][0], {}) if picking.get("partner_id") else {}
     missing = [label for key, label in REQUIRED_ADDRESS if not address.get(key)]
     if missing:
-        problems.append(("ORDER_ADDRESS_INCOMPLETE", f"{name}: ship-to address lacks {', '.join(missing)}"))
+        problems.append(codes.ORDER_ADDRESS_INCOMPLETE(field="ship_name", picking=name, missing=", ".join(missing)))
     order = orders.get(picking["sale_id"][0], {}) if picking.get("sale_id") else {}
     carrier = carriers.get(picking["carrier_id"][0], {}) if picking.get("carrier_id") else {}
     if not moves:
-        problems.append(("ORDER_FIELD_INVALID", f"{name}: no open lines"))
+        problems.append(codes.ORDER_FIELD_INVALID(where=name, detail="no open lines"))
     rows = []
     for line_no, move in enumerate(moves, start=1):
         product = products[move["product_id"][0]]
         sku = product.get("default_code")
         where = f"{name} line {line_no} ({sku or product['name']})"
         if not sku:
-            problems.append(("ORDER_MISSING_SKU", f"{where}: product has no Internal Reference"))
+            problems.append(codes.ORDER_MISSING_SKU(field="sku", where=where))
         elif stocked is not None and product["id"] not in stocked:
-            problems.append(("ORDER_PRODUCT_NOT_STOCKED", f"{where}: {partner.code} does not stock product {sku} "
-                                                          f"(products selection in {partner.source})"))
+            problems.append(codes.ORDER_PRODUCT_NOT_STOCKED(field="sku", value=sku, where=where, partner=partner.code, sku=sku, source=partner.source))
         elif product["id"] not in at_3pl:
-            problems.append(("ORDER_PRODUCT_NOT_AT_3PL", f"{where}: the 3PL has not received product {sku} yet"))
+            problems.append(codes.ORDER_PRODUCT_NOT_AT_3PL(field="sku", value=sku, where=where, sku=sku))
         uom_name, qty = (units or {}).get(move["id"]) or (move["product_uom"][1], Decimal(str(move["product_uom_qty"])))
         uom = partner.spec.uom_by_odoo(uom_name)
         if uom is None:
-            problems.append(("ORDER_UOM_NOT_MAPPED", f"{where}: unit {uom_name!r} has no code in {partner.source}"))
+            problems.append(codes.ORDER_UOM_NOT_MAPPED(field="uom", value=uom_name, where=where, uom=uom_name, source=partner.source))
         elif qty != qty.to_integral_value():
-            problems.append(("ORDER_UOM_MISMATCH", f"{where}: {format_decimal(qty)} {uom_name} is not a whole number of {uom.code}"))
+            problems.append(codes.ORDER_UOM_MISMATCH(field="quantity", value=qty, where=where, qty=format_decimal(qty), uom=uom_name, unit=uom.code))
         rows.append({
             "order_ref": name, "line_no": line_no, "sku": sku or None, "barcode": product.get("barcode") or None,
             "quantity": qty if uom is None or qty != qty.to_integral_value() else int(qty), "uom": uom.code if uom else None,
@@ -271,8 +272,8 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
             ledger.set_released_hash(partner.code, pid, lines_hash(moves_of[pid]))
         elif lines_hash(moves_of[pid]) != released.content_hash:
             changed += 1
-            ledger.raise_exception(partner=partner.code, code="ORDER_CHANGED_AFTER_RELEASE", object_type="picking", object_ref=released.picking_name,
-                                   message=f"{released.picking_name}: quantities changed in Odoo after release in exchange {released.exchange_id}")
+            problem = codes.ORDER_CHANGED_AFTER_RELEASE(picking=released.picking_name, exchange=released.exchange_id)
+            ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=released.picking_name, message=problem.message)
     doc = partner.document("cancellations")
     if cancelled and doc is not None:
         rows = [{"order_ref": r.picking_name, "reason": "cancelled in Odoo", "cancelled_at": now.astimezone(partner.spec.tz).replace(tzinfo=None)} for r in cancelled]
@@ -281,7 +282,7 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
                    when=now, data=data, run_id=run_id, name_tz=doc.name_timezone, picking_states={r.picking_id: "cancel_sent" for r in cancelled})
     else:
         for r in cancelled:
-            ledger.raise_exception(partner=partner.code, code="ORDER_CANCELLED_AFTER_RELEASE", object_type="picking", object_ref=r.picking_name,
-                                   message=f"{r.picking_name} was cancelled in Odoo after release in exchange {r.exchange_id}; tell the 3PL")
+            problem = codes.ORDER_CANCELLED_AFTER_RELEASE(picking=r.picking_name, exchange=r.exchange_id)
+            ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=r.picking_name, message=problem.message)
             ledger.set_released_state(partner.code, r.picking_id, "cancelled")
     return {"watched": len(watched), "cancelled": len(cancelled), "changed": changed}

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from threepl_bridge import codes
+from threepl_bridge.codes import Problem
 from threepl_bridge.formats.codec import check_row, encode
 from threepl_bridge.formats.gs1 import gs1_problem
 from threepl_bridge.ledger.repo import Ledger
@@ -28,8 +30,8 @@ from threepl_bridge.flows.outbound import stage_file
 log = logging.getLogger(__name__)
 
 PRODUCT_FIELDS = ["default_code", "barcode", "name", "uom_id", "weight", "volume", "tracking", "write_date", "product_tmpl_id"]
-PRODUCT_CODES = ("PRODUCT_MISSING_SKU", "PRODUCT_DUPLICATE_SKU", "PRODUCT_DUPLICATE_BARCODE", "PRODUCT_BAD_BARCODE",
-                 "PRODUCT_UOM_NOT_MAPPED", "PRODUCT_ENCODING", "PRODUCT_FIELD_INVALID")
+PRODUCT_CODES = (codes.PRODUCT_MISSING_SKU, codes.PRODUCT_DUPLICATE_SKU, codes.PRODUCT_DUPLICATE_BARCODE, codes.PRODUCT_BAD_BARCODE,
+                 codes.PRODUCT_UOM_NOT_MAPPED, codes.PRODUCT_ENCODING, codes.PRODUCT_FIELD_INVALID)
 STREAMS = {"product.product": "products.product", "product.template": "products.template"}
 
 
@@ -81,27 +83,27 @@ def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[
     return ids, marks
 
 
-def product_problems(partner: Partner, product: dict[str, Any], row: dict[str, Any], sku_count: Counter, barcode_count: Counter) -> list[tuple[str, str]]:
-    """Every reason the 3PL could not use this product, as (code, message)."""
+def product_problems(partner: Partner, product: dict[str, Any], row: dict[str, Any], sku_count: Counter, barcode_count: Counter) -> list[Problem]:
+    """Every reason the 3PL could not use this product."""
     layout = partner.layout_for("products")
     sku, barcode = product.get("default_code") or "", product.get("barcode") or ""
     label = f"{sku or '(no SKU)'} {product['name']!r}"
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     if not sku:
-        problems.append(("PRODUCT_MISSING_SKU", f"product {product['id']} {product['name']!r} has no Internal Reference"))
+        problems.append(codes.PRODUCT_MISSING_SKU(field="sku", product_id=product["id"], name=product["name"]))
     elif sku_count[sku] > 1:
-        problems.append(("PRODUCT_DUPLICATE_SKU", f"{label}: SKU {sku} is used by {sku_count[sku]} storable products"))
+        problems.append(codes.PRODUCT_DUPLICATE_SKU(field="sku", value=sku, label=label, sku=sku, count=sku_count[sku]))
     if barcode and barcode_count[barcode] > 1:
-        problems.append(("PRODUCT_DUPLICATE_BARCODE", f"{label}: barcode {barcode} is used by {barcode_count[barcode]} products"))
+        problems.append(codes.PRODUCT_DUPLICATE_BARCODE(field="barcode", value=barcode, label=label, barcode=barcode, count=barcode_count[barcode]))
     if barcode and (why := gs1_problem(barcode)):
-        problems.append(("PRODUCT_BAD_BARCODE", f"{label}: {why}"))
+        problems.append(codes.PRODUCT_BAD_BARCODE(field="barcode", value=barcode, label=label, why=why))
     if row["uom"] is None:
-        problems.append(("PRODUCT_UOM_NOT_MAPPED", f"{label}: unit {product['uom_id'][1]!r} has no code in {partner.source} (uom)"))
+        problems.append(codes.PRODUCT_UOM_NOT_MAPPED(field="uom", value=product["uom_id"][1], label=label, uom=product["uom_id"][1], source=partner.source))
     for p in check_row(layout, row):
-        if p.code == "FIELD_REQUIRED" and p.field in ("sku", "uom"):
+        if p.code == codes.FIELD_REQUIRED and p.field in ("sku", "uom"):
             continue  # already reported above
-        code = "PRODUCT_ENCODING" if p.code == "ENCODING_UNSUPPORTED" else "PRODUCT_FIELD_INVALID"
-        problems.append((code, f"{label}: {p.message}"))
+        code = codes.PRODUCT_ENCODING if p.code == codes.ENCODING_UNSUPPORTED else codes.PRODUCT_FIELD_INVALID
+        problems.append(code(field=p.field, label=label, detail=p.message))
     return problems
 
 
@@ -146,10 +148,10 @@ def prepare_products(
         ref = product_ref(product["id"])
         if problems:
             held += 1
-            for code, message in problems:
-                problems_seen[code] += 1
-                ledger.raise_exception(partner=partner.code, code=code, object_type="product", object_ref=ref, message=message)
-            ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES), keep=[c for c, _ in problems])
+            for problem in problems:
+                problems_seen[problem.code] += 1
+                ledger.raise_exception(partner=partner.code, code=problem.code, object_type="product", object_ref=ref, message=problem.message)
+            ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES), keep=[p.code for p in problems])
             continue
         ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES))
         version = version_hash(row)

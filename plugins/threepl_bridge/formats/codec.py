@@ -10,21 +10,15 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from threepl_bridge import codes
+from threepl_bridge.codes import Problem
 from threepl_bridge.specs.models import DelimitedLayout, FieldType, FixedWidthLayout, LayoutField
 
 Layout = DelimitedLayout | FixedWidthLayout
-
-
-@dataclass(frozen=True, kw_only=True)
-class ValueProblem:
-    code: str  # FIELD_REQUIRED, FIELD_TOO_LONG, FIELD_PATTERN, FIELD_ENUM, FIELD_RANGE, FIELD_TYPE, ENCODING_UNSUPPORTED
-    field: str
-    message: str
 
 
 def format_decimal(value: Any, separator: str = ".") -> str:
@@ -59,38 +53,36 @@ def format_value(layout: Layout, field: LayoutField, value: Any) -> str:
     return str(value)
 
 
-def check_row(layout: Layout, row: Mapping[str, Any]) -> list[ValueProblem]:
+def check_row(layout: Layout, row: Mapping[str, Any]) -> list[Problem]:
     """Every problem the 3PL would have with this row, per the layout's constraints and encoding."""
-    problems: list[ValueProblem] = []
+    problems: list[Problem] = []
     for f in layout.fields:
         value = row.get(f.name)
         if value is None or value is False or value == "":
             if f.required:
-                problems.append(ValueProblem(code="FIELD_REQUIRED", field=f.name, message=f"{f.column} is required"))
+                problems.append(codes.FIELD_REQUIRED(field=f.name, detail=f"{f.column} is required"))
             continue
         try:
             text = format_value(layout, f, value)
         except (ValueError, InvalidOperation, TypeError) as exc:
-            problems.append(ValueProblem(code="FIELD_TYPE", field=f.name, message=f"{f.column}: {exc}"))
+            problems.append(codes.FIELD_TYPE(field=f.name, detail=f"{f.column}: {exc}"))
             continue
         limit = f.max_length or (f.length if isinstance(layout, FixedWidthLayout) else None)
         if limit and len(text) > limit:
-            problems.append(ValueProblem(code="FIELD_TOO_LONG", field=f.name, message=f"{f.column}: {text!r} is longer than {limit}"))
+            problems.append(codes.FIELD_TOO_LONG(field=f.name, detail=f"{f.column}: {text!r} is longer than {limit}"))
         if f.pattern and not re.fullmatch(f.pattern, text):
-            problems.append(ValueProblem(code="FIELD_PATTERN", field=f.name, message=f"{f.column}: {text!r} does not match {f.pattern}"))
+            problems.append(codes.FIELD_PATTERN(field=f.name, detail=f"{f.column}: {text!r} does not match {f.pattern}"))
         if f.enum and text not in f.enum:
-            problems.append(ValueProblem(code="FIELD_ENUM", field=f.name, message=f"{f.column}: {text!r} is not one of {list(f.enum)}"))
+            problems.append(codes.FIELD_ENUM(field=f.name, detail=f"{f.column}: {text!r} is not one of {list(f.enum)}"))
         if f.type in (FieldType.DECIMAL, FieldType.INTEGER):
             number = Decimal(str(value))
             if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
-                problems.append(ValueProblem(code="FIELD_RANGE", field=f.name, message=f"{f.column}: {value} is outside [{f.minimum}, {f.maximum}]"))
+                problems.append(codes.FIELD_RANGE(field=f.name, detail=f"{f.column}: {value} is outside [{f.minimum}, {f.maximum}]"))
         try:
             text.encode(layout.encoding)
         except UnicodeEncodeError as exc:
             bad = text[exc.start : exc.end]
-            problems.append(ValueProblem(
-                code="ENCODING_UNSUPPORTED", field=f.name,
-                message=f"{f.column}: {bad!r} cannot be written in {layout.encoding} (value {text!r})",
+            problems.append(codes.ENCODING_UNSUPPORTED(field=f.name, detail=f"{f.column}: {bad!r} cannot be written in {layout.encoding} (value {text!r})",
             ))
     return problems
 

@@ -18,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from threepl_bridge.formats.codec import ValueProblem
+from threepl_bridge import codes
+from threepl_bridge.codes import Problem
 from threepl_bridge.specs.models import DelimitedLayout, FieldType, FixedWidthLayout, LayoutField
 
 Layout = DelimitedLayout | FixedWidthLayout
@@ -34,7 +35,7 @@ class ParsedRow:
     number: int  # line number in the file (the header is line 1)
     values: dict[str, Any]
     raw: dict[str, str]
-    problems: list[ValueProblem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 def parse_value(layout: Layout, f: LayoutField, text: str, tz: ZoneInfo) -> Any:
@@ -109,9 +110,9 @@ def read_rows(layout: Layout, data: bytes, tz: ZoneInfo) -> list[ParsedRow]:
                 row.values[f.name] = parse_value(layout, f, raw.get(f.name, ""), tz)
             except ValueError as exc:
                 row.values[f.name] = None
-                row.problems.append(ValueProblem(code="FIELD_TYPE", field=f.name, message=f"{f.column}: {exc}"))
+                row.problems.append(codes.FIELD_TYPE(row=number, field=f.name, value=raw.get(f.name, ""), detail=f"{f.column}: {exc}"))
         if "__width__" in raw:
-            row.problems.append(ValueProblem(code="ROW_SHAPE", field="", message=f"line {number}: {raw['__width__']}"))
+            row.problems.append(codes.ROW_SHAPE(row=number, detail=f"line {number}: {raw['__width__']}"))
         rows.append(row)
     return rows
 
@@ -163,7 +164,7 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
     """Large files (stock snapshots): the same rules as :func:`read_rows`, vectorised with pandas.
 
     Returns a DataFrame with a ``row`` column (line number), one column per layout field (decimals as float,
-    timestamps as UTC), and ``problems``: a list of (row, field, message) for values that could not be read.
+    timestamps as UTC), and ``problems``: a :class:`~threepl_bridge.codes.Problem` (row, field, value) for each value that could not be read.
     """
     import pandas as pd
 
@@ -195,7 +196,7 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
         names = [f.name for f in layout.fields if f.name in raw_frame.columns]
         raw_frame = raw_frame[(raw_frame[names] != "").any(axis=1)]
     frame = pd.DataFrame({"row": raw_frame["row"].to_numpy()})
-    problems: list[tuple[int, str, str]] = []
+    problems: list[Problem] = []
     for f in layout.fields:
         raw = raw_frame[f.name].str.strip() if f.name in raw_frame else pd.Series([""] * len(raw_frame), index=raw_frame.index)
         empty = raw == ""
@@ -220,5 +221,5 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
             what = ""
         frame[f.name] = values.to_numpy()
         for number, text_value in zip(raw_frame["row"][bad], raw[bad]):
-            problems.append((int(number), f.name, f"{f.column}: {text_value!r} is not {what}"))
+            problems.append(codes.FIELD_TYPE(row=int(number), field=f.name, value=text_value, detail=f"{f.column}: {text_value!r} is not {what}"))
     return frame, problems

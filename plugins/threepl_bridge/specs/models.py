@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from threepl_bridge.registry import PARTNER_FLOWS
 from threepl_bridge.specs.documents import DOCUMENT_KINDS, Direction
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
@@ -398,7 +399,7 @@ class ProductSelection(_Frozen):
         return bool(self.categories or self.routes or self.warehouse_routes or self.domain)
 
 
-FLOWS = ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl")
+FLOWS = PARTNER_FLOWS  # the flows a partner schedule may name (threepl_bridge.registry)
 
 
 class PartnerSpec(_Frozen):

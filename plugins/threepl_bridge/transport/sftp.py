@@ -120,6 +120,7 @@ class SftpTransport:
         self._sleep = sleep
         self._hook_factory = hook_factory or _default_hook
         self._hook = None
+        self._open: "SFTPClient | None" = None  # the session of an enclosing connected() block
 
     # ------------------------------------------------------------------------------ connection
 
@@ -137,7 +138,23 @@ class SftpTransport:
         return self._hook
 
     @contextmanager
+    def connected(self) -> Iterator["SftpTransport"]:
+        """Every call inside the block goes through one SSH session (a task opens one, not one per call)."""
+        if self._open is not None:
+            yield self
+            return
+        with self.session() as sftp:
+            self._open = sftp
+            try:
+                yield self
+            finally:
+                self._open = None
+
+    @contextmanager
     def session(self) -> Iterator["SFTPClient"]:
+        if self._open is not None:
+            yield self._open
+            return
         import paramiko
 
         hook = self.hook

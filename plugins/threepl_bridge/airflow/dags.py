@@ -1,4 +1,4 @@
-"""What every generated DAG shares: partner discovery at parse time, schedules, retries, tags and docs.
+"""What every generated DAG shares: which partners get which DAG, schedules, retries, tags and docs.
 
 Only light imports here (YAML, pydantic): DAG files import this module at parse time, and parsing must not
 touch the network or a database or import GX/pandas.
@@ -7,24 +7,17 @@ touch the network or a database or import GX/pandas.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from threepl_bridge.registry import flow as get_flow
 from threepl_bridge.specs.loader import PartnerRegistry, discover_partners
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)
 
 START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-DEFAULT_SCHEDULES = {
-    "products_to_3pl": "15 * * * *",
-    "orders_to_3pl": "*/30 * * * *",
-    "dispatches_from_3pl": "*/15 * * * *",
-    "stock_from_3pl": "0 6 * * *",
-}
-
-INTERVAL_FLOWS = frozenset({"stock_from_3pl"})  # flows whose runs stand for a period (real data intervals)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "threepl-bridge",
@@ -45,22 +38,50 @@ def partners_for_dags() -> list[Partner]:
     return list(registry.partners.values())
 
 
-def dag_kwargs(partner: Partner, flow: str, doc: str) -> dict[str, Any]:
-    schedules = partner.spec.schedules
-    schedule: Any = schedules[flow] if flow in schedules else DEFAULT_SCHEDULES[flow]
-    if flow in INTERVAL_FLOWS and schedule is not None and schedule not in ("@once", "@continuous"):
+def _schedule(expr: Any, interval: bool) -> Any:
+    if interval and expr is not None and expr not in ("@once", "@continuous"):
         from airflow.timetables.interval import CronDataIntervalTimetable
 
         # a run covers the period since the previous one, so a backfill run rebuilds that period's reports
-        schedule = CronDataIntervalTimetable(schedule, timezone="UTC")
+        return CronDataIntervalTimetable(expr, timezone="UTC")
+    return expr
+
+
+def dag_kwargs(partner: Partner, flow: str, doc: str | None = None) -> dict[str, Any]:
+    f = get_flow(flow)
+    schedules = partner.spec.schedules
+    expr: Any = schedules[flow] if flow in schedules else f.schedule
     return {
-        "dag_id": partner.spec.dag_id(flow),
-        "schedule": schedule,
+        "dag_id": f.dag_id(partner.code),
+        "schedule": _schedule(expr, f.interval),
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
         "default_args": DEFAULT_ARGS,
         "tags": ["threepl", f"partner:{partner.code}", f"flow:{flow}"],
-        "doc_md": f"### {partner.spec.name} (`{partner.code}`): {flow.replace('_', ' ')}\n\n{doc}\n\n"
+        "doc_md": f"### {partner.spec.name} (`{partner.code}`): {flow.replace('_', ' ')}\n\n{doc or f.doc}\n\n"
         f"Partner spec: `{partner.source}`. SFTP connection: `{partner.spec.sftp.conn_id}`.",
+    }
+
+
+def partner_dags(flow: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(partner code, DAG arguments) for every partner whose spec has the flow's document."""
+    f = get_flow(flow)
+    for p in partners_for_dags():
+        if p.document(f.kinds[0]):
+            yield p.code, dag_kwargs(p, flow)
+
+
+def global_dag_kwargs(flow: str, *, tags: list[str]) -> dict[str, Any]:
+    """DAG arguments of a flow that runs once for all partners (``month_end_valuation``)."""
+    f = get_flow(flow)
+    return {
+        "dag_id": f.dag_id(),
+        "schedule": _schedule(f.schedule, f.interval),
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+        "tags": ["threepl", *tags],
+        "doc_md": f.doc,
     }

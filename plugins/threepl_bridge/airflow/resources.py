@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
 from functools import lru_cache
 
 from threepl_bridge.ledger.engine import ledger_url, safe_url

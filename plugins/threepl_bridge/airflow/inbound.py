@@ -1,0 +1,51 @@
+"""Tasks every inbound flow shares: list the complete files, then one mapped task per file through the lifecycle
+(``threepl_bridge.flows.exchange.handle_file``): one SSH session and one download per task."""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from airflow.sdk import task
+
+from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.context import label, processing_moment
+
+log = logging.getLogger(__name__)
+
+# document kind -> "module:declaration" of its InboundKind (imported in the task, never at parse time)
+KINDS = {
+    "dispatches": "threepl_bridge.flows.dispatches:DISPATCHES",
+    "stock": "threepl_bridge.flows.stock:STOCK",
+}
+
+
+def inbound_kind(kind: str):  # type: ignore[no-untyped-def]
+    module, name = KINDS[kind].split(":")
+    return getattr(import_module(module), name)
+
+
+@task(task_id="list_files")
+@boundary
+def list_files(code: str, kind: str) -> list[str]:
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.exchange import list_files as complete_files
+
+    p = resources.partner(code)
+    return complete_files(p, kind, resources.transport(p))
+
+
+@task(task_id="handle_file", map_index_template="{{ file_name }}")
+@boundary
+def handle_file(code: str, kind: str, name: str, run_id: str | None = None) -> dict[str, object]:
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.exchange import handle_file as lifecycle
+    from threepl_bridge.reports import reports_dir
+
+    label("file_name", name)
+    p = resources.partner(code)
+    result = lifecycle(inbound_kind(kind), p, name, transport=resources.transport(p), ledger=resources.ledger(), client=resources.odoo(),
+                       now=processing_moment(), run_id=run_id, options={"reports_dir": reports_dir()})
+    for path in result.details.get("reports") or []:
+        log.info("finance report written: %s", path)
+    return result.as_dict()

@@ -1,0 +1,53 @@
+"""Tasks of <partner>_orders_to_3pl: settle interrupted uploads -> watch released pickings -> prepare -> deliver ->
+chatter notes."""
+
+from __future__ import annotations
+
+from airflow.sdk import task
+
+from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.context import run_moment
+from threepl_bridge.airflow.outbound import deliver_files
+
+
+@task(task_id="settle_pending")
+@boundary
+def settle(code: str, run_id: str | None = None) -> list[str]:
+    return deliver_files(code, "orders", run_id) + deliver_files(code, "cancellations", run_id)
+
+
+@task(task_id="watch_released")
+@boundary
+def watch(code: str, settled: list[str], run_id: str | None = None) -> dict[str, int]:
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.orders import watch_released
+
+    result = watch_released(partner=resources.partner(code), client=resources.odoo(), ledger=resources.ledger(), now=run_moment(), run_id=run_id)
+    deliver_files(code, "cancellations", run_id)
+    return result
+
+
+@task(task_id="prepare_orders")
+@boundary
+def prepare(code: str, watched: dict[str, int], run_id: str | None = None) -> dict[str, object]:
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.orders import prepare_orders
+
+    return prepare_orders(partner=resources.partner(code), client=resources.odoo(), ledger=resources.ledger(), now=run_moment(),
+                          run_id=run_id).as_dict()
+
+
+@task(task_id="deliver_files")
+@boundary
+def deliver(code: str, prepared: dict[str, object], run_id: str | None = None) -> list[str]:
+    return deliver_files(code, "orders", run_id)
+
+
+@task(task_id="note_in_chatter")
+@boundary
+def notes(code: str, prepared: dict[str, object], delivered: list[str]) -> int:
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.orders import note_released
+
+    p, client, ledger = resources.partner(code), resources.odoo(), resources.ledger()
+    return sum(note_released(partner=p, client=client, ledger=ledger, exchange_id=int(eid)) for eid in prepared.get("exchange_ids") or [])  # type: ignore[union-attr]

@@ -1,0 +1,8 @@
+"""Errors any layer may raise that say "a retry cannot help" (the Airflow boundary fails such a task at once)."""
+
+from __future__ import annotations
+
+
+class BadRequest(ValueError):
+    """What was asked cannot be acted on as given (an operator's run parameters, a reconciliation of another
+    partner): fix the request and run again."""

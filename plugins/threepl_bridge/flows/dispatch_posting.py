@@ -1,0 +1,167 @@
+"""Posting checked dispatch rows in Odoo (contract F2-F5, F7): a write-ahead posting record per picking, exact
+quantities and lots, tracking references, validation in batches dated on the day the goods left, then the steps
+after validation (operational dates, backorders released to the partner, chatter notes)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, timezone
+from typing import Any
+
+from threepl_bridge import codes
+from threepl_bridge.codes import Problem
+from threepl_bridge.flows.dispatch_checks import Shipment, posting_key
+from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.client import OdooClient
+from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.specs.models import Partner
+
+log = logging.getLogger(__name__)
+
+
+def post(
+    partner: Partner, client: OdooClient, ledger: Ledger, shipments: list[Shipment], exchange_id: int, file_name: str,
+    run_id: str | None,
+) -> tuple[dict[int, str], list[Problem], list[str]]:
+    """Validate the shipments in Odoo; returns {row: odoo ref} posted, issues for pickings Odoo refused, names."""
+    posted: dict[int, str] = {}
+    issues: list[Problem] = []
+    if not shipments:
+        return posted, issues, []
+    todo: list[Shipment] = []
+    recovered: list[Shipment] = []
+    for s in shipments:
+        key = posting_key(s.picking["id"], exchange_id)
+        state = ledger.posting_state(partner.code, key)
+        if state == "done":
+            posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
+            continue
+        if state == "intent" and _is_done(client, s.picking["id"]):  # validated by an attempt that died before the ledger commit
+            ledger.complete_posting(partner.code, key, odoo_id=s.picking["id"])
+            posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
+            recovered.append(s)
+            continue
+        todo.append(s)
+    _prepare_pickings(client, todo)
+    by_date: dict[date, list[Shipment]] = defaultdict(list)
+    for s in todo:
+        by_date[s.accounting_date].append(s)
+    size = client.settings.validate_batch
+    chunks = [group[start : start + size] for _, group in sorted(by_date.items()) for start in range(0, len(group), size)]
+    for n, chunk in enumerate(chunks):
+        if n:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
+            client.execute("stock.picking", "write", [s.picking["id"] for s in chunk], {"batch_id": False})
+        _validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
+    done = [s for s in todo if all(r.number in posted for r in s.rows)]
+    _after_validation(partner, client, ledger, done + recovered, file_name)
+    done += recovered
+    return posted, issues, sorted(s.picking["name"] for s in done)
+
+
+def _prepare_pickings(client: OdooClient, shipments: list[Shipment]) -> None:
+    """Write exactly what shipped (contract F2/F2b/F7): quantity and picked on every shipped move, 0 on the
+    others, lots on move lines, tracking references; detach auto-batches (F5 gotcha)."""
+    if not shipments:
+        return
+    batched = [s.picking["id"] for s in shipments if s.picking.get("batch_id")]
+    if batched:
+        client.execute("stock.picking", "write", batched, {"batch_id": False})
+    with_lots = [s for s in shipments if s.lots]
+    if with_lots:
+        client.execute("stock.picking", "do_unreserve", [s.picking["id"] for s in with_lots])
+    updates: dict[int, dict[str, Any]] = {}
+    new_lines: list[dict[str, Any]] = []
+    moves = client.read_by_id("stock.move", [mid for s in with_lots for mid in s.lots], ["product_id", "location_id", "location_dest_id"]) if with_lots else {}
+    for s in shipments:
+        for move_id, qty in s.move_qty.items():
+            if move_id in s.lots:
+                m = moves[move_id]
+                for lot_id, base, uom_id in s.lots[move_id]:
+                    new_lines.append({"move_id": move_id, "picking_id": s.picking["id"], "product_id": m["product_id"][0], "product_uom_id": uom_id,
+                                      "location_id": m["location_id"][0], "location_dest_id": m["location_dest_id"][0],
+                                      "lot_id": lot_id, "quantity": float(base), "picked": True})
+            elif qty > 0:
+                updates[move_id] = {"quantity": float(qty), "picked": True}
+            else:
+                updates[move_id] = {"quantity": 0}
+    if updates:
+        client.write_many("stock.move", updates)
+    if new_lines:
+        client.create_many("stock.move.line", new_lines)
+    refs = [[s.picking["id"], ", ".join(s.tracking)] for s in shipments if s.tracking]
+    if refs:
+        client.execute("stock.picking", "load", [".id", "carrier_tracking_ref"], refs)
+
+
+def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[Shipment], when: date, exchange_id: int,
+              posted: dict[int, str], issues: list[Problem]) -> None:
+    ids = [s.picking["id"] for s in group]
+    keys = {s.picking["id"]: posting_key(s.picking["id"], exchange_id) for s in group}
+    ledger.start_postings(partner.code, [(keys[pid], "stock.picking.button_validate", pid) for pid in ids], exchange_id=exchange_id)
+    context: dict[str, Any] = {"skip_sms": True, "skip_backorder": True, "force_period_date": when.isoformat()}
+    if partner.spec.policy.backorder == "cancel":
+        context["picking_ids_not_to_backorder"] = ids
+    try:
+        client.call_button("stock.picking", "button_validate", ids, context=context)
+    except OdooError as exc:
+        if exc.retryable and getattr(exc, "ambiguous", False):
+            raise  # unknown outcome: the task retries and the postings' intent records settle it
+        if len(group) > 1:  # isolate the failing picking: the others still post
+            middle = len(group) // 2
+            for half in (group[:middle], group[middle:]):
+                _validate(partner, client, ledger, half, when, exchange_id, posted, issues)
+            return
+        [s] = group
+        ledger.fail_posting(partner.code, keys[s.picking["id"]], error=str(exc))
+        for r in s.rows:
+            issues.append(codes.DISPATCH_POST_FAILED(row=r.number, picking=s.picking["name"], odoo_message=exc.odoo_message))
+        return
+    ledger.complete_postings(partner.code, [(keys[pid], pid) for pid in ids])
+    for s in group:
+        posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
+
+
+def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done: list[Shipment], file_name: str) -> None:
+    """Operational dates on the day the goods left; backorders stay released to the partner; chatter notes."""
+    if not done:
+        return
+    stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
+    if partner.spec.policy.backdate_moves and stamp:
+        # load() reads naive datetimes in the context's (else the API user's) time zone: ours are UTC
+        utc = {"tz": "UTC"}
+        client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()], context=utc)
+        moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(stamp)], ["state", "=", "done"]], ["picking_id", "move_line_ids"]))
+        client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves], context=utc)
+        lines = [[lid, stamp[m["picking_id"][0]]] for m in moves for lid in m["move_line_ids"]]
+        if lines:
+            client.execute("stock.move.line", "load", [".id", "date"], lines, context=utc)
+    backorders = client.execute("stock.picking", "search_read", [["backorder_id", "in", [s.picking["id"] for s in done]]], fields=["name", "backorder_id"])
+    hashes = _backorder_hashes(client, [b["id"] for b in backorders])
+    ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
+    for s in done:
+        ledger.set_released_state(partner.code, s.picking["id"], "done")
+        ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=s.picking["name"], codes=[codes.DISPATCH_PENDING_AT_3PL])
+    notes = [{"model": "stock.picking", "res_id": s.picking["id"], "message_type": "comment",
+              "body": f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
+                      + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "."} for s in done]
+    try:
+        client.create_many("mail.message", notes)
+    except OdooError as exc:  # a side channel never fails the posting
+        log.warning("chatter notes skipped: %s", exc)
+
+
+def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:
+    """The open lines' hash of each backorder, as the orders flow computes it at release."""
+    from threepl_bridge.flows.orders import MOVE_FIELDS as ORDER_MOVE_FIELDS, lines_hash
+
+    moves_of: dict[int, list[dict[str, Any]]] = {pid: [] for pid in backorder_ids}
+    if backorder_ids:
+        for m in client.search_read_all("stock.move", [["picking_id", "in", backorder_ids]], ORDER_MOVE_FIELDS):
+            moves_of[m["picking_id"][0]].append(m)
+    return {pid: lines_hash(moves) for pid, moves in moves_of.items()}
+
+
+def _is_done(client: OdooClient, picking_id: int) -> bool:
+    found = client.execute("stock.picking", "read", [picking_id], fields=["state"])
+    return bool(found) and found[0]["state"] == "done"
