@@ -61,6 +61,13 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle/delayed-ACK stalls
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header in the server's own clock, as a real Odoo's (the clock that stamps write_date)."""
+        import email.utils
+        from datetime import timezone
+
+        return email.utils.format_datetime(self.env.now().replace(tzinfo=timezone.utc), usegmt=True)
+
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet; credentials travel in bodies, never logged
         log.debug("odoo-standin %s", fmt % args)
 

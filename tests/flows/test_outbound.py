@@ -343,3 +343,40 @@ def test_the_stand_in_counts_every_call_as_odoo_receives_it_chatter_included(wor
     world.run_orders(world.demo)
     assert world.env.calls == world.odoo.calls  # server side = what our client sent, one by one
     assert world.env.calls["stock.picking.message_post"] == len(pickings)  # one chatter call per released picking
+
+
+def test_a_product_changed_while_the_scan_runs_is_sent_in_the_next_run(world, monkeypatch):
+    """The scan reads pages by id. A product changed after its page was read is invisible to this scan, while a
+    product on a later page changed even later is seen: the watermark must not move past the first change."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    world.run_products(world.demo)  # the partner has the whole catalogue
+    [low, high] = world.x("product.product", "search", [["default_code", "in", ["FURN_0269", "FURN_8855"]]], order="id")
+    [between] = world.x("product.product", "search", [["id", ">", low], ["id", "<", high], ["detailed_type", "=", "product"]], limit=1)
+    [other] = world.x("product.product", "search", [["default_code", "=", "FURN_9999"]])
+    start = world.env.frozen_now = world.env.frozen_now + timedelta(minutes=10)
+    world.x("product.product", "write", [between], {"barcode": "4006381333924"})  # a variant's own field
+    world.x("product.product", "write", [other], {"weight": 3.0})  # a template's field
+    world.run_products(world.demo)  # both watermarks are now at `start`: the next scans read from there on
+    original = world.odoo.execute
+
+    def execute(model, method, *args, **kwargs):  # noqa: ANN001, ANN202 - Odoo changes between the scan's pages
+        if model == "product.product" and method == "search_read" and any(c[0] == "write_date" for c in args[0] if isinstance(c, list)):
+            [after] = [c[2] for c in args[0] if isinstance(c, list) and c[:2] == ["id", ">"]]
+            if low <= after < high and world.env.frozen_now == start:  # the scan is past `low`, `high` is to come: two users edit
+                world.env.frozen_now = start + timedelta(seconds=1)
+                original("product.product", "write", [low], {"barcode": "4006381333931"})
+                world.env.frozen_now = start + timedelta(seconds=2)
+                original("product.product", "write", [high], {"weight": 7.5})
+        return original(model, method, *args, **kwargs)
+
+    monkeypatch.setattr(world.odoo, "execute", execute)
+    monkeypatch.setattr(world.odoo, "settings", replace(world.odoo.settings, page_size=1))  # one product per page
+    world.run_products(world.demo)
+    assert world.env.frozen_now == start + timedelta(seconds=2)  # the edits happened during the scan
+    monkeypatch.setattr(world.odoo, "execute", original)
+    world.env.frozen_now = start + timedelta(minutes=5)
+    world.run_products(world.demo)
+    sent = "".join(data.decode() for data in world.files(world.demo, "products").values())
+    assert "FURN_0269,4006381333931," in sent and "FURN_8855,,Drawer,EA,7.5,,none" in sent

@@ -53,19 +53,23 @@ def product_ref(product_id: int) -> str:
     return f"product:{product_id}"
 
 
-def _window(mark: tuple[str, int] | None) -> list[Any]:
-    """Records changed since the watermark (write_date, id).
+def _window(mark: tuple[str, int] | None, signpost: str) -> list[Any]:
+    """Records changed since the watermark (write_date, id) and up to the signpost.
 
     Odoo's write_date has one-second resolution, so a strict (write_date, id) cursor would lose a record updated
     in the watermark's own second with a lower id. The boundary second is therefore read again (>=), and the
     version hashes skip what the partner already has.
+
+    The signpost is Odoo's clock when the scan started. A scan reads page after page by id; a record changed
+    while it runs may sit on a page already read, so the scan cannot see it, while later pages carry write_dates
+    up to the present. Without the bound the watermark would move past that record's change for good. With it,
+    everything changed after the scan started waits for the next run, and the watermark never passes the signpost.
     """
-    if mark is None:
-        return []
-    return [["write_date", ">=", mark[0]]]
+    window: list[Any] = [["write_date", "<=", signpost]]
+    return window if mark is None else [["write_date", ">=", mark[0]], *window]
 
 
-def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[set[int], dict[str, list[Any]]]:
+def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner, signpost: str) -> tuple[set[int], dict[str, list[Any]]]:
     ids: set[int] = set()
     marks: dict[str, list[Any]] = {}
     for model, stream in STREAMS.items():
@@ -73,7 +77,7 @@ def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner) -> tuple[
         fields = ["write_date"] + (["product_variant_ids"] if model == "product.template" else [])
         best = current
         # templates: every storable one that changed (the variants are filtered by the selection below)
-        for rec in client.search_read_all(model, [STORABLE, *_window(current)], fields):
+        for rec in client.search_read_all(model, [STORABLE, *_window(current, signpost)], fields):
             ids.update(rec["product_variant_ids"] if model == "product.template" else [rec["id"]])
             position = (rec["write_date"], rec["id"])
             if best is None or position > best:
@@ -126,10 +130,11 @@ def prepare_products(
     doc = partner.document("products")
     if doc is None:
         raise LookupError(f"partner {partner.code} has no products document")
+    signpost = client.server_time().strftime("%Y-%m-%d %H:%M:%S")  # fixed before anything is read (see _window)
     catalog = list(client.search_read_all("product.product", [STORABLE], ["default_code", "barcode"]))
     sku_count = Counter(p["default_code"] for p in catalog if p.get("default_code"))
     barcode_count = Counter(p["barcode"] for p in catalog if p.get("barcode"))
-    ids, marks = _changed_ids(client, ledger, partner)
+    ids, marks = _changed_ids(client, ledger, partner, signpost)
     if full_resend:
         ids = {p["id"] for p in catalog}
     else:  # products held earlier are checked again: the fix may have been made on another product

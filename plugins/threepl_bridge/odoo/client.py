@@ -17,6 +17,7 @@ import itertools
 import json
 import logging
 import random
+import email.utils
 import ssl
 import time
 import urllib.error
@@ -25,6 +26,7 @@ import xmlrpc.client
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from threepl_bridge.odoo.errors import (
@@ -84,6 +86,12 @@ class _TimeoutTransport(xmlrpc.client.Transport):
         conn.timeout = self._timeout
         return conn
 
+    last_date: str | None = None  # the HTTP Date header of the last answer: the server's clock
+
+    def parse_response(self, response):  # type: ignore[no-untyped-def]
+        self.last_date = response.getheader("Date")
+        return super().parse_response(response)
+
 
 class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
     def __init__(self, timeout: float, context: ssl.SSLContext | None) -> None:
@@ -94,6 +102,12 @@ class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
         conn = super().make_connection(host)
         conn.timeout = self._timeout
         return conn
+
+    last_date: str | None = None  # the HTTP Date header of the last answer: the server's clock
+
+    def parse_response(self, response):  # type: ignore[no-untyped-def]
+        self.last_date = response.getheader("Date")
+        return super().parse_response(response)
 
 
 def _network_error(exc: BaseException, *, model: str | None, method: str | None) -> OdooTransientError:
@@ -121,8 +135,13 @@ class _XmlRpc:
             make = lambda: _TimeoutSafeTransport(settings.timeout, context)  # noqa: E731
         else:
             make = lambda: _TimeoutTransport(settings.timeout)  # noqa: E731
-        self._common = xmlrpc.client.ServerProxy(f"{base}/xmlrpc/2/common", transport=make(), allow_none=True)
+        self._common_transport = make()
+        self._common = xmlrpc.client.ServerProxy(f"{base}/xmlrpc/2/common", transport=self._common_transport, allow_none=True)
         self._object = xmlrpc.client.ServerProxy(f"{base}/xmlrpc/2/object", transport=make(), allow_none=True)
+
+    @property
+    def last_date(self) -> str | None:  # of the last "common" call
+        return self._common_transport.last_date
 
     def call(self, service: str, method: str, args: list[Any], *, model: str | None, model_method: str | None) -> Any:
         proxy = self._common if service == "common" else self._object
@@ -144,6 +163,7 @@ class _JsonRpc:
         self._timeout = settings.timeout
         self._context = None if settings.verify_tls or not self._url.startswith("https") else ssl._create_unverified_context()  # noqa: S323
         self._ids = itertools.count(1)
+        self.last_date: str | None = None
 
     def call(self, service: str, method: str, args: list[Any], *, model: str | None, model_method: str | None) -> Any:
         body = json.dumps(
@@ -152,6 +172,7 @@ class _JsonRpc:
         request = urllib.request.Request(self._url, data=body, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self._timeout, context=self._context) as response:  # noqa: S310
+                self.last_date = response.headers.get("Date")  # the server's clock (HTTP Date header)
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise _http_error(exc.code, str(exc.reason), model=model, method=model_method) from None
@@ -223,6 +244,15 @@ class OdooClient:
 
     def version(self) -> dict[str, Any]:
         return self._rpc_call("common", "version", [])
+
+    def server_time(self) -> datetime:
+        """Odoo's own clock, from the HTTP Date header of a ``version`` call (UTC, whole seconds): the moment a
+        scan starts, in the clock that stamps ``write_date``, whatever the skew between this worker and Odoo."""
+        self.version()
+        stamp = self._rpc.last_date
+        if not stamp:
+            raise OdooError("Odoo's answer carries no Date header: cannot fix the scan's start in Odoo's clock")
+        return email.utils.parsedate_to_datetime(stamp).astimezone(timezone.utc)
 
     def execute(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """``execute_kw`` with positional ``args`` and keyword ``kwargs``; returns Odoo's result.
