@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from threepl_bridge.ledger.errors import AlreadyStaged
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.specs.models import CompleteRule, Partner
@@ -102,7 +103,6 @@ def stage_file(
         name = file_name(template, partner=partner, kind=kind, when=when, key=key, seq=seq, tz=name_tz)
         try:
             return ledger.stage_outbound(partner=partner, kind=kind, folder=folder, name=name, data=data, run_id=run_id, **rows).exchange_id  # type: ignore[arg-type]
-        except ValueError as exc:
-            if "already staged" not in str(exc):
-                raise
+        except AlreadyStaged:
+            continue
     raise RuntimeError(f"no free file name for {kind} of {partner} from template {template!r}")

@@ -3,6 +3,9 @@
 Every table is prefixed ``ledger_`` and Alembic keeps its version in ``ledger_alembic_version``, so the ledger
 can share a database with Airflow without clashing. Schema changes go through migrations only
 (``threepl_bridge/ledger/migrations``); ``tests/ledger/test_migrations.py`` fails when models and migrations drift.
+
+State columns hold the values of the enums in :mod:`threepl_bridge.ledger.states`. Every foreign key and every
+lookup the ledger's API makes has an index (or a unique constraint that starts with its columns).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from threepl_bridge.ledger.states import ApprovalState, ExceptionStatus, PostingState, ReleaseState
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -75,6 +80,7 @@ class Exchange(Base):
         UniqueConstraint("partner", "direction", "kind", "remote_folder", "remote_name", "sha256", name="uq_ledger_exchange_file"),
         Index("ix_ledger_exchange_partner_kind_state", "partner", "kind", "state"),
         Index("ix_ledger_exchange_partner_sha256", "partner", "sha256"),
+        Index("ix_ledger_exchange_partner_direction_state", "partner", "direction", "state"),  # unsettled inbound
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -85,8 +91,8 @@ class Exchange(Base):
     remote_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(32))
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None)
+    state: Mapped[str] = mapped_column(String(32))  # states.State
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None, index=True)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_posted: Mapped[int] = mapped_column(Integer, default=0)
     rows_exception: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,6 +150,7 @@ class RecordException(Base):
     __table_args__ = (
         UniqueConstraint("partner", "code", "object_type", "object_ref", name="uq_ledger_exception_key"),
         Index("ix_ledger_exception_partner_status", "partner", "status"),
+        Index("ix_ledger_exception_partner_object_type_object_ref_status", "partner", "object_type", "object_ref", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,9 +159,9 @@ class RecordException(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_ref: Mapped[str] = mapped_column(String(255))
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ExceptionStatus.OPEN.value)
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
-    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None)
+    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None, index=True)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -164,9 +171,11 @@ class ReleasedPicking(Base):
     """An outgoing picking released to a partner: released at most once per partner."""
 
     __tablename__ = "ledger_released_picking"
-    __table_args__ = (UniqueConstraint("partner", "picking_id", name="uq_ledger_released_picking_key"),
+    __table_args__ = (
+        UniqueConstraint("partner", "picking_id", name="uq_ledger_released_picking_key"),
         Index("ix_ledger_released_picking_partner_state", "partner", "state"),
-)
+        Index("ix_ledger_released_picking_exchange_id_state", "exchange_id", "state"),  # the foreign key; pending of a file
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partner: Mapped[str] = mapped_column(String(32))
@@ -174,7 +183,7 @@ class ReleasedPicking(Base):
     picking_name: Mapped[str] = mapped_column(String(64))
     exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="released")  # pending, released, done, cancel_sent, cancelled
+    state: Mapped[str] = mapped_column(String(16), default=ReleaseState.RELEASED.value)  # states.ReleaseState
     released_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     noted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -184,9 +193,10 @@ class ProductVersion(Base):
     """A version (hash of the fields sent) of a product that a partner has received."""
 
     __tablename__ = "ledger_product_version"
-    __table_args__ = (UniqueConstraint("partner", "product_id", "version_hash", "exchange_id", name="uq_ledger_product_version_key"),
+    __table_args__ = (
+        UniqueConstraint("partner", "product_id", "version_hash", "exchange_id", name="uq_ledger_product_version_key"),
         Index("ix_ledger_product_version_partner_sku", "partner", "sku"),
-)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partner: Mapped[str] = mapped_column(String(32))
@@ -194,7 +204,7 @@ class ProductVersion(Base):
     sku: Mapped[str] = mapped_column(String(64))
     version_hash: Mapped[str] = mapped_column(String(64))
     odoo_write_date: Mapped[str] = mapped_column(String(32))
-    exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"))
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"), index=True)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -218,15 +228,18 @@ class Posting(Base):
     """
 
     __tablename__ = "ledger_posting"
-    __table_args__ = (UniqueConstraint("partner", "idem_key", name="uq_ledger_posting_key"),)
+    __table_args__ = (
+        UniqueConstraint("partner", "idem_key", name="uq_ledger_posting_key"),
+        Index("ix_ledger_posting_idem_key", "idem_key"),  # a reconciliation line finds its posting by key alone
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partner: Mapped[str] = mapped_column(String(32))
     idem_key: Mapped[str] = mapped_column(String(255))
     target: Mapped[str] = mapped_column(String(64))
     odoo_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None)
-    state: Mapped[str] = mapped_column(String(16), default="intent")
+    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None, index=True)
+    state: Mapped[str] = mapped_column(String(16), default=PostingState.INTENT.value)
     payload_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -241,9 +254,9 @@ class Reconciliation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partner: Mapped[str] = mapped_column(String(32))
-    exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"))
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"), index=True)
     as_of: Mapped[datetime] = mapped_column(UtcDateTime)
-    state: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(24))  # states.ReconciliationState
     currency: Mapped[str | None] = mapped_column(String(8), default=None)
     variance_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     details: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: data-quality results, unknown rows
@@ -255,7 +268,10 @@ class ReconciliationLine(Base):
     """One (SKU, lot) of a reconciliation, its classification and, for variances, its approval."""
 
     __tablename__ = "ledger_reconciliation_line"
-    __table_args__ = (UniqueConstraint("reconciliation_id", "sku", "lot", name="uq_ledger_reconciliation_line_key"),)
+    __table_args__ = (
+        UniqueConstraint("reconciliation_id", "sku", "lot", name="uq_ledger_reconciliation_line_key"),
+        Index("ix_ledger_reconciliation_line_reconciliation_id_approval", "reconciliation_id", "approval"),  # pending lines
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reconciliation_id: Mapped[int] = mapped_column(ForeignKey("ledger_reconciliation.id"), index=True)
@@ -270,6 +286,6 @@ class ReconciliationLine(Base):
     variance_value: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     classification: Mapped[str] = mapped_column(String(24))
     explanation: Mapped[str | None] = mapped_column(Text, default=None)
-    approval: Mapped[str] = mapped_column(String(16), default="none")  # none, auto, pending, approved
+    approval: Mapped[str] = mapped_column(String(16), default=ApprovalState.NONE.value)  # states.ApprovalState
     approved_by: Mapped[str | None] = mapped_column(String(128), default=None)
-    posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_posting.id"), default=None)
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_posting.id"), default=None, index=True)

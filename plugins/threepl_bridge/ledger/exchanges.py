@@ -1,0 +1,259 @@
+"""Exchanges: files received from or staged for a partner, their state history and what became of each row.
+
+An exchange's state follows :data:`~threepl_bridge.ledger.states.TRANSITIONS`; every change is an
+:class:`~threepl_bridge.ledger.models.ExchangeEvent`. Every method is safe to repeat: registering the same file
+twice returns the same exchange, recording the same row outcome twice stores it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from threepl_bridge.ledger.base import _Base
+from threepl_bridge.ledger.errors import AlreadyStaged, CountMismatch, MissingPayload, UnknownRecord
+from threepl_bridge.ledger.models import Exchange, ExchangeEvent, RowOutcome
+from threepl_bridge.ledger.releases import release_sent, stage_releases
+from threepl_bridge.ledger.states import Outcome, State, check_transition
+
+INBOUND, OUTBOUND = "inbound", "outbound"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registered:
+    """Result of registering a file: the exchange, whether it is new, and what it duplicates."""
+
+    exchange_id: int
+    state: str
+    created: bool
+    duplicate_of: int | None
+
+
+class Exchanges(_Base):
+    # ------------------------------------------------------------------------------ inbound files
+
+    def register_inbound(
+        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None
+    ) -> Registered:
+        """Record a file found in a partner's inbound folder.
+
+        The same (folder, name, content) is the same exchange whenever it is listed again. Content already
+        received under another name (or in another folder) is a new exchange in state ``input_duplicate``.
+        """
+        key = dict(partner=partner, direction=INBOUND, kind=kind, remote_folder=folder, remote_name=name, sha256=sha256)
+        with self.session() as s:
+            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
+            if existing is not None:
+                return Registered(
+                    exchange_id=existing.id, state=existing.state, created=False, duplicate_of=existing.duplicate_of_id
+                )
+            original = s.scalars(
+                select(Exchange)
+                .where(
+                    Exchange.partner == partner,
+                    Exchange.kind == kind,
+                    Exchange.direction == INBOUND,
+                    Exchange.sha256 == sha256,
+                    Exchange.state != State.INPUT_DUPLICATE.value,
+                )
+                .order_by(Exchange.id)
+                .limit(1)
+            ).one_or_none()
+        state = State.INPUT_DUPLICATE if original is not None else State.INPUT_RECEIVED
+        exchange = Exchange(**key, size=size, state=state.value, run_id=run_id, duplicate_of_id=original.id if original else None)
+        try:
+            with self.session() as s:
+                s.add(exchange)
+                s.flush()
+                note = f"same content as exchange {original.id} ({original.remote_name})" if original else None
+                s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=state.value, note=note, run_id=run_id))
+        except IntegrityError:
+            # another worker registered the same file between our read and our insert
+            return self.register_inbound(
+                partner=partner, kind=kind, folder=folder, name=name, sha256=sha256, size=size, run_id=run_id
+            )
+        return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=exchange.duplicate_of_id)
+
+    def unsettled_inbound(self, partner: str) -> list[Exchange]:
+        """Inbound files received but not processed yet (oldest first)."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(Exchange).where(Exchange.partner == partner, Exchange.direction == INBOUND,
+                                       Exchange.state.in_([State.INPUT_RECEIVED.value, State.INPUT_VALIDATED.value]))
+                .order_by(Exchange.id)
+            ))
+
+    # ---------------------------------------------------------------------------- state and history
+
+    def transition(
+        self, exchange_id: int, to_state: State, *, note: str | None = None, error: str | None = None, run_id: str | None = None
+    ) -> None:
+        """Move an exchange to ``to_state`` if the state table allows it; repeating a transition is a no-op."""
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id, with_for_update=True)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
+            if exchange.state == to_state:
+                return
+            check_transition(exchange_id, exchange.state, to_state)
+            to_state = State(to_state)
+            s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=to_state.value, note=note or error,
+                                run_id=run_id))
+            exchange.state = to_state.value
+            exchange.attempts += 1
+            if error is not None or to_state in (State.INPUT_RECEIVED, State.OUTPUT_PENDING):
+                exchange.error = error
+            if run_id:
+                exchange.run_id = run_id
+
+    def exchange(self, exchange_id: int) -> Exchange:
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
+            return exchange
+
+    def events(self, exchange_id: int) -> list[ExchangeEvent]:
+        with self.session() as s:
+            return list(s.scalars(select(ExchangeEvent).filter_by(exchange_id=exchange_id).order_by(ExchangeEvent.id)))
+
+    def count_exchanges(self, partner: str, kind: str | None = None) -> int:
+        with self.session() as s:
+            query = select(func.count()).select_from(Exchange).filter_by(partner=partner)
+            if kind:
+                query = query.filter_by(kind=kind)
+            return int(s.scalar(query) or 0)
+
+    # ---------------------------------------------------------------------------------- row outcomes
+
+    def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
+        """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again."""
+        with self.session() as s:
+            for item in outcomes:
+                row = dict(item)
+                row.setdefault("code", "")
+                row.setdefault("field", "")
+                key = {k: row[k] for k in ("row_number", "outcome", "code", "field")}
+                found = s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id, **key)).one_or_none()
+                if found is None:
+                    s.add(RowOutcome(exchange_id=exchange_id, **row))
+                else:
+                    for attr in ("message", "record_key", "odoo_ref", "data"):
+                        if row.get(attr) is not None:
+                            setattr(found, attr, row[attr])
+
+    def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
+        with self.session() as s:
+            return list(
+                s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id).order_by(RowOutcome.row_number, RowOutcome.id))
+            )
+
+    def close_counts(self, exchange_id: int, rows_total: int) -> dict[str, int]:
+        """Store the per-outcome row counts; every row must have exactly one kind of outcome.
+
+        A row with an exception counts as an exception even if it was also held back from posting; a row can
+        never be both posted and an exception.
+        """
+        with self.session() as s:
+            pairs = s.execute(
+                select(RowOutcome.row_number, RowOutcome.outcome).filter_by(exchange_id=exchange_id).distinct()
+            ).all()
+            by_row: dict[int, set[str]] = {}
+            for row_number, outcome in pairs:
+                by_row.setdefault(row_number, set()).add(outcome)
+            conflicting = sorted(r for r, kinds in by_row.items() if len(kinds) > 1)
+            if conflicting:
+                raise CountMismatch(f"exchange {exchange_id}: rows {conflicting[:10]} have more than one outcome")
+            counts = {o.value: sum(1 for kinds in by_row.values() if o.value in kinds) for o in Outcome}
+            missing = rows_total - len(by_row)
+            if missing:
+                raise CountMismatch(f"exchange {exchange_id}: {missing} of {rows_total} rows have no outcome")
+            exchange = s.get(Exchange, exchange_id)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
+            exchange.rows_total = rows_total
+            exchange.rows_posted = counts[Outcome.POSTED]
+            exchange.rows_exception = counts[Outcome.EXCEPTION]
+            exchange.rows_duplicate = counts[Outcome.DUPLICATE]
+            return counts
+
+    def dispatch_rows(self, partner: str) -> list[dict[str, object]]:
+        """Every row of every dispatch file with its final outcome and canonical values."""
+        with self.session() as s:
+            query = (
+                select(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.outcome, RowOutcome.code, RowOutcome.data,
+                       RowOutcome.odoo_ref, Exchange.remote_name)
+                .join(Exchange, Exchange.id == RowOutcome.exchange_id)
+                .where(Exchange.partner == partner, Exchange.kind == "dispatches")
+                .order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
+            )
+            rows: dict[tuple[int, int], dict[str, object]] = {}
+            for eid, number, outcome, code, data, ref, name in s.execute(query):
+                current = rows.get((eid, number))
+                if current is None or outcome == Outcome.POSTED:
+                    rows[(eid, number)] = {"exchange_id": eid, "row": number, "outcome": outcome, "code": code, "odoo_ref": ref,
+                                           "file": name, "data": json.loads(data) if data else {}}
+            return list(rows.values())
+
+    # -------------------------------------------------------------------------------- outbound files
+
+    def stage_outbound(
+        self,
+        *,
+        partner: str,
+        kind: str,
+        folder: str,
+        name: str,
+        data: bytes,
+        run_id: str | None = None,
+        pickings: list[dict[str, object]] | None = None,
+        products: list[dict[str, object]] | None = None,
+        picking_states: dict[int, str] | None = None,
+    ) -> Registered:
+        """Commit an outbound file *before* it is uploaded, with the pickings/product versions it carries.
+
+        From this commit on, the pickings count as released (they are never put in another file) and a crash
+        during or after the upload is settled by :meth:`mark_sent` on the next attempt, never by a new file.
+        The same name with other content raises :class:`~threepl_bridge.ledger.errors.AlreadyStaged`.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        key = dict(partner=partner, direction=OUTBOUND, kind=kind, remote_folder=folder, remote_name=name)
+        with self.session() as s:
+            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
+            if existing is not None:
+                if existing.sha256 != sha:
+                    raise AlreadyStaged(folder, name, existing.id)
+                return Registered(exchange_id=existing.id, state=existing.state, created=False, duplicate_of=None)
+            state = State.OUTPUT_PENDING
+            exchange = Exchange(**key, sha256=sha, size=len(data), state=state.value, run_id=run_id, payload=data)
+            s.add(exchange)
+            s.flush()
+            s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=state.value, run_id=run_id))
+            stage_releases(s, partner=partner, exchange_id=exchange.id, pickings=pickings or [], products=products or [],
+                           picking_states=picking_states or {})
+            return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=None)
+
+    def payload(self, exchange_id: int) -> bytes:
+        with self.session() as s:
+            data = s.scalar(select(Exchange.payload).filter_by(id=exchange_id))
+        if data is None:
+            raise MissingPayload(exchange_id)
+        return data
+
+    def mark_sent(self, exchange_id: int, *, note: str | None = None, run_id: str | None = None) -> None:
+        """The file is on the server: the exchange is sent and its pickings are released (idempotent)."""
+        self.transition(exchange_id, State.OUTPUT_SENT, note=note, run_id=run_id)
+        with self.session() as s:
+            release_sent(s, exchange_id)
+
+    def pending_outbound(self, partner: str, kind: str) -> list[int]:
+        with self.session() as s:
+            return list(s.scalars(
+                select(Exchange.id)
+                .filter_by(partner=partner, kind=kind, direction=OUTBOUND, state=State.OUTPUT_PENDING.value)
+                .order_by(Exchange.id)
+            ))

@@ -1,0 +1,132 @@
+"""Reconciliations: a partner's stock snapshot compared with Odoo, line by (SKU, lot), with approvals.
+
+A reconciliation's state is derived from its lines (:meth:`Reconciliations.refresh_reconciliation_state`) and
+follows :data:`~threepl_bridge.ledger.states.RECONCILIATION_TRANSITIONS`; a line's approval follows
+:data:`~threepl_bridge.ledger.states.APPROVAL_TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from threepl_bridge.ledger.base import _Base
+from threepl_bridge.ledger.errors import UnknownRecord
+from threepl_bridge.ledger.models import Posting, Reconciliation, ReconciliationLine
+from threepl_bridge.ledger.states import (
+    ApprovalState,
+    ReconciliationState,
+    check_approval_transition,
+    check_reconciliation_transition,
+)
+
+ADJUSTABLE = (ApprovalState.AUTO.value, ApprovalState.APPROVED.value)  # lines whose variance is posted to Odoo
+
+
+def derived_state(lines: list[ReconciliationLine]) -> ReconciliationState:
+    """A reconciliation's state from its lines: waiting for an operator, posting, posted, or nothing to do."""
+    if any(l.approval == ApprovalState.PENDING for l in lines):
+        return ReconciliationState.AWAITING_APPROVAL
+    adjustable = [l for l in lines if l.variance_qty != 0 and l.approval in ADJUSTABLE]
+    if adjustable:
+        return ReconciliationState.POSTED if all(l.posting_id for l in adjustable) else ReconciliationState.POSTING
+    return ReconciliationState.RECONCILED
+
+
+class Reconciliations(_Base):
+    # ----------------------------------------------------------------------------------------- reads
+
+    def reconciliation_for(self, partner: str, exchange_id: int) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(Reconciliation.id).filter_by(partner=partner, exchange_id=exchange_id))
+
+    def reconciliation(self, recon_id: int) -> Reconciliation:
+        with self.session() as s:
+            found = s.get(Reconciliation, recon_id)
+            if found is None:
+                raise UnknownRecord("reconciliation", recon_id)
+            return found
+
+    def reconciliations(self, partner: str | None = None) -> list[Reconciliation]:
+        with self.session() as s:
+            query = select(Reconciliation).order_by(Reconciliation.as_of, Reconciliation.id)
+            if partner:
+                query = query.filter_by(partner=partner)
+            return list(s.scalars(query))
+
+    def reconciliation_lines(self, recon_id: int) -> list[ReconciliationLine]:
+        with self.session() as s:
+            return list(s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id)
+                                  .order_by(ReconciliationLine.sku, ReconciliationLine.lot)))
+
+    def reconciliation_counts(self, recon_id: int) -> dict[str, int]:
+        """Lines per classification; plain matches are counted, not stored one by one."""
+        counts: dict[str, int] = {}
+        for line in self.reconciliation_lines(recon_id):
+            counts[line.classification] = counts.get(line.classification, 0) + 1
+        matches = int(json.loads(self.reconciliation(recon_id).details or "{}").get("matches", 0))
+        if matches:
+            counts["match"] = counts.get("match", 0) + matches
+        return dict(sorted(counts.items()))
+
+    def reconciliation_unknown_rows(self, recon_id: int) -> dict[int, str]:
+        details = json.loads(self.reconciliation(recon_id).details or "{}")
+        return {int(k): v for k, v in details.get("unknown_rows", {}).items()}
+
+    # ---------------------------------------------------------------------------------------- writes
+
+    def store_reconciliation(self, *, partner: str, exchange_id: int, as_of: datetime, currency: str, lines: list[dict[str, object]],
+                             variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str],
+                             matches: int = 0) -> int:
+        """Store a reconciliation and its lines in one transaction; storing it again returns the first one."""
+        try:
+            with self.session() as s:
+                recon = Reconciliation(partner=partner, exchange_id=exchange_id, as_of=as_of, currency=currency,
+                                       state=ReconciliationState.RECONCILED.value, variance_value=variance_value,
+                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows, "matches": matches},
+                                                          sort_keys=True, default=str))
+                s.add(recon)
+                s.flush()
+                if lines:  # bulk insert: a snapshot can hold a million (SKU, lot) lines
+                    s.execute(insert(ReconciliationLine), [{**line, "reconciliation_id": recon.id} for line in lines])
+                return recon.id
+        except IntegrityError:
+            found = self.reconciliation_for(partner, exchange_id)
+            if found is None:
+                raise
+            return found
+
+    def approve_lines(self, recon_id: int, keys: list[str] | None, approver: str) -> int:
+        """Approve pending lines given as ``SKU`` or ``SKU|LOT`` (None: every pending line)."""
+        wanted = None if keys is None else {k if "|" in k else f"{k}|" for k in keys}
+        count = 0
+        with self.session() as s:
+            query = select(ReconciliationLine).filter_by(reconciliation_id=recon_id, approval=ApprovalState.PENDING.value)
+            for line in list(s.scalars(query)):
+                if wanted is None or f"{line.sku}|{line.lot}" in wanted or (f"{line.sku}|" in wanted and not line.lot):
+                    check_approval_transition(f"reconciliation {recon_id} line {line.sku}|{line.lot}", line.approval,
+                                              ApprovalState.APPROVED)
+                    line.approval, line.approved_by = ApprovalState.APPROVED.value, approver
+                    count += 1
+        return count
+
+    def set_line_posted(self, line_id: int, idem_key: str) -> None:
+        with self.session() as s:
+            line = s.get(ReconciliationLine, line_id)
+            if line is None:
+                raise UnknownRecord("reconciliation line", line_id)
+            line.posting_id = s.scalar(select(Posting.id).filter_by(idem_key=idem_key))
+
+    def refresh_reconciliation_state(self, recon_id: int) -> str:
+        with self.session() as s:
+            recon = s.get(Reconciliation, recon_id)
+            if recon is None:
+                raise UnknownRecord("reconciliation", recon_id)
+            state = derived_state(list(s.scalars(select(ReconciliationLine).filter_by(reconciliation_id=recon_id))))
+            check_reconciliation_transition(f"reconciliation {recon_id}", recon.state, state)
+            recon.state = state.value
+            return recon.state
