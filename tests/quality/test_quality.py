@@ -113,7 +113,7 @@ def stock_frame_result():
     frame, problems = read_frame(STOCK, payload(STOCK_HEADER, STOCK_LINES), LA)
     frame["lot_key"] = frame["lot"].fillna("")
     issues, summary = validate_frame("stock", frame, parameters={"uom_codes": UOMS, "now": STOCK_NOW},
-                                     parse_failed={(n, f) for n, f, _ in problems})
+                                     parse_failed={(p.row, p.field) for p in problems})
     return problems, issues, summary
 
 
@@ -249,7 +249,7 @@ def test_no_rows_no_checks():
 
 def test_stock_frame_issues_are_exactly_the_failing_values(stock_frame_result):
     problems, issues, _ = stock_frame_result
-    assert {(n, f) for n, f, _ in problems} == {(10, "quantity"), (13, "as_of")}
+    assert {(p.row, p.field) for p in problems} == {(10, "quantity"), (13, "as_of")}
     assert set(keyed(issues)) == STOCK_EXPECTED
     assert len(issues) == len(STOCK_EXPECTED)
 
@@ -278,8 +278,6 @@ def test_each_stock_expectation_yields_an_issue(stock_frame_result, row, code, f
         assert word in message, (word, message)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the message of the stock rule quantity >= 0 (STOCK_QTY_NEGATIVE) says "
-                   "'must be greater than 0', but 0 on hand is valid; it should say the quantity may not be negative")
 def test_negative_stock_message_says_what_the_rule_is(stock_frame_result):
     message = keyed(stock_frame_result[1])[(6, "STOCK_QTY_NEGATIVE", "quantity")]
     assert "-1" in message
@@ -313,7 +311,7 @@ def test_stock_frame_without_lot_key_and_unit_skips_those_expectations():
     frame, problems = read_frame(STOCK, payload("sku,qty_on_hand,snapshot_at", ["A,-2,2026-11-20 02:00:00", "A,1,2026-11-20 02:00:00"]), LA)
     frame = frame.drop(columns=["uom"])
     issues, summary = validate_frame("stock", frame, parameters={"uom_codes": UOMS, "now": STOCK_NOW},
-                                     parse_failed={(n, f) for n, f, _ in problems})
+                                     parse_failed={(p.row, p.field) for p in problems})
     assert [(i.row, i.code, i.field) for i in issues] == [(2, "STOCK_QTY_NEGATIVE", "quantity")]
     assert sorted(s.column for s in summary) == ["as_of", "as_of", "quantity", "quantity", "sku"]
     assert all(s.code != "STOCK_DUPLICATE_ROW" for s in summary)
@@ -324,13 +322,24 @@ def test_stock_frame_without_lot_key_and_unit_skips_those_expectations():
 
 def test_suites_come_from_threepl_expectations_dir(tmp_path, monkeypatch):
     suite = {"name": "custom", "expectations": [
-        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "sku", "regex": "^[A-Z0-9-]+$"}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "sku", "regex": "^[A-Z0-9-]+$"}, "meta": {"code": "STOCK_FIELD_INVALID"}},
     ]}
     (tmp_path / "custom.json").write_text(json.dumps(suite))
     monkeypatch.setenv(EXPECTATIONS_ENV, str(tmp_path))
     rows = read_rows(STOCK, payload(STOCK_HEADER, ["OK-1,,1,EA,ok,2026-11-20 02:00:00", "bad sku,,1,EA,ok,2026-11-20 02:00:00"]), LA)
     issues, summary = validate_rows("custom", rows, parameters={})
-    assert [(i.row, i.code, i.field) for i in issues] == [(3, "DATA_QUALITY", "sku")]  # no meta.code: the generic one
-    assert "expect_column_values_to_match_regex" in issues[0].message and "'bad sku'" in issues[0].message
+    assert [(i.row, i.code, i.field, i.value) for i in issues] == [(3, "STOCK_FIELD_INVALID", "sku", "bad sku")]
     assert [(s.expectation, s.column, s.code, s.success, s.unexpected) for s in summary] == [
-        ("expect_column_values_to_match_regex", "sku", "DATA_QUALITY", False, 1)]
+        ("expect_column_values_to_match_regex", "sku", "STOCK_FIELD_INVALID", False, 1)]
+
+
+def test_an_expectation_without_a_catalogued_code_is_refused_naming_the_suite(tmp_path, monkeypatch):
+    rows = read_rows(STOCK, payload(STOCK_HEADER, ["bad sku,,1,EA,ok,2026-11-20 02:00:00"]), LA)
+    monkeypatch.setenv(EXPECTATIONS_ENV, str(tmp_path))
+    regex = {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "sku", "regex": "^[A-Z]+$"}}
+    (tmp_path / "nocode.json").write_text(json.dumps({"name": "nocode", "expectations": [regex]}))
+    with pytest.raises(RuntimeError, match="in suite nocode has no meta.code"):
+        validate_rows("nocode", rows, parameters={})
+    (tmp_path / "badcode.json").write_text(json.dumps({"name": "badcode", "expectations": [{**regex, "meta": {"code": "STOCK_TYPO"}}]}))
+    with pytest.raises(KeyError, match="unknown exception code 'STOCK_TYPO'"):
+        validate_rows("badcode", rows, parameters={})
