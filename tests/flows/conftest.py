@@ -34,6 +34,7 @@ class World:
     sftp_root: Path
     demo: Partner
     semi: Partner
+    sftp: EmbeddedSftpServer | None = None  # counts sessions and reads (tests/flows/test_exchange.py)
 
     def transport(self, partner: Partner) -> SftpTransport:
         return SftpTransport(partner.spec.sftp.conn_id)
@@ -88,7 +89,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         yield World(
             env=env, odoo=client, ledger=Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}"), sftp_root=tmp_path / "sftp",
             demo=load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml"),
-            semi=load_partner(FIXTURES / "partners" / "semi3pl.yaml"),
+            semi=load_partner(FIXTURES / "partners" / "semi3pl.yaml"), sftp=sftp,
         )
 
 

@@ -18,7 +18,7 @@ from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
-from threepl_bridge.odoo.warehouses import stock_locations
+from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     tz = partner.spec.company_tz
     start = datetime.combine(first, time.min, tz)
     end = datetime.combine(last + timedelta(days=1), time.min, tz)
-    [user] = client.execute("res.users", "read", [client.uid], fields=["company_id"])
-    [company] = client.execute("res.company", "read", [user["company_id"][0]], fields=["currency_id"])
-    report = MonthEnd(partner=partner.code, month=first.strftime("%Y-%m"), currency=company["currency_id"][1] if company.get("currency_id") else "")
+    odoo = StockQueries(client, partner)
+    report = MonthEnd(partner=partner.code, month=first.strftime("%Y-%m"), currency=odoo.company.currency)
     factors = {u.code: Decimal(u.factor) for u in partner.spec.uom}
 
     # --- the 3PL's side: dispatch rows shipped in the month, by outcome
@@ -85,7 +84,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
 
     # --- Odoo's side: stock journal entries dated in the month, for the partner's warehouses
-    locations = set(stock_locations(client, partner))
+    locations = set(odoo.stock_locations)
     entries = client.execute("account.move", "search_read", [["date", ">=", first.isoformat()], ["date", "<=", last.isoformat()],
                                                              ["stock_move_id", "!=", False]], fields=["stock_move_id", "amount_total", "state"])
     move_ids = sorted({e["stock_move_id"][0] for e in entries})
