@@ -211,3 +211,24 @@ def test_a_default_unit_must_be_one_of_the_partners_codes(world):
 
     with pytest.raises(ValidationError, match="default_uom: 'BOX' is not one of the uom codes"):
         _without_unit_column(world, default_uom="BOX")
+
+
+def test_a_partner_with_two_warehouses_is_counted_over_both_and_a_shortfall_comes_from_where_the_stock_is(world):
+    """demo3pl runs 3PL and WH. The count covers both warehouses; a product held only in WH, counted 3 short, is
+    taken down in WH (never a negative quant in the first warehouse named)."""
+    data = world.demo.spec.model_dump()
+    data["odoo"]["warehouses"] = ["3PL", "WH"]
+    partner = Partner(spec=type(world.demo.spec).model_validate(data), layouts=world.demo.layouts, source=world.demo.source)
+    pid = world.x("product.product", "create", {"name": "Spare shelf", "default_code": "SHELF-WH", "detailed_type": "product", "standard_price": 2.0})
+    world.x("stock.quant", "create", {"product_id": pid, "location_id": 8, "inventory_quantity_auto_apply": 10}, context={"inventory_mode": True})
+    held = world.x("stock.quant", "search_read", [["location_id", "=", 35], ["quantity", "!=", 0]], fields=["product_id", "lot_id", "quantity"])
+    sku = {p["id"]: p["default_code"] for p in world.x("product.product", "read", sorted({q["product_id"][0] for q in held}), fields=["default_code"])}
+    at = "2026-11-20 01:10:00"  # Los Angeles: after the stock above was booked (09:00 UTC)
+    lines = [f"{sku[q['product_id'][0]]},{q['lot_id'][1] if q['lot_id'] else ''},{q['quantity']:g},EA,available,{at}" for q in held]
+    drop(world, partner, "stock", "STOCK_TWO.csv", stock_csv([*lines, f"SHELF-WH,,7,EA,available,{at}"]))
+    [result] = run_stock(world, partner)
+    assert (result.state, result.exceptions, result.classes) == ("input_processed", 0, {"match": 7, "variance": 1}), result
+    [line] = world.ledger.reconciliation_lines(result.reconciliation_id)
+    assert (line.sku, line.odoo_qty, line.variance_qty, line.approval, result.adjusted) == ("SHELF-WH", Decimal(10), Decimal(-3), "auto", 1)
+    quants = world.x("stock.quant", "search_read", [["product_id", "=", pid]], fields=["location_id", "quantity"])
+    assert {q["location_id"][0]: q["quantity"] for q in quants if q["quantity"]} == {8: 7.0}
