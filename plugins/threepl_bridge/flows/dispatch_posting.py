@@ -15,6 +15,7 @@ from threepl_bridge.flows.dispatch_checks import Shipment, posting_key
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
+from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def post(
         if state == "done":
             posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
             continue
-        if state == "intent" and _is_done(client, s.picking["id"]):  # validated by an attempt that died before the ledger commit
+        if state == "intent" and StockQueries(client, partner).picking_states([s.picking["id"]]).get(s.picking["id"]) == "done":  # validated by an attempt that died before the ledger commit
             ledger.complete_posting(partner.code, key, odoo_id=s.picking["id"])
             posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
             recovered.append(s)
@@ -160,8 +161,3 @@ def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int,
         for m in client.search_read_all("stock.move", [["picking_id", "in", backorder_ids]], ORDER_MOVE_FIELDS):
             moves_of[m["picking_id"][0]].append(m)
     return {pid: lines_hash(moves) for pid, moves in moves_of.items()}
-
-
-def _is_done(client: OdooClient, picking_id: int) -> bool:
-    found = client.execute("stock.picking", "read", [picking_id], fields=["state"])
-    return bool(found) and found[0]["state"] == "done"

@@ -162,12 +162,8 @@ def list_files(partner: Partner, kind: str, transport: SftpTransport) -> list[st
 def handle_file(kind: InboundKind, partner: Partner, name: str, *, transport: SftpTransport, ledger: Ledger, client: Any,
                 now: datetime, run_id: str | None = None, options: dict[str, Any] | None = None) -> FileResult:
     """Take one listed file through the whole lifecycle in one SFTP session, downloading it once."""
-    doc = inbound_document(partner, kind.name)
-    path = remote_path(doc.folder, name)
     with transport.connected():
-        downloaded = transport.read_bytes(path, max_bytes=MAX_FILE_BYTES)
-        reg = ledger.register_inbound(partner=partner.code, kind=kind.name, folder=doc.folder, name=name,
-                                      sha256=downloaded.sha256, size=len(downloaded.data), run_id=run_id)
+        downloaded, reg = _receive(partner, kind.name, name, transport, ledger, run_id)
         exchange = ledger.exchange(reg.exchange_id)
         work = Inbound(partner=partner, exchange=exchange, ledger=ledger, transport=transport, client=client, now=now, run_id=run_id,
                        options=options or {})
@@ -177,25 +173,26 @@ def handle_file(kind: InboundKind, partner: Partner, name: str, *, transport: Sf
         return _process(kind, work, downloaded.data)
 
 
+def _receive(partner: Partner, kind: str, name: str, transport: SftpTransport, ledger: Ledger, run_id: str | None):  # type: ignore[no-untyped-def]
+    """Step 1: download ``name`` (once) and register it as an exchange (name + sha256; a duplicate is recorded as such)."""
+    doc = inbound_document(partner, kind)
+    downloaded = transport.read_bytes(remote_path(doc.folder, name), max_bytes=MAX_FILE_BYTES)
+    reg = ledger.register_inbound(partner=partner.code, kind=kind, folder=doc.folder, name=name,
+                                  sha256=downloaded.sha256, size=len(downloaded.data), run_id=run_id)
+    return downloaded, reg
+
+
 def receive_file(partner: Partner, kind: str, name: str, *, transport: SftpTransport, ledger: Ledger, run_id: str | None = None) -> FileResult:
     """Step 1 alone (with step 2 for a duplicate or a processed file): download and register ``name``. For tools
     and tests that take a file through in two steps (then :func:`process_exchange`); tasks use :func:`handle_file`."""
-    doc = inbound_document(partner, kind)
     with transport.connected():
-        downloaded = transport.read_bytes(remote_path(doc.folder, name), max_bytes=MAX_FILE_BYTES)
-        reg = ledger.register_inbound(partner=partner.code, kind=kind, folder=doc.folder, name=name,
-                                      sha256=downloaded.sha256, size=len(downloaded.data), run_id=run_id)
+        _, reg = _receive(partner, kind, name, transport, ledger, run_id)
         work = Inbound(partner=partner, exchange=ledger.exchange(reg.exchange_id), ledger=ledger, transport=transport, client=None,
                        now=datetime.now(), run_id=run_id, options={})
         moved_to = None
         if reg.state in (State.INPUT_DUPLICATE, State.INPUT_PROCESSED):
-            moved_to = _move(work, _Named(kind), partner.spec.sftp.archive_folder, only_if_present=True)
+            moved_to = _move(work, kind, partner.spec.sftp.archive_folder, only_if_present=True)
         return _result(work, moved_to=moved_to, duplicate_of=reg.duplicate_of)
-
-
-@dataclass(frozen=True)
-class _Named:
-    name: str
 
 
 def process_exchange(kind: InboundKind, partner: Partner, exchange_id: int, *, transport: SftpTransport, ledger: Ledger, client: Any,
@@ -214,12 +211,12 @@ def process_exchange(kind: InboundKind, partner: Partner, exchange_id: int, *, t
         return _process(kind, work, downloaded.data)
 
 
-def _companions(work: Inbound, kind: "InboundKind | _Named") -> tuple[str, ...]:
-    doc = inbound_document(work.partner, kind.name)
+def _companions(work: Inbound, kind: str) -> tuple[str, ...]:
+    doc = inbound_document(work.partner, kind)
     return (doc.complete.marker_suffix,) if doc.complete.rule == "marker" else ()
 
 
-def _move(work: Inbound, kind: "InboundKind | _Named", target: str, *, only_if_present: bool = False) -> str | None:
+def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = False) -> str | None:
     path = remote_path(work.exchange.remote_folder, work.exchange.remote_name)
     if only_if_present and work.transport.stat(path) is None:
         return None
@@ -236,7 +233,7 @@ def _settle(kind: InboundKind, work: Inbound, duplicate_of: int | None) -> FileR
     """An exchange already settled: its file (still in the inbox if the task died before the move) goes where it belongs."""
     sftp = work.partner.spec.sftp
     target = sftp.error_folder if work.exchange.state == State.INPUT_ERROR else sftp.archive_folder
-    moved_to = _move(work, kind, target, only_if_present=True)
+    moved_to = _move(work, kind.name, target, only_if_present=True)
     if moved_to:
         why = f"duplicate of exchange {duplicate_of}" if duplicate_of else str(work.exchange.state)
         log.info("%s %s: %s is %s; moved to %s", work.partner.code, kind.name, work.name, why, moved_to)
@@ -261,7 +258,7 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
         problem = kind.unreadable(file=exchange.remote_name, detail=reason)
         ledger.raise_exception(partner=partner.code, code=problem.code, object_type="file", object_ref=f"{exchange.remote_name}#{exchange.id}",
                                message=problem.message, exchange_id=exchange.id)
-        moved_to = _move(work, kind, partner.spec.sftp.error_folder)
+        moved_to = _move(work, kind.name, partner.spec.sftp.error_folder)
         log.error("%s: unreadable, moved to %s: %s", exchange.remote_name, moved_to, reason)
         return _result(work, moved_to=moved_to, details=kind.settled(work) if kind.settled else {})
 
@@ -281,7 +278,7 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     counts = ledger.close_counts(exchange.id, rows_total=len(work.row_numbers()))
     note = processed.note or f"posted {counts['posted']}, duplicate {counts['duplicate']}, exception {counts['exception']}"
     ledger.transition(exchange.id, State.INPUT_PROCESSED, note=note, run_id=work.run_id)
-    moved_to = _move(work, kind, partner.spec.sftp.archive_folder)
+    moved_to = _move(work, kind.name, partner.spec.sftp.archive_folder)
     log.info("%s: %d rows: %s; archived as %s", exchange.remote_name, len(work.row_numbers()), counts, moved_to)
     details = dict(processed.result)
     if processed.after_archive is not None:
