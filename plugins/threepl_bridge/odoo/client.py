@@ -76,38 +76,47 @@ class OdooSettings:
 # ------------------------------------------------------------------------------------------ transports
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
+class _SendOnce:
+    """xmlrpc.client's transports silently send a request a second time when the connection drops before the
+    reply (``RemoteDisconnected``, ``ECONNRESET``): meant for a keep-alive connection gone cold, it also resends a
+    write Odoo has already applied when only its reply was lost. Here every request is sent once; the client
+    decides what may be retried (reads), and a write's unknown outcome goes to the flow's ledger. A connection
+    idle for longer than :data:`IDLE_REUSE` seconds is not reused, so a cold keep-alive connection rarely turns a
+    call into an ambiguous failure."""
+
+    IDLE_REUSE = 2.0
+    last_date: str | None = None  # the HTTP Date header of the last answer: the server's clock
+    _timeout: float
+    _last_used: float = 0.0
+
+    def request(self, host, handler, request_body, verbose=False):  # type: ignore[no-untyped-def]
+        if time.monotonic() - self._last_used > self.IDLE_REUSE:
+            self.close()  # type: ignore[attr-defined]
+        try:
+            return self.single_request(host, handler, request_body, verbose)  # type: ignore[attr-defined]
+        finally:
+            self._last_used = time.monotonic()
+
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        conn = super().make_connection(host)  # type: ignore[misc]
+        conn.timeout = self._timeout
+        return conn
+
+    def parse_response(self, response):  # type: ignore[no-untyped-def]
+        self.last_date = response.getheader("Date")
+        return super().parse_response(response)  # type: ignore[misc]
+
+
+class _TimeoutTransport(_SendOnce, xmlrpc.client.Transport):
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self._timeout = timeout
 
-    def make_connection(self, host):  # type: ignore[no-untyped-def]
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
 
-    last_date: str | None = None  # the HTTP Date header of the last answer: the server's clock
-
-    def parse_response(self, response):  # type: ignore[no-untyped-def]
-        self.last_date = response.getheader("Date")
-        return super().parse_response(response)
-
-
-class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
+class _TimeoutSafeTransport(_SendOnce, xmlrpc.client.SafeTransport):
     def __init__(self, timeout: float, context: ssl.SSLContext | None) -> None:
         super().__init__(context=context)
         self._timeout = timeout
-
-    def make_connection(self, host):  # type: ignore[no-untyped-def]
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
-
-    last_date: str | None = None  # the HTTP Date header of the last answer: the server's clock
-
-    def parse_response(self, response):  # type: ignore[no-untyped-def]
-        self.last_date = response.getheader("Date")
-        return super().parse_response(response)
 
 
 def _network_error(exc: BaseException, *, model: str | None, method: str | None) -> OdooTransientError:
