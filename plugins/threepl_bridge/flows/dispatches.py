@@ -70,7 +70,7 @@ def process(work: Inbound) -> Processed:
 
 DISPATCHES = InboundKind(
     name="dispatches", unreadable=codes.DISPATCH_FILE_UNREADABLE, value_unreadable=codes.DISPATCH_FIELD_INVALID, process=process,
-    row_data=row_data, settled=lambda work: {"pickings_posted": []},
+    row_data=row_data, settled=lambda work: {"pickings_posted": []}, replay_processed=True,
 )
 
 
