@@ -62,8 +62,8 @@ class ThreePL:
                 (self.folder / f"{name}{self.marker}").unlink()
 
 
-def setup(tmp_path, data: bytes, complete: dict) -> tuple[Ledger, Partner, int]:
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+def setup(tmp_path, data: bytes, complete: dict, url: str | None = None) -> tuple[Ledger, Partner, int]:
+    ledger = Ledger.open(url or f"sqlite:///{tmp_path / 'ledger.db'}")
     p = partner(complete)
     doc = p.document("products")
     eid = stage_file(ledger, partner=p.code, kind="products", folder=doc.folder, template=doc.name_template or "", when=WHEN,
@@ -75,9 +75,9 @@ def sent_events(ledger: Ledger, eid: int) -> list:
     return [e for e in ledger.events(eid) if e.to_state == State.OUTPUT_SENT]
 
 
-def test_killed_after_the_upload_with_the_file_taken_before_the_retry_it_is_not_sent_again(server, tmp_path, monkeypatch):
+def test_killed_after_the_upload_with_the_file_taken_before_the_retry_it_is_not_sent_again(server, tmp_path, monkeypatch, ledger_url):
     """Issue 13.6: the worker dies after the rename and before mark_sent; the 3PL takes the file before the retry."""
-    ledger, p, eid = setup(tmp_path, SMALL, {"rule": "rename"})
+    ledger, p, eid = setup(tmp_path, SMALL, {"rule": "rename"}, ledger_url)
     three_pl = ThreePL(server, marker=None)
 
     def killed(*args, **kwargs):
@@ -171,3 +171,31 @@ def test_a_dropped_connection_with_the_3pl_away_leaves_one_copy_with_its_marker(
     assert three_pl.names() == [name, f"{name}.ok"]
     assert (three_pl.folder / name).read_bytes() == BIG
     assert ledger.exchange(eid).state == State.OUTPUT_SENT and len(sent_events(ledger, eid)) == 1
+
+
+def test_an_operators_replay_uploads_again_even_after_an_earlier_publication(server, tmp_path):
+    """Steps count from the latest entry into output_pending: a replay (output_error -> output_pending) is a new
+    delivery, not the continuation of the one that published the file."""
+    ledger, p, eid = setup(tmp_path, SMALL, {"rule": "rename"})
+    assert ledger.journal_step(eid, "publishing", detail="x") is True
+    assert ledger.journal_step(eid, "publishing", detail="x") is False  # once per delivery
+    assert ledger.journalled_steps(eid) == {"publishing"}
+    ledger.transition(eid, State.OUTPUT_ERROR, error="the partner lost the file; sending it again")
+    ledger.transition(eid, State.OUTPUT_PENDING)
+    assert ledger.journalled_steps(eid) == set()
+    [delivery] = deliver_pending(ledger, SftpTransport("faults_sftp"), p, "products")
+    assert delivery.outcome == "uploaded"
+    assert (ThreePL(server, None).folder / ledger.exchange(eid).remote_name).read_bytes() == SMALL
+
+
+def test_temporary_files_of_older_attempts_are_removed_and_other_files_kept(server, tmp_path):
+    ledger, p, eid = setup(tmp_path, SMALL, {"rule": "marker", "marker_suffix": ".ok"})
+    name = ledger.exchange(eid).remote_name
+    folder = server.root / FOLDER.lstrip("/")
+    folder.mkdir(parents=True)
+    left = [f".{name}.0123456789ab.part", f".{name}.ok.ba9876543210.part", f".{name}.{eid}.part"]  # random (older code), ours
+    others = [f".{name}.{eid + 1}.part", f".OTHER.csv.{eid}.part", "OTHER.csv"]  # another exchange's, another file's
+    for n in left + others:
+        (folder / n).write_bytes(b"half")
+    deliver_pending(ledger, SftpTransport("faults_sftp"), p, "products")
+    assert sorted(os.listdir(folder)) == sorted([name, f"{name}.ok", *others])
