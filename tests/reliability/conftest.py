@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import REPO
-from tests.flows.conftest import world as flows_world  # noqa: F401  (the fixture, reused)
+from tests.flows.conftest import world as flows_world  # noqa: F401 - the fixture, reused
 from threepl_bridge.ledger.repo import Ledger
 
 

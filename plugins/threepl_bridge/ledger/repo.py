@@ -21,6 +21,7 @@ from threepl_bridge.ledger.engine import make_engine, migrate
 from threepl_bridge.ledger.exceptions import Exceptions
 from threepl_bridge.ledger.exchanges import Exchanges, Registered
 from threepl_bridge.ledger.leases import Leases
+from threepl_bridge.ledger.outbound_steps import OutboundSteps
 from threepl_bridge.ledger.postings import Postings
 from threepl_bridge.ledger.reconciliations import Reconciliations
 from threepl_bridge.ledger.releases import Releases
@@ -28,7 +29,7 @@ from threepl_bridge.ledger.releases import Releases
 __all__ = ["Ledger", "Registered"]
 
 
-class Ledger(Exchanges, Exceptions, Postings, Releases, Reconciliations, Leases):
+class Ledger(Exchanges, OutboundSteps, Exceptions, Postings, Releases, Reconciliations, Leases):
     @classmethod
     def open(cls, url: str | None = None, *, upgrade: bool = True) -> "Ledger":
         """The ledger at ``url`` (default: :func:`~threepl_bridge.ledger.engine.ledger_url`), migrated to head."""
