@@ -168,3 +168,29 @@ def test_a_marker_left_behind_by_an_interrupted_move_follows_its_file(world, rel
     assert run_dispatches(world, world.demo) == []
     assert not (inbox / "DISPATCH_M.csv.ok").exists()
     assert sorted(p.name for p in (world.sftp_root / "archive").iterdir()) == ["DISPATCH_M.csv", "DISPATCH_M.csv.ok"]
+
+
+@pytest.mark.parametrize("name", ["DISPATCH_\n1.csv", "DISPATCH_\\2.csv", "DISPATCH_\x1b3.csv"])
+def test_a_file_whose_name_cannot_be_used_is_quarantined_once_and_fails_no_task(world, released, name):
+    one = released["one"]
+    inbox = world.sftp_root / "from_3pl" / "dispatch"
+    inbox.mkdir(parents=True, exist_ok=True)
+    body = dispatch_csv([f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"])
+    (inbox / name).write_bytes(body)
+    (inbox / f"{name}.ok").write_bytes(b"")
+    drop(world, world.demo, "dispatches", "DISPATCH_OK.csv", body)
+    [good] = run_dispatches(world, world.demo)  # the good file of the same run is processed
+    assert good.name == "DISPATCH_OK.csv" and good.posted == 1
+    assert sorted(p.name for p in inbox.iterdir()) == []
+    quarantined = sorted(p.name for p in (world.sftp_root / "error").iterdir())
+    assert len(quarantined) == 2 and all(n.startswith("DISPATCH__") for n in quarantined)  # data and marker, safe names
+    exchanges = [e for e in world.ledger.unsettled_inbound(world.demo.code)]
+    assert exchanges == []  # recorded as settled (input_error), never retried
+    assert "DISPATCH_FILE_UNREADABLE" in {c for codes in world.open_codes(world.demo).values() for c in codes}
+    assert run_dispatches(world, world.demo) == []
+    (world.sftp_root / "from_3pl" / "stock").mkdir(parents=True, exist_ok=True)
+    (inbox / name).write_bytes(body)  # the 3PL sends it again: the stock task's timing check lists the same folder
+    (inbox / f"{name}.ok").write_bytes(b"")
+    drop(world, world.demo, "stock", "STOCK_1.csv", stock_csv(["FURN_7800,,10,EA,available,2026-11-19 18:00:00"]))
+    [stock] = run_stock(world, world.demo)
+    assert stock.state == State.INPUT_PROCESSED

@@ -11,7 +11,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from threepl_bridge.flows.inbound_types import SETTLED, FileResult, Inbound, InboundKind, _result, inbound_document
+from threepl_bridge.flows.inbound_types import DECLARED, SETTLED, FileResult, Inbound, InboundKind, _result, inbound_document
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.specs.models import Partner
@@ -22,13 +22,48 @@ log = logging.getLogger(__name__)
 
 def list_files(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger | None = None) -> list[str]:
     """Names of the complete files waiting in the partner's folder for ``kind``, oldest name first. With the
-    ledger, markers left behind by an interrupted move (their data file settled and gone) are moved after it."""
+    ledger, a complete file whose name cannot be used safely (a newline, a backslash, bytes that are not UTF-8) is
+    quarantined to error/ under a safe name with the kind's ``unreadable`` exception, instead of failing every
+    run; markers left behind by an interrupted move (their data file settled and gone) are moved after it."""
     doc = inbound_document(partner, kind)
-    files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete)
-    if ledger is not None and doc.complete.rule == "marker":
-        _sweep_markers(partner, kind, transport, ledger, {f.name for f in files})
+    unsafe: list[Any] = []
+    files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete, unsafe=unsafe)
+    if ledger is not None:
+        for found in unsafe:
+            _quarantine_unsafe(partner, kind, found, transport, ledger)
+        if doc.complete.rule == "marker":
+            _sweep_markers(partner, kind, transport, ledger, {f.name for f in files})
     log.info("%s %s: %d complete file(s) in %s", partner.code, kind, len(files), doc.folder)
     return [f.name for f in files]
+
+
+def _quarantine_unsafe(partner: Partner, kind: str, found: Any, transport: SftpTransport, ledger: Ledger) -> None:
+    doc = inbound_document(partner, kind)
+    declared = DECLARED.get(kind)
+    identity = hashlib.sha256(f"unsafe:{found.name!r}:{found.size}:{found.mtime}".encode()).hexdigest()
+    reg = ledger.register_inbound(partner=partner.code, kind=kind, folder=doc.folder, name=reg_name(found.name), sha256=identity,
+                                  size=found.size)
+    moved = transport.quarantine(found, partner.spec.sftp.error_folder, companions=_companion_suffixes(partner, kind))
+    reason = (f"{found.name!r} is not a name the bridge can use safely (a path separator, a control character or bytes that "
+              f"are not UTF-8); quarantined unread as {moved}: ask the 3PL to send it under a plain name")
+    if ledger.exchange(reg.exchange_id).state not in SETTLED:
+        ledger.transition(reg.exchange_id, State.INPUT_ERROR, error=reason)
+    ledger.set_moved(reg.exchange_id, moved)
+    if declared is not None:
+        problem = declared.unreadable(file=reg_name(found.name), detail=reason)
+        ledger.raise_exception(partner=partner.code, code=problem.code, object_type="file", object_ref=f"{reg_name(found.name)}#{reg.exchange_id}",
+                               message=problem.message, exchange_id=reg.exchange_id)
+    log.error("%s %s: %s", partner.code, kind, reason)
+
+
+def reg_name(name: str) -> str:
+    """An unsafe name as the ledger and the exceptions show it (escaped, e.g. ``D_1\\n.csv``)."""
+    return repr(name)[1:-1][:255]
+
+
+def _companion_suffixes(partner: Partner, kind: str) -> tuple[str, ...]:
+    doc = inbound_document(partner, kind)
+    return (doc.complete.marker_suffix,) if doc.complete.rule == "marker" else ()
 
 
 def _sweep_markers(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger, listed: set[str]) -> None:
@@ -110,7 +145,7 @@ def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = Fals
     if only_if_present and work.transport.stat(path) is None:
         _move_orphans(work, kind)
         return None
-    moved = work.transport.move_unique(path, target, companions=_companions(work, kind))
+    moved = work.transport.move_unique(path, target, companions=_companions(work, kind), sha256=work.exchange.sha256)
     work.ledger.set_moved(work.exchange.id, moved, run_id=work.run_id)
     return moved
 
@@ -120,13 +155,12 @@ def _move_orphans(work: Inbound, kind: str) -> None:
     follow it; the exchange records where its file went if that was not recorded yet."""
     ex, sftp = work.exchange, work.partner.spec.sftp
     target_folder = sftp.error_folder if ex.state == State.INPUT_ERROR else sftp.archive_folder
-    for suffix in _companions(work, kind):
-        orphan = remote_path(ex.remote_folder, ex.remote_name + suffix)
-        if work.transport.stat(orphan) is not None:
-            moved = work.transport.move_unique(orphan, target_folder)
-            log.info("%s: marker %s left behind by an interrupted move; moved to %s", work.partner.code, orphan, moved)
+    path = remote_path(ex.remote_folder, ex.remote_name)
+    moved = work.transport.move_companions(path, target_folder, _companions(work, kind), sha256=ex.sha256) if _companions(work, kind) else None
+    if moved is not None:
+        log.info("%s: markers of %s left behind by an interrupted move follow it to %s", work.partner.code, path, moved)
     if ex.moved_to is None:
-        work.ledger.set_moved(ex.id, f"{target_folder} (moved by an earlier attempt)", run_id=work.run_id)
+        work.ledger.set_moved(ex.id, moved or f"{target_folder} (moved by an earlier attempt)", run_id=work.run_id)
 
 
 def _unreadable(kind: InboundKind, work: Inbound, reason: str) -> FileResult:
