@@ -113,6 +113,16 @@ def test_duplicate_rows_of_a_product_are_not_counted_and_not_adjusted(world):
     assert quants(world, "CHEAP-1") == {"": 3.0} and all_adjustment_moves(world) == 0
 
 
+def test_a_rejected_lot_row_keeps_only_that_lot_out(world):
+    """FURN_5555 is lot-tracked: a rejected LOT-A row keeps LOT-A out; LOT-B, counted 2 short, is still a variance."""
+    rows = [r for r in held_rows(world, skip=("FURN_5555",))]
+    drop(world, world.demo, "stock", "STOCK_LOTS.csv", stock_csv([*rows, f"FURN_5555,LOT-A,-40,EA,ok,{AT}", f"FURN_5555,LOT-B,58,EA,ok,{AT}"]))
+    [result] = run_stock(world, world.demo)
+    got = {k: (l.classification, l.variance_qty) for k, l in lines(world, result.reconciliation_id).items() if k[0] == "FURN_5555"}
+    assert got == {("FURN_5555", "LOT-A"): ("rejected", Decimal(0)), ("FURN_5555", "LOT-B"): ("variance", Decimal(-2))}
+    assert quants(world, "FURN_5555")["LOT-A"] == 40.0
+
+
 def test_a_rejected_row_without_a_readable_sku_keeps_every_absent_product_unexplained(world):
     """We cannot know which product the row was: absent_means_zero does not apply to this snapshot."""
     product(world, "CHEAP-1", qty=3, cost=10)

@@ -36,6 +36,7 @@ from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
 
 Key = tuple[str, str]
+ROUNDING = Decimal("0.005")  # below Odoo's default quantity precision (0.01): what an applied move's rounding leaves
 
 
 def move_name(recon_id: int, sku: str, lot: str) -> str:
@@ -77,7 +78,10 @@ def _post_line(partner: Partner, odoo: StockQueries, ledger: Ledger, recon: Reco
         return False
     rest = line.variance_qty
     if state is not None:  # an earlier attempt may have reached Odoo (a lost reply, a partial spread): ask first
-        rest -= applied(odoo, [name]).get(name, Decimal(0))
+        done = applied(odoo, [name]).get(name, Decimal(0))
+        rest -= done
+        if done and abs(rest) < ROUNDING:  # Odoo rounds quantities to the unit's precision
+            rest = Decimal(0)
     ledger.start_postings(partner.code, [(key, "stock.quant.inventory_quantity_auto_apply", line.product_id)], exchange_id=recon.exchange_id)
     quant_id = None
     if rest and (rest > 0) != (line.variance_qty > 0):
