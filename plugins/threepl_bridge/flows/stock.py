@@ -161,7 +161,7 @@ def process_stock_file(
 
 
 def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: SftpTransport, exchange_id: int, valid: Any,
-              summary: list[Any], *, rejected: list[tuple[int, str, str | None, str]] = (), products: dict[str, dict[str, Any]] | None = None,
+              summary: list[Any], *, rejected: list[tuple[int, str, str | None, str]] | None = None, products: dict[str, dict[str, Any]] | None = None,
               lot_missing: dict[int, tuple[str, str]] | None = None) -> tuple[int, dict[int, str]]:
     """Reconcile the valid rows (at least one: the count time is theirs, never the wall clock) with Odoo at the
     count time; products of the ``rejected`` rows are kept out of the count and of the adjustments."""
@@ -179,7 +179,7 @@ def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: S
             timing[key] = timing.get(key, Decimal(0)) + qty
             explanations[key] = "; ".join(filter(None, (explanations.get(key), why[key])))
     costs = odoo.unit_costs(by_id)
-    keep_out, blind = _kept_out(rejected, products)
+    keep_out, blind = _kept_out(rejected or [], products)
     lines, total, matches = classify(partner, counted, held, timing, explanations, costs, products, rejected=keep_out, blind=blind)
     unknown: dict[tuple[str, str], tuple[Decimal, list[int]]] = {}
     for number, (sku, lot, qty) in sorted(unknown_rows.items()):
