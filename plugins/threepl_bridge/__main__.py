@@ -49,12 +49,17 @@ def check(conn_id: str, only: list[str]) -> int:
 
 def replay(code: str, exchange_id: int) -> int:
     """Copy an archived or quarantined inbound file back into the partner's inbox: the next run replays it."""
-    from threepl_bridge.airflow import resources
     from threepl_bridge.flows.inbox import request_replay
+    from threepl_bridge.ledger.repo import Ledger
+    from threepl_bridge.specs.loader import discover_partners
+    from threepl_bridge.transport.sftp import SftpTransport
 
-    partner = resources.partner(code)
+    partner = discover_partners().partners.get(code)
+    if partner is None:
+        print(f"FAIL partner {code}: not found")
+        return 1
     try:
-        path = request_replay(partner, exchange_id, transport=resources.transport(partner), ledger=resources.ledger())
+        path = request_replay(partner, exchange_id, transport=SftpTransport(partner.spec.sftp.conn_id), ledger=Ledger.open())
     except ValueError as exc:
         print(f"FAIL {exc}")
         return 1

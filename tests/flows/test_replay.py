@@ -194,3 +194,24 @@ def test_a_file_whose_name_cannot_be_used_is_quarantined_once_and_fails_no_task(
     drop(world, world.demo, "stock", "STOCK_1.csv", stock_csv(["FURN_7800,,10,EA,available,2026-11-19 18:00:00"]))
     [stock] = run_stock(world, world.demo)
     assert stock.state == State.INPUT_PROCESSED
+
+
+def test_a_dispatch_file_archived_while_the_stock_task_reads_it_does_not_fail_the_stock_task(world, released, monkeypatch):
+    from threepl_bridge.transport.sftp import SftpTransport
+
+    one = released["one"]
+    drop(world, world.demo, "dispatches", "DISPATCH_T.csv", dispatch_csv([f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
+    drop(world, world.demo, "stock", "STOCK_T.csv", stock_csv(["FURN_7800,,10,EA,available,2026-11-19 18:00:00"]))
+    real = SftpTransport.read_bytes
+    taken = []
+
+    def archived_meanwhile(self, path, **kwargs):
+        if "DISPATCH_T" in path and not taken:  # the dispatch task archives it between our listing and our read
+            taken.append(path)
+            run_dispatches(world, world.demo)
+        return real(self, path, **kwargs)
+
+    monkeypatch.setattr(SftpTransport, "read_bytes", archived_meanwhile)
+    [stock] = run_stock(world, world.demo)
+    assert taken and stock.state == State.INPUT_PROCESSED
+    assert picking(world, one["id"])["state"] == "done"

@@ -47,7 +47,16 @@ def move_name(recon_id: int, sku: str, lot: str) -> str:
 def post_adjustments(partner: Partner, client: OdooClient, ledger: Ledger, recon_id: int, *, approved_only: bool = False,
                      refused: bool = True) -> int:
     """Post the reconciliation's adjustable lines (auto-approved, and approved by an operator; only the latter with
-    ``approved_only``; lines Odoo refused before only with ``refused``); returns how many were posted now."""
+    ``approved_only``; lines Odoo refused before only with ``refused``); returns how many were posted now. Holds
+    the reconciliation's lease: two runs (a stock file and an approval, two workers) never post its lines at once."""
+    with ledger.lease(f"adjust:{partner.code}:{recon_id}", wait=ADJUST_LEASE_WAIT):
+        return _post_adjustments(partner, client, ledger, recon_id, approved_only=approved_only, refused=refused)
+
+
+ADJUST_LEASE_WAIT = 300.0
+
+
+def _post_adjustments(partner: Partner, client: OdooClient, ledger: Ledger, recon_id: int, *, approved_only: bool, refused: bool) -> int:
     recon = ledger.reconciliation(recon_id)
     wanted = ("approved",) if approved_only else ADJUSTABLE
     lines = [l for l in ledger.reconciliation_lines(recon_id) if l.approval in wanted and l.variance_qty != 0 and l.product_id and not l.posting_id]

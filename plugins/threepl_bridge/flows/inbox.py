@@ -6,6 +6,7 @@ again is a new arrival (the replay model)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from datetime import datetime
@@ -203,3 +204,38 @@ def request_replay(partner: Partner, exchange_id: int, *, transport: SftpTranspo
 def _copy(transport: SftpTransport, source: str, target: str) -> None:
     folder, name = target.rsplit("/", 1)
     transport.upload_atomic(folder or "/", name, transport.read_bytes(source).data)
+
+
+def waiting_rows(partner: Partner, kind: str, transport: SftpTransport, *, attempts: int = 3) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The readable rows (canonical JSON values, as the kind keeps them) of the complete files still waiting in the
+    partner's inbox for ``kind`` - the stock reconciliation's "shipped, not processed yet". A file that leaves the
+    inbox while it is read (another run archived it, so its rows are in the ledger now) makes the whole listing
+    start again, so no file is missed in both places; after ``attempts`` the caller's task retries."""
+    doc = partner.document(kind)
+    declared = DECLARED.get(kind)
+    if doc is None or declared is None or declared.row_data is None:
+        return []
+    from threepl_bridge.formats.reader import UnreadableFile, read_rows
+    from threepl_bridge.transport.sftp import TransportError
+
+    for _ in range(attempts):
+        try:
+            files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete)
+        except TransportError as exc:
+            log.warning("%s: timing check without the waiting %s files: %s", partner.code, kind, exc)
+            return []
+        out = []
+        try:
+            for f in files:
+                if f.size > max_file_bytes():
+                    continue
+                try:
+                    rows = read_rows(partner.layout_for(kind), transport.read_bytes(f.path).data, partner.spec.tz)
+                except UnreadableFile:
+                    continue
+                out.append((f.name, [json.loads(declared.row_data(r)) for r in rows if not r.problems]))
+        except FileNotFoundError:
+            log.info("%s: a waiting %s file was taken by another run while it was read; listing again", partner.code, kind)
+            continue
+        return out
+    raise FileNotFoundError(f"{partner.code}: {kind} files kept leaving the inbox while they were read; retry later")

@@ -32,7 +32,6 @@ earlier reconciliations (see :mod:`threepl_bridge.flows.adjustments`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -42,15 +41,16 @@ from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.flows.adjustments import approve, not_in_odoo_at, post_adjustments, post_outstanding
+from threepl_bridge.flows.dispatches import DISPATCHES
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
+from threepl_bridge.flows.inbox import waiting_rows
 from threepl_bridge.formats.codec import format_decimal
-from threepl_bridge.formats.reader import UnreadableFile, read_rows
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
-from threepl_bridge.transport.sftp import SftpTransport, TransportError
+from threepl_bridge.transport.sftp import SftpTransport
 
 log = logging.getLogger(__name__)
 KIND = "stock"
@@ -315,29 +315,8 @@ def _timing(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: Sft
             if picking.get("date_done") and picking["date_done"] > stamp:
                 for row in posted_pickings[picking["id"]]:
                     explain(row["data"], f"shipped before the count, posted in Odoo on {picking['date_done']} ({picking['name']})")
-    for name, rows in _unprocessed_dispatches(partner, transport):
+    for name, rows in waiting_rows(partner, DISPATCHES.name, transport):
         for data in rows:
             if data.get("shipped_at") and datetime.fromisoformat(data["shipped_at"]) <= as_of and data.get("sku"):
                 explain(data, f"shipped {data['shipped_at'][:16]} ({name}, not processed yet)")
     return dict(qty), {k: "; ".join(v) for k, v in why.items()}
-
-
-def _unprocessed_dispatches(partner: Partner, transport: SftpTransport) -> list[tuple[str, list[dict[str, Any]]]]:
-    doc = partner.document("dispatches")
-    if doc is None:
-        return []
-    from threepl_bridge.flows.dispatches import row_data
-
-    out = []
-    try:
-        files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete)
-    except TransportError as exc:
-        log.warning("timing check without unprocessed dispatch files: %s", exc)
-        return []
-    for f in files:
-        try:
-            rows = read_rows(partner.layout_for("dispatches"), transport.read_bytes(f.path).data, partner.spec.tz)
-        except UnreadableFile:
-            continue
-        out.append((f.name, [json.loads(row_data(r)) for r in rows if not r.problems]))
-    return out
