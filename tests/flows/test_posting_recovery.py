@@ -167,7 +167,7 @@ def test_a_persistent_transient_failure_is_retried_not_refused(world, released, 
     [exchange] = [e for e in world.ledger.unsettled_inbound("demo3pl") if e.remote_name == "DISPATCH_5.csv"]
     for key in ("one", "two", "lots"):
         pid = released[key]["id"]
-        assert delivered(world, pid)[0] == "assigned"
+        assert delivered(world, pid)[0] != "done"
         assert world.ledger.posting_state("demo3pl", posting_key(pid, exchange.id)) == "intent"  # not failed
     assert "DISPATCH_POST_FAILED" not in {e.code for e in world.ledger.open_exceptions("demo3pl")}
     assert world.ledger.row_outcomes(exchange.id) == []
@@ -218,20 +218,51 @@ def test_killed_after_the_validation_commit_the_retry_does_the_steps_after(world
     assert world.ledger.released_pickings("demo3pl")[two["id"]].state == "done"
 
 
-def test_killed_in_the_middle_of_the_steps_after_the_retry_completes_them_with_one_note(world, released, monkeypatch):
+MIDWAY = {
+    "after back-dating the picking": ("execute", lambda model, method, *args: (model, method) == ("stock.picking", "load") and "date_done" in args[0]),
+    "after the chatter note": ("create_many", lambda model, _values: model == "mail.message"),
+}
+
+
+@pytest.mark.parametrize("where", list(MIDWAY))
+def test_killed_in_the_middle_of_the_steps_after_the_retry_completes_them_with_one_note(world, released, monkeypatch, where):
     two = released["two"]
     drop(world, world.demo, "dispatches", "DISPATCH_N.csv", dispatch_csv(short_rows(released)))
+    name, when = MIDWAY[where]
     with monkeypatch.context() as patch:
-        kill_after(patch, world.odoo, "create_many", lambda model, _values: model == "mail.message")
+        kill_after(patch, world.odoo, name, when)
         with pytest.raises(SystemExit):
             run(world)
-    assert len(notes(world, two["id"])) == 1  # the note was written, the step not recorded as done
     [result] = run(world)
     assert (result.state, result.posted) == (State.INPUT_PROCESSED, 1)
     assert len(notes(world, two["id"])) == 1
     assert date_done(world, two["id"]) == SHIP_UTC
+    [move] = world.x("stock.move", "search_read", [["picking_id", "=", two["id"]], ["state", "=", "done"]], fields=["date", "move_line_ids"])
+    assert move["date"] == SHIP_UTC
+    assert {l["date"] for l in world.x("stock.move.line", "read", move["move_line_ids"], fields=["date"])} == {SHIP_UTC}
     back = backorder_of(world, two["id"])
     assert world.ledger.released_pickings("demo3pl")[back["id"]].state == "released"
+
+
+def test_a_lost_reply_on_a_backorder_is_recovered_on_the_backorder(world, released, proxy):
+    faulty, client = proxy
+    two = released["two"]
+    drop(world, world.demo, "dispatches", "DISPATCH_B1.csv", dispatch_csv(short_rows(released)))
+    run(world, client)
+    back = backorder_of(world, two["id"])
+    drop(world, world.demo, "dispatches", "DISPATCH_B2.csv", dispatch_csv([  # the rest, under the order's reference
+        f"{two['name']},1,FURN_8855,,4,EA,,2026-11-03 10:00:00,Standard delivery,SD2,P2",
+        f"{two['name']},2,E-COM11,,4,EA,,2026-11-03 10:00:00,Standard delivery,SD2,P2",
+    ]))
+    faulty.fail("button_validate", "lost_reply")
+    with pytest.raises(OdooTransientError):
+        run(world, client)
+    [result] = run(world, client)
+    assert (result.state, result.posted, result.exception) == (State.INPUT_PROCESSED, 2, 0), posted_codes(world, result)
+    assert result.pickings_posted == [back["name"]]
+    assert delivered(world, back["id"]) == ("done", {"FURN_8855": (4.0, "done"), "E-COM11": (4.0, "done")})
+    assert faulty.calls("button_validate") == ["forward", "lost_reply"]
+    assert len(notes(world, back["id"])) == 1
 
 
 def test_killed_after_the_lot_lines_before_validation_the_retry_posts_each_lot_once(world, released, monkeypatch):
