@@ -281,8 +281,14 @@ class StockMoveLine(Model):
             move["move_line_ids"] = [*move.get("move_line_ids", []), rid]
             if move.get("state") not in ("done", "cancel"):
                 self._reserve_line(line, line.get("quantity", 0.0))
-            if line.get("picked") and all(l.get("picked") for l in self.env["stock.move"].lines(move)):  # type: ignore[attr-defined]
+            moves: StockMove = self.env["stock.move"]  # type: ignore[assignment]
+            if line.get("picked") and all(l.get("picked") for l in moves.lines(move)):
                 move["picked"] = True  # stock.move.picked is computed from its lines (seen on Odoo 17: picked lines -> picked move)
+            if move.get("state") in ("confirmed", "partially_available"):  # seen on Odoo 17: lines created on a confirmed move -> assigned
+                moves.recompute_state(move)
+                picking = self.env["stock.picking"].records.get(move.get("picking_id") or 0)
+                if picking is not None and picking["state"] not in ("draft", "done", "cancel"):
+                    self.env["stock.picking"].refresh_state(picking)  # type: ignore[attr-defined]
         return rid
 
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
