@@ -1,6 +1,17 @@
 """Posting checked dispatch rows in Odoo (contract F2-F5, F7): a write-ahead posting record per picking, exact
 quantities and lots, tracking references, validation in batches dated on the day the goods left, then the steps
-after validation (operational dates, backorders released to the partner, chatter notes)."""
+after validation (operational dates, backorders released to the partner, chatter notes).
+
+Every step is re-runnable, so a retry after any crash or fault posts each shipped unit exactly once:
+
+- validation (``dispatch:{picking}:{exchange}``): a picking whose record is in ``intent`` and done in Odoo is
+  recovered (never validated again); one not done in Odoo is prepared and validated again in full, the prepare
+  writes set quantities and replace lot lines, never add to them;
+- a retryable Odoo error (unknown outcome, a 502 or a serialization failure past the client's retries) fails the
+  task for Airflow to retry; only a refusal (UserError, access error...) becomes ``DISPATCH_POST_FAILED``;
+- the steps after validation (``dispatch-after:{picking}:{exchange}``) are completed by any retry of the file,
+  the chatter note written only if the picking does not carry it yet.
+"""
 
 from __future__ import annotations
 
