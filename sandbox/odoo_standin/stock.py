@@ -281,6 +281,14 @@ class StockMoveLine(Model):
             move["move_line_ids"] = [*move.get("move_line_ids", []), rid]
             if move.get("state") not in ("done", "cancel"):
                 self._reserve_line(line, line.get("quantity", 0.0))
+            moves: StockMove = self.env["stock.move"]  # type: ignore[assignment]
+            if line.get("picked") and all(l.get("picked") for l in moves.lines(move)):
+                move["picked"] = True  # stock.move.picked is computed from its lines (seen on Odoo 17: picked lines -> picked move)
+            if move.get("state") in ("confirmed", "partially_available"):  # seen on Odoo 17: lines created on a confirmed move -> assigned
+                moves.recompute_state(move)
+                picking = self.env["stock.picking"].records.get(move.get("picking_id") or 0)
+                if picking is not None and picking["state"] not in ("draft", "done", "cancel"):
+                    self.env["stock.picking"].refresh_state(picking)  # type: ignore[attr-defined]
         return rid
 
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
@@ -657,9 +665,11 @@ class StockPicking(Chatter, Model):
         return True
 
     def rpc_do_unreserve(self, ids: list[int], **_: Any) -> None:
+        """Odoo 17 (_do_unreserve) leaves a picked move alone: its picked lines stay, quantity and all (seen on a
+        real 17.0 server: do_unreserve after creating picked lot lines kept both lines and the move assigned)."""
         for picking in self.browse_existing(ids):
             for move in self.moves(picking):
-                if move["state"] not in ("done", "cancel"):
+                if move["state"] not in ("done", "cancel") and not move.get("picked"):
                     self.env["stock.move"].unreserve(move)  # type: ignore[attr-defined]
             self.refresh_state(picking)
         return None  # returns None: "cannot marshal None" over XML-RPC (F7)

@@ -23,7 +23,7 @@ from threepl_bridge.codes import Problem
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
 from threepl_bridge.ledger.repo import Ledger
-from threepl_bridge.odoo.stock_queries import StockQueries, Unit
+from threepl_bridge.odoo.stock_queries import PICKING_FIELDS, StockQueries, Unit
 from threepl_bridge.specs.models import Partner
 
 KIND = "dispatches"
@@ -38,8 +38,11 @@ def fingerprint(partner: Partner, row: ParsedRow) -> str:
     return f"{partner.code}:" + hashlib.sha256(json.dumps(key).encode()).hexdigest()[:40]
 
 
+POSTING_PREFIX = "dispatch:"  # the validation of one picking for one file (the steps after it are "dispatch-after:")
+
+
 def posting_key(picking_id: int, exchange_id: int) -> str:
-    return f"dispatch:{picking_id}:{exchange_id}"
+    return f"{POSTING_PREFIX}{picking_id}:{exchange_id}"
 
 
 @dataclass
@@ -96,7 +99,7 @@ class Context:
     units: dict[int, Unit]
     lots: dict[tuple[int, str], int]
     lock_date: str | None
-    in_flight: set[int]  # pickings an earlier attempt on this file started to post: the posting record settles them
+    in_flight: set[int]  # pickings an earlier attempt on this file validated: the posting record settles them
 
 
 Rule = Callable[[Line, Context], Problem | None]
@@ -184,12 +187,13 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
     released = set(ledger.released_pickings(partner.code, [p["id"] for p in pickings.values()]))
     # a 3PL ships the rest of an order under the same reference: follow the backorder chain to the open picking
     open_backorders = odoo.open_backorders([p["id"] for p in pickings.values() if p["state"] == "done"])
+    settled = _validated_before(partner, odoo, ledger, pickings, exchange_id)
     target_of: dict[str, dict[str, Any]] = {}
     in_flight: set[int] = set()
     for ref, picking in pickings.items():
-        if ledger.posting_state(partner.code, posting_key(picking["id"], exchange_id)) in ("intent", "done"):
-            in_flight.add(picking["id"])
-            target_of[ref] = picking
+        if ref in settled:
+            in_flight.add(settled[ref]["id"])
+            target_of[ref] = settled[ref]
         else:
             target_of[ref] = open_backorders.get(picking["id"], picking)
     moves_of = odoo.moves_of(p["id"] for p in target_of.values())
@@ -199,6 +203,26 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
                    moves_of=moves_of, products=products, units=odoo.units if moves_of else {},
                    lots=odoo.lots((r.values["lot"] for r in rows if r.values.get("lot")), tracked),
                    lock_date=odoo.company.lock_date, in_flight=in_flight)
+
+
+def _validated_before(partner: Partner, odoo: StockQueries, ledger: Ledger, pickings: dict[str, dict[str, Any]], exchange_id: int
+                      ) -> dict[str, dict[str, Any]]:
+    """reference -> the picking an earlier attempt on this file validated: its posting is done, or in intent and
+    Odoo says done (the reply was lost, or the attempt died before the ledger commit). A posting in intent that Odoo
+    did not apply is not here: its picking is checked and posted again in full like a fresh one."""
+    started = ledger.exchange_postings(partner.code, exchange_id, prefix=POSTING_PREFIX)
+    known = {p["id"]: p for p in odoo.client.read("stock.picking", sorted(started), PICKING_FIELDS)} if started else {}
+    named = {p["id"]: ref for ref, p in pickings.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for picking in [p for pid, p in known.items() if started[pid] == "done" or p["state"] == "done"]:
+        at: dict[str, Any] | None = picking  # the posted picking may be a backorder of the one the file names
+        while at is not None and at["id"] not in named and at.get("backorder_id"):
+            parent = at["backorder_id"][0]
+            known.update({p["id"]: p for p in ([] if parent in known else odoo.client.read("stock.picking", [parent], PICKING_FIELDS))})
+            at = known.get(parent)
+        if at is not None and at["id"] in named:
+            out[named[at["id"]]] = picking
+    return out
 
 
 def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[ParsedRow], exchange_id: int
@@ -228,6 +252,8 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
             shipment = shipments.setdefault(line.picking["id"], Shipment(picking=line.picking, rows=[]))
             shipment.rows.append(r)
             shipment.add_moment(partner, r)
+            if r.values.get("tracking_ref") and r.values["tracking_ref"] not in shipment.tracking:
+                shipment.tracking.append(r.values["tracking_ref"])
             continue
         for rule in RULES if problem is None else ():
             problem = rule(line, ctx)

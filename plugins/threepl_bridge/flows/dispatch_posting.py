@@ -1,10 +1,23 @@
 """Posting checked dispatch rows in Odoo (contract F2-F5, F7): a write-ahead posting record per picking, exact
 quantities and lots, tracking references, validation in batches dated on the day the goods left, then the steps
-after validation (operational dates, backorders released to the partner, chatter notes)."""
+after validation (operational dates, backorders released to the partner, chatter notes).
+
+Every step is re-runnable, so a retry after any crash or fault posts each shipped unit exactly once:
+
+- validation (``dispatch:{picking}:{exchange}``): a picking whose record is in ``intent`` and done in Odoo is
+  recovered (never validated again); one not done in Odoo is prepared and validated again in full, the prepare
+  writes set quantities and replace lot lines, never add to them;
+- a retryable Odoo error (unknown outcome, a 502 or a serialization failure past the client's retries) fails the
+  task for Airflow to retry; only a refusal (UserError, access error...) becomes ``DISPATCH_POST_FAILED``;
+- the steps after validation (``dispatch-after:{picking}:{exchange}``) are completed by any retry of the file,
+  the chatter note written only if the picking does not carry it yet.
+"""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections import defaultdict
 from datetime import date, timezone
 from typing import Any
@@ -31,19 +44,21 @@ def post(
     if not shipments:
         return posted, issues, []
     todo: list[Shipment] = []
-    recovered: list[Shipment] = []
+    validated: list[Shipment] = []  # validated by an earlier attempt on this file
+    keys = {s.picking["id"]: posting_key(s.picking["id"], exchange_id) for s in shipments}
+    states = {pid: ledger.posting_state(partner.code, key) for pid, key in keys.items()}
+    pending = [pid for pid, state in states.items() if state == "intent"]
+    in_odoo = StockQueries(client, partner).picking_states(pending) if pending else {}
     for s in shipments:
-        key = posting_key(s.picking["id"], exchange_id)
-        state = ledger.posting_state(partner.code, key)
-        if state == "done":
-            posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
-            continue
-        if state == "intent" and StockQueries(client, partner).picking_states([s.picking["id"]]).get(s.picking["id"]) == "done":  # validated by an attempt that died before the ledger commit
-            ledger.complete_posting(partner.code, key, odoo_id=s.picking["id"])
-            posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
-            recovered.append(s)
-            continue
-        todo.append(s)
+        pid = s.picking["id"]
+        if states[pid] == "intent" and in_odoo.get(pid) == "done":  # the attempt died (or lost the reply) after Odoo applied it
+            ledger.complete_posting(partner.code, keys[pid], odoo_id=pid)
+            states[pid] = "done"
+        if states[pid] == "done":
+            posted.update({r.number: f"stock.picking,{pid}" for r in s.rows})
+            validated.append(s)
+        else:  # new, or in intent but not applied: posted in full (the writes below set, never add)
+            todo.append(s)
     _prepare_pickings(client, todo)
     by_date: dict[date, list[Shipment]] = defaultdict(list)
     for s in todo:
@@ -54,9 +69,8 @@ def post(
         if n:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
             client.execute("stock.picking", "write", [s.picking["id"] for s in chunk], {"batch_id": False})
         _validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
-    done = [s for s in todo if all(r.number in posted for r in s.rows)]
-    _after_validation(partner, client, ledger, done + recovered, file_name)
-    done += recovered
+    done = validated + [s for s in todo if all(r.number in posted for r in s.rows)]
+    _after_validation(partner, client, ledger, done, file_name, exchange_id)
     return posted, issues, sorted(s.picking["name"] for s in done)
 
 
@@ -73,7 +87,12 @@ def _prepare_pickings(client: OdooClient, shipments: list[Shipment]) -> None:
         client.execute("stock.picking", "do_unreserve", [s.picking["id"] for s in with_lots])
     updates: dict[int, dict[str, Any]] = {}
     new_lines: list[dict[str, Any]] = []
-    moves = client.read_by_id("stock.move", [mid for s in with_lots for mid in s.lots], ["product_id", "location_id", "location_dest_id"]) if with_lots else {}
+    moves = client.read_by_id("stock.move", [mid for s in with_lots for mid in s.lots], ["product_id", "location_id", "location_dest_id", "move_line_ids"]) if with_lots else {}
+    # do_unreserve leaves a picked move alone (F7; seen on Odoo 17): lines an interrupted attempt wrote stay on it,
+    # so they are replaced, never added to
+    stale = [lid for m in moves.values() for lid in m["move_line_ids"]]
+    if stale:
+        client.execute("stock.move.line", "unlink", stale)
     for s in shipments:
         for move_id, qty in s.move_qty.items():
             if move_id in s.lots:
@@ -106,8 +125,10 @@ def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[
     try:
         client.call_button("stock.picking", "button_validate", ids, context=context)
     except OdooError as exc:
-        if exc.retryable and getattr(exc, "ambiguous", False):
-            raise  # unknown outcome: the task retries and the postings' intent records settle it
+        if exc.retryable:
+            # not a refusal: an unknown outcome (the intent records settle it) or a transient failure (a long 502, a
+            # serialization failure after the client's retries): the task fails, Airflow retries, the file stays
+            raise
         if len(group) > 1:  # isolate the failing picking: the others still post
             middle = len(group) // 2
             for half in (group[:middle], group[middle:]):
@@ -123,10 +144,24 @@ def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[
         posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
 
 
-def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done: list[Shipment], file_name: str) -> None:
-    """Operational dates on the day the goods left; backorders stay released to the partner; chatter notes."""
+def after_key(picking_id: int, exchange_id: int) -> str:
+    return f"dispatch-after:{picking_id}:{exchange_id}"
+
+
+def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, validated: list[Shipment], file_name: str,
+                      exchange_id: int) -> None:
+    """Operational dates on the day the goods left; backorders stay released to the partner; chatter notes.
+
+    A journalled step per picking (its own posting record, ``intent`` before and ``done`` after), so any retry
+    completes what a crash left undone: back-dating by ``load`` and the ledger's release are idempotent, and a note
+    is written only if the picking does not carry it yet."""
+    keys = {s.picking["id"]: after_key(s.picking["id"], exchange_id) for s in validated}
+    states = {pid: ledger.posting_state(partner.code, key) for pid, key in keys.items()}
+    done = [s for s in validated if states[s.picking["id"]] != "done"]
     if not done:
         return
+    ledger.start_postings(partner.code, [(keys[s.picking["id"]], "stock.picking.after_validation", s.picking["id"]) for s in done],
+                          exchange_id=exchange_id)
     stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
     if partner.spec.policy.backdate_moves and stamp:
         # load() reads naive datetimes in the context's (else the API user's) time zone: ours are UTC
@@ -143,13 +178,29 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, done
     for s in done:
         ledger.set_released_state(partner.code, s.picking["id"], "done")
         ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=s.picking["name"], codes=[codes.DISPATCH_PENDING_AT_3PL])
-    notes = [{"model": "stock.picking", "res_id": s.picking["id"], "message_type": "comment",
-              "body": f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
-                      + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "."} for s in done]
+    text = {s.picking["id"]: f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
+                             + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "." for s in done}
+    noted = _noted(client, [pid for pid in text if states[pid] is not None])  # an earlier attempt may have written it
+    notes = [{"model": "stock.picking", "res_id": pid, "message_type": "comment", "body": body}
+             for pid, body in text.items() if body not in noted.get(pid, set())]
     try:
-        client.create_many("mail.message", notes)
-    except OdooError as exc:  # a side channel never fails the posting
-        log.warning("chatter notes skipped: %s", exc)
+        if notes:
+            client.create_many("mail.message", notes)
+    except OdooError as exc:
+        if exc.retryable:
+            raise  # perhaps written: the retry looks before writing again
+        log.warning("chatter notes skipped: %s", exc)  # a side channel refused never fails the posting
+    ledger.complete_postings(partner.code, [(keys[s.picking["id"]], s.picking["id"]) for s in done])
+
+
+def _noted(client: OdooClient, picking_ids: list[int]) -> dict[int, set[str]]:
+    """picking id -> the plain text of its comments (Odoo stores a plain-text body escaped inside <p>)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    if picking_ids:
+        domain = [["model", "=", "stock.picking"], ["res_id", "in", picking_ids], ["message_type", "=", "comment"]]
+        for m in client.search_read_all("mail.message", domain, ["res_id", "body"]):
+            out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
+    return out
 
 
 def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:

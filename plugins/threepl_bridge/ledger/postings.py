@@ -32,6 +32,13 @@ class Postings(_Base):
         with self.session() as s:
             return s.scalar(select(Posting.state).filter_by(partner=partner, idem_key=idem_key))
 
+    def exchange_postings(self, partner: str, exchange_id: int, *, prefix: str) -> dict[int, str]:
+        """odoo id -> state of the postings an exchange started whose key starts with ``prefix`` (what an earlier
+        attempt on the same file wrote ahead)."""
+        with self.session() as s:
+            query = select(Posting.odoo_id, Posting.state).filter_by(partner=partner, exchange_id=exchange_id).where(Posting.idem_key.startswith(prefix))
+            return {odoo_id: state for odoo_id, state in s.execute(query) if odoo_id is not None}
+
     def start_postings(self, partner: str, items: list[tuple[str, str, int]], *, exchange_id: int | None = None) -> None:
         """Commit the intent to post (key, target, odoo id) before Odoo is called; a done posting stays done."""
         with self.session() as s:
