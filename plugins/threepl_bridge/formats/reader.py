@@ -138,9 +138,34 @@ def parse_value(layout: Layout, f: LayoutField, text: str, tz: ZoneInfo) -> Any:
     return text
 
 
-def _problem(f: LayoutField, row: int, text: str, exc: ValueError) -> Problem:
-    code = codes.FIELD_RANGE if isinstance(exc, OutOfRange) else codes.FIELD_TYPE
-    return code(row=row, field=f.name, value=text, detail=f"{f.column}: {exc}")
+class _Values:
+    """:func:`parse_value` per field, each distinct text once: (value, None) or (None, (code, message)). The memo is
+    bounded, so a file of distinct texts keeps memory flat; values are immutable, so rows may share them."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, layout: Layout, tz: ZoneInfo) -> None:
+        self.layout, self.tz = layout, tz
+        self.memo: dict[str, dict[str, tuple[Any, tuple[codes.Code, str] | None]]] = {f.name: {} for f in layout.fields}
+
+    def __call__(self, f: LayoutField, text: str) -> tuple[Any, tuple[codes.Code, str] | None]:
+        memo = self.memo[f.name]
+        found = memo.get(text)
+        if found is None:
+            try:
+                found = (parse_value(self.layout, f, text, self.tz), None)
+            except ValueError as exc:
+                code = codes.FIELD_RANGE if isinstance(exc, OutOfRange) else codes.FIELD_TYPE
+                found = (None, (code, code.message(field=f.name, value=text, detail=f"{f.column}: {exc}")))
+            if len(memo) >= self.LIMIT:
+                memo.clear()
+            memo[text] = found
+        return found
+
+
+def _problem(f: LayoutField, row: int, text: str, failure: tuple[codes.Code, str]) -> Problem:
+    code, message = failure
+    return Problem(code=code, message=message, row=row, field=f.name, value=text)
 
 
 def _decode(layout: Layout, data: bytes) -> str:
@@ -173,17 +198,16 @@ def _records(layout: Layout, data: bytes) -> _Records:
 def read_rows(layout: Layout, data: bytes, tz: ZoneInfo) -> list[ParsedRow]:
     records = _records(layout, data)
     present = [(f, records.cells[f.name]) for f in layout.fields if f.name in records.cells]
+    convert = _Values(layout, tz)
     rows = []
     for index, number in enumerate(records.numbers):
         raw = {f.name: cells[index] for f, cells in present}
         row = ParsedRow(number=number, values={}, raw=raw)
         for f in layout.fields:
             text = raw.get(f.name, "")
-            try:
-                row.values[f.name] = parse_value(layout, f, text, tz)
-            except ValueError as exc:
-                row.values[f.name] = None
-                row.problems.append(_problem(f, number, text, exc))
+            row.values[f.name], failure = convert(f, text)
+            if failure is not None:
+                row.problems.append(_problem(f, number, text, failure))
         if index in records.shape:
             row.problems.append(codes.ROW_SHAPE(row=number, detail=f"line {number}: {records.shape[index]}"))
         rows.append(row)
@@ -280,10 +304,12 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
 
     records = _records(layout, data)
     numbers = records.numbers
+    convert = _Values(layout, tz)
     frame = pd.DataFrame({"row": pd.Series(numbers, dtype="int64")})
     found: list[tuple[int, int, Problem]] = []  # (record, field position, problem)
     for position, f in enumerate(layout.fields):
-        texts = pd.Series(records.cells.get(f.name, [""] * len(numbers)), dtype=object)
+        cells = records.cells.get(f.name) or [""] * len(numbers)
+        texts = pd.Series(cells, dtype=object)
         stripped = texts.str.strip() if len(texts) else texts
         if f.type is FieldType.STRING:
             frame[f.name] = stripped.where(stripped != "", None).to_numpy()
@@ -294,19 +320,22 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
             values, todo = pd.Series([None] * len(texts), dtype=object), stripped != ""
         if todo.any():
             converted: dict[str, Any] = {}
-            failed: dict[str, ValueError] = {}
+            failed: dict[str, tuple[codes.Code, str]] = {}
             for text in pd.unique(stripped[todo]):
-                try:
-                    converted[text] = parse_value(layout, f, text, tz)
-                except ValueError as exc:
-                    failed[text] = exc
+                value, failure = convert(f, text)
+                if failure is None:
+                    converted[text] = value
+                else:
+                    failed[text] = failure
             ok = todo & stripped.isin(list(converted))
             if f.type is FieldType.DATETIME:
                 values[ok] = pd.to_datetime(stripped[ok].map(converted), utc=True)
             else:
                 values[ok] = stripped[ok].map(converted)
-            for index in stripped.index[todo & ~ok]:
-                found.append((index, position, _problem(f, numbers[index], texts[index], failed[stripped[index]])))
+            if failed:
+                keys = stripped.to_numpy()
+                for index in (todo & ~ok).to_numpy().nonzero()[0].tolist():
+                    found.append((index, position, _problem(f, numbers[index], cells[index], failed[keys[index]])))
         if f.type in NUMERIC:
             values = pd.to_numeric(values.astype(float) if f.type is FieldType.DECIMAL else values)
         frame[f.name] = values.to_numpy() if f.type is not FieldType.DATETIME else values
