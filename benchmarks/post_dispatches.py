@@ -20,7 +20,7 @@ sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 
 from benchmarks.release_orders import REAL, bench_world, release  # noqa: E402
-from threepl_bridge.flows.dispatches import process_dispatch_file  # noqa: E402
+from threepl_bridge.flows.dispatches import DISPATCHES, process_dispatch_file  # noqa: E402
 from threepl_bridge.flows.exchange import receive_file  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def run(n: int) -> dict[str, object]:
         inbox = w.work / "sftp" / "from_3pl" / "dispatch"
         inbox.mkdir(parents=True)
         (inbox / "DISPATCH_BENCH.csv").write_text("\r\n".join(lines) + "\r\n")
-        received = receive_file(partner, "dispatches", "DISPATCH_BENCH.csv", transport=transport, ledger=ledger)
+        received = receive_file(partner, DISPATCHES, "DISPATCH_BENCH.csv", transport=transport, ledger=ledger)
         client.calls.clear()
         started = time.perf_counter()
         result = process_dispatch_file(partner=partner, client=client, ledger=ledger, transport=transport, exchange_id=received.exchange_id, now=now)

@@ -1,7 +1,8 @@
 """SFTP servers for tests and the demo (never imported by the product).
 
 - :class:`EmbeddedSftpServer`: an in-process asyncssh server on loopback, with a generated host key, client-key
-  authentication for one user and a chroot folder.
+  authentication for one user and a chroot folder; :meth:`EmbeddedSftpServer.drop_on` injects real connection
+  drops (the SSH connection is aborted when the Nth request of a kind arrives, before or after it is executed).
 - :class:`OpenSshServer`: Debian's OpenSSH ``sshd`` on loopback with its own config, host key and authorized
   key, for proving the transport against the server most 3PLs run.
 
@@ -12,6 +13,7 @@ server's host key, ready for an ``AIRFLOW_CONN_<ID>`` environment variable.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import Counter
 import json
 import os
@@ -27,6 +29,22 @@ import asyncssh
 import logging
 
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+OPS = ("list", "stat", "open", "put", "get", "write", "close", "rename", "remove", "mkdir")
+
+
+@dataclass
+class Fault:
+    """Abort the SSH connection at the ``nth`` request of ``op`` (whose path contains ``path``, if given), counted
+    from when the fault was armed; ``after``: once the request was executed, before its reply is sent."""
+
+    op: str
+    nth: int = 1
+    after: bool = False
+    path: str | None = None
+    seen: int = 0
+    fired: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,37 @@ class EmbeddedSftpServer(_SshServer):
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self.sessions = 0  # SSH connections accepted (tests count what a task opens)
         self.reads: Counter[str] = Counter()  # files opened for reading, by path under root
+        self.faults: list[Fault] = []
+        self._faults_lock = threading.Lock()
+
+    def drop_on(self, op: str, *, nth: int = 1, after: bool = False, path: str | None = None) -> Fault:
+        """Arm a one-shot connection drop at the ``nth`` next request of ``op`` (see :data:`OPS`: ``put``/``get``
+        are opens for writing/reading, ``open`` either; ``rename`` is rename or posix-rename; ``stat`` stat or lstat;
+        ``list`` opening a folder listing). ``after=False``: the request is not executed; ``after=True``: it is
+        executed and the connection drops before the reply. Returns the fault (``fired`` tells whether it hit)."""
+        if op not in OPS:
+            raise ValueError(f"unknown operation {op!r}; one of {', '.join(OPS)}")
+        fault = Fault(op=op, nth=nth, after=after, path=path)
+        with self._faults_lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._faults_lock:
+            self.faults.clear()
+
+    def _fault(self, ops: tuple[str, ...], path: bytes) -> Fault | None:
+        """The armed fault this request triggers (counted once per request), if any."""
+        text = path.decode(errors="replace")
+        with self._faults_lock:
+            for fault in self.faults:
+                if fault.fired or fault.op not in ops or (fault.path is not None and fault.path not in text):
+                    continue
+                fault.seen += 1
+                if fault.seen == fault.nth:
+                    fault.fired = True
+                    return fault
+        return None
 
     def start(self) -> "EmbeddedSftpServer":
         self.root.mkdir(parents=True, exist_ok=True)
@@ -161,10 +210,80 @@ class EmbeddedSftpServer(_SshServer):
                 return False
 
         class _Sftp(asyncssh.SFTPServer):
+            """Counts reads, and drops the connection where a test armed a :class:`Fault`."""
+
+            def __init__(self, chan: asyncssh.SSHServerChannel, chroot: bytes) -> None:
+                super().__init__(chan, chroot=chroot)
+                self._paths: dict[int, bytes] = {}  # open file objects -> their path (for faults on write/close)
+
+            def _drop(self) -> None:
+                self.connection.abort()
+                raise asyncssh.SFTPConnectionLost("connection dropped by fault injection")
+
+            def _around(self, ops: tuple[str, ...], path: bytes, call):  # type: ignore[no-untyped-def]
+                fault = server._fault(ops, path)
+                if fault is not None and not fault.after:
+                    self._drop()
+                result = call()
+                if fault is None:
+                    return result
+
+                async def then_drop():  # type: ignore[no-untyped-def]
+                    if inspect.isawaitable(result):
+                        await result
+                    self._drop()
+
+                return then_drop()
+
             def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
-                if pflags & asyncssh.FXF_READ and not pflags & asyncssh.FXF_WRITE:
+                writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC | asyncssh.FXF_APPEND))
+                if not writing:
                     server.reads[path.decode(errors="replace")] += 1
-                return super().open(path, pflags, attrs)
+                file_obj = self._around(("open", "put" if writing else "get"), path, lambda: super(_Sftp, self).open(path, pflags, attrs))
+                if not inspect.isawaitable(file_obj):
+                    self._paths[id(file_obj)] = path
+                return file_obj
+
+            def write(self, file_obj: object, offset: int, data: bytes) -> object:
+                return self._around(("write",), self._paths.get(id(file_obj), b""), lambda: super(_Sftp, self).write(file_obj, offset, data))
+
+            def close(self, file_obj: object) -> object:
+                path = self._paths.pop(id(file_obj), b"")
+                return self._around(("close",), path, lambda: super(_Sftp, self).close(file_obj))
+
+            def rename(self, oldpath: bytes, newpath: bytes) -> object:
+                return self._around(("rename",), oldpath + b" -> " + newpath, lambda: super(_Sftp, self).rename(oldpath, newpath))
+
+            def posix_rename(self, oldpath: bytes, newpath: bytes) -> object:
+                return self._around(("rename",), oldpath + b" -> " + newpath,
+                                    lambda: super(_Sftp, self).posix_rename(oldpath, newpath))
+
+            def stat(self, path: bytes) -> object:
+                return self._around(("stat",), path, lambda: super(_Sftp, self).stat(path))
+
+            def lstat(self, path: bytes) -> object:
+                return self._around(("stat",), path, lambda: super(_Sftp, self).lstat(path))
+
+            def remove(self, path: bytes) -> object:
+                return self._around(("remove",), path, lambda: super(_Sftp, self).remove(path))
+
+            def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> object:
+                return self._around(("mkdir",), path, lambda: super(_Sftp, self).mkdir(path, attrs))
+
+            def scandir(self, path: bytes):  # type: ignore[no-untyped-def]
+                fault = server._fault(("list",), path)
+                if fault is not None and not fault.after:
+                    self.connection.abort()
+                names = super().scandir(path)
+                if fault is None:
+                    return names
+
+                async def then_drop():  # type: ignore[no-untyped-def]
+                    async for name in names:
+                        yield name
+                    self.connection.abort()
+
+                return then_drop()
 
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
             return _Sftp(chan, chroot=root)

@@ -1,4 +1,4 @@
-"""``python -m threepl_bridge check``: is this installation ready to run?
+"""``python -m threepl_bridge check``: is this installation ready to run? (``replay``: drop a settled file again.)
 
 Checks, with messages an operator can act on: every partner spec loads; the Odoo connection (``odoo_default``,
 or ``--conn-id``) logs in with the rights and email the flows need; every partner's warehouses exist in Odoo and
@@ -47,13 +47,33 @@ def check(conn_id: str, only: list[str]) -> int:
     return 0 if ok else 1
 
 
+def replay(code: str, exchange_id: int) -> int:
+    """Copy an archived or quarantined inbound file back into the partner's inbox: the next run replays it."""
+    from threepl_bridge.airflow import resources
+    from threepl_bridge.flows.inbox import request_replay
+
+    partner = resources.partner(code)
+    try:
+        path = request_replay(partner, exchange_id, transport=resources.transport(partner), ledger=resources.ledger())
+    except ValueError as exc:
+        print(f"FAIL {exc}")
+        return 1
+    print(f"ok   exchange {exchange_id} is back in the inbox as {path}; the next run of its DAG takes it as a new arrival")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threepl_bridge", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     checker = sub.add_parser("check", help="check the Odoo connection and every partner's set-up")
     checker.add_argument("--conn-id", default="odoo_default", help="the Airflow connection of Odoo (default: odoo_default)")
     checker.add_argument("--partner", action="append", default=[], help="check only this partner (repeatable)")
+    replayer = sub.add_parser("replay", help="put a settled inbound file back into the inbox (after a fix): the next run replays it")
+    replayer.add_argument("--partner", required=True, help="the partner code")
+    replayer.add_argument("--exchange", required=True, type=int, help="the exchange id of the file (from the ledger or its exception)")
     args = parser.parse_args(argv)
+    if args.command == "replay":
+        return replay(args.partner, args.exchange)
     return check(args.conn_id, args.partner)
 
 

@@ -324,6 +324,21 @@ STOCK_ADJUSTMENT_FAILED = Code(
     template='Odoo refused the adjustment: {odoo_message}',
     action="Read Odoo's message; fix and approve the line again (the adjustment is never applied twice).",
 )
+STOCK_SNAPSHOT_EMPTY = Code(
+    "STOCK_SNAPSHOT_EMPTY", object_type='file', title='The snapshot has a header and no row',
+    template='{name}: the snapshot lists no row at all; it is not reconciled and nothing is adjusted',
+    action='Ask the 3PL for the complete snapshot (a real count of nothing still lists the products at 0).',
+)
+STOCK_NO_VALID_ROWS = Code(
+    "STOCK_NO_VALID_ROWS", object_type='file', title='No row of the snapshot could be used',
+    template='{name}: none of its {rows} row(s) is valid (each is its own exception); it is not reconciled and nothing is adjusted',
+    action="Read the rows' exceptions (often a timestamp format or timezone setting); have the 3PL resend the snapshot corrected.",
+)
+STOCK_LOT_MISSING = Code(
+    "STOCK_LOT_MISSING", object_type='row', title='A lot-tracked product counted without a lot',
+    template='SKU {value} is tracked by {tracking} in Odoo; the count names no lot, so it is not adjusted',
+    action='Ask the 3PL to count the product per lot (serial); the product is reconciled from the next snapshot.',
+)
 
 CODES: dict[str, Code] = {c.code: c for c in (
     PRODUCT_MISSING_SKU,
@@ -373,6 +388,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
     STOCK_DUPLICATE_ROW,
     STOCK_UNKNOWN_SKU,
     STOCK_ADJUSTMENT_FAILED,
+    STOCK_SNAPSHOT_EMPTY,
+    STOCK_NO_VALID_ROWS,
+    STOCK_LOT_MISSING,
 )}
 
 

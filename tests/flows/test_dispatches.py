@@ -163,7 +163,9 @@ def test_replaying_the_same_shipment_never_posts_twice(world, released):
     results = run_dispatches(world, world.demo)
     assert world.x("stock.valuation.layer", "search_count", []) == layers_before
     by_name = {world.ledger.exchange(r.exchange_id).remote_name: r for r in results}
-    assert by_name["DISPATCH_1.csv"].state == State.INPUT_PROCESSED  # same name and content: the known exchange
+    # the same name and content once archived is a new arrival, a duplicate of the settled first one
+    assert by_name["DISPATCH_1.csv"].state == State.INPUT_DUPLICATE
+    assert world.ledger.exchange(by_name["DISPATCH_1.csv"].exchange_id).arrival == 2
     assert by_name["DISPATCH_9.csv"].state in (State.INPUT_DUPLICATE, State.INPUT_PROCESSED)
     drop(world, world.demo, "dispatches", "DISPATCH_10.csv", dispatch_csv([
         f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1",
@@ -190,13 +192,13 @@ def test_a_batch_with_one_bad_picking_still_posts_the_others(world, released):
 
 
 def test_killed_after_odoo_validated_before_the_ledger_commit_does_not_double_post(world, released):
-    from threepl_bridge.flows.dispatches import process_dispatch_file
+    from threepl_bridge.flows.dispatches import DISPATCHES, process_dispatch_file
     from threepl_bridge.flows.exchange import receive_file
 
     one = released["one"]
     drop(world, world.demo, "dispatches", "DISPATCH_K.csv", dispatch_csv([f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
     transport = world.transport(world.demo)
-    received = receive_file(world.demo, "dispatches", "DISPATCH_K.csv", transport=transport, ledger=world.ledger)
+    received = receive_file(world.demo, DISPATCHES, "DISPATCH_K.csv", transport=transport, ledger=world.ledger)
     kwargs = dict(partner=world.demo, client=world.odoo, ledger=world.ledger, transport=transport, exchange_id=received.exchange_id, now=RUN_AT)
     with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):
         patch.setattr(type(world.ledger), "complete_postings", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))

@@ -68,21 +68,21 @@ def test_interrupted_between_the_data_file_and_its_marker_the_next_delivery_comp
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     transport = SftpTransport(sftp.conn_id)
     eid = stage(ledger, partner)
-    real_upload = SftpTransport.upload_atomic
+    real_write = SftpTransport.write_part
 
-    def dies_at_the_marker(self, folder, name, data):
-        if name.endswith(".ok"):
+    def dies_at_the_marker(self, folder, part, data):
+        if ".ok." in part:  # the marker's temporary file
             raise ConnectionResetError("connection dropped before the marker")
-        return real_upload(self, folder, name, data)
+        return real_write(self, folder, part, data)
 
-    monkeypatch.setattr(SftpTransport, "upload_atomic", dies_at_the_marker)
+    monkeypatch.setattr(SftpTransport, "write_part", dies_at_the_marker)
     with pytest.raises(ConnectionResetError):
         deliver_pending(ledger, transport, partner, "products")
     name = ledger.exchange(eid).remote_name
     assert (sftp.local_path("to_3pl", "items") / name).read_bytes() == DATA
     assert taken_by_the_3pl(transport, partner) == []  # the 3PL does not take a file without its marker
     assert ledger.exchange(eid).state == State.OUTPUT_PENDING
-    monkeypatch.setattr(SftpTransport, "upload_atomic", real_upload)
+    monkeypatch.setattr(SftpTransport, "write_part", real_write)
     [delivery] = deliver_pending(ledger, transport, partner, "products")
     assert (delivery.outcome, ledger.exchange(eid).state) == ("completed_marker", State.OUTPUT_SENT)
     assert taken_by_the_3pl(transport, partner) == [name]
@@ -93,10 +93,17 @@ def test_interrupted_mid_upload_leaves_no_marker_beside_a_partial_file(sftp, tmp
     partner = partner_on(sftp, {"rule": "marker"})
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     transport = SftpTransport(sftp.conn_id)
-    stage(ledger, partner)
+    eid = stage(ledger, partner)
     monkeypatch.setattr(SftpTransport, "_rename_over", lambda self, sftp_, source, target: (_ for _ in ()).throw(OSError("drop")))
     with pytest.raises(OSError):
         deliver_pending(ledger, transport, partner, "products")
     folder = sftp.local_path("to_3pl", "items")
-    assert [p.name for p in folder.iterdir()] == []  # neither a partial data file nor a marker
+    # neither a data file nor a marker; only the hidden complete temporary file the next attempt renames
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == []
     assert taken_by_the_3pl(transport, partner) == []
+    monkeypatch.undo()
+    [delivery] = deliver_pending(ledger, transport, partner, "products")
+    name = ledger.exchange(eid).remote_name
+    assert delivery.outcome == "completed_part"
+    assert sorted(p.name for p in folder.iterdir()) == [name, f"{name}.ok"]
+    assert taken_by_the_3pl(transport, partner) == [name]

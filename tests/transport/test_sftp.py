@@ -255,3 +255,107 @@ def test_wrong_client_key_is_not_authenticated(sftp, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_WRONG_CLIENT", json.dumps(conn))
     with pytest.raises(paramiko.AuthenticationException):
         SftpTransport("wrong_client").list_files(sftp.remote())
+
+
+# ------------------------------------------------------------------- dropped connections, poison names (issue 13)
+
+
+@pytest.fixture
+def faulty(tmp_path, monkeypatch):
+    """An embedded server of its own (its faults cannot leak into other tests) and a transport to it."""
+    from sandbox.sftp_server import EmbeddedSftpServer
+
+    with EmbeddedSftpServer(tmp_path / "root") as server:
+        monkeypatch.setenv("AIRFLOW_CONN_FAULTY_SFTP", server.airflow_connection())
+        yield server, SftpTransport("faulty_sftp", sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-executed", "after-executed"])
+def test_a_drop_between_the_data_file_and_its_marker_is_completed_by_moving_again(faulty, after):
+    """Issue 13.6: the SFTP connection drops at the marker's rename; moving the same file again brings the marker
+    to its data file instead of failing on the data file that is already gone."""
+    import paramiko
+
+    server, t = faulty
+    inbox, archive = server.root / "in", server.root / "archive"
+    inbox.mkdir()
+    archive.mkdir()
+    (archive / "D.csv").write_text("an older file of the same name, with its marker")
+    (archive / "D.csv.ok").write_text("")
+    (inbox / "D.csv").write_text("new")
+    (inbox / "D.csv.ok").write_text("")
+    server.drop_on("rename", path="D.csv.ok ->", after=after)
+    if after:  # the marker moved, only the reply was lost: the caller cannot know
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+            t.move_unique("/in/D.csv", "/archive", companions=(".ok",))
+    else:
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+            t.move_unique("/in/D.csv", "/archive", companions=(".ok",))
+        assert sorted(os.listdir(inbox)) == ["D.csv.ok"]  # the orphaned marker
+    assert t.move_unique("/in/D.csv", "/archive", companions=(".ok",)) == "/archive/D.1.csv"
+    assert os.listdir(inbox) == []
+    assert sorted(os.listdir(archive)) == ["D.1.csv", "D.1.csv.ok", "D.csv", "D.csv.ok"]
+    assert (archive / "D.1.csv").read_text() == "new"
+
+
+def test_move_companions_brings_orphaned_markers_to_the_archived_data_file(faulty):
+    """The lifecycle's repair call for a file already archived (issue 13.6): its marker follows it, found by content."""
+    import hashlib
+
+    server, t = faulty
+    inbox, archive = server.root / "in", server.root / "archive"
+    inbox.mkdir()
+    archive.mkdir()
+    (archive / "D.csv").write_text("other content")
+    (archive / "D.1.csv").write_text("ours")
+    (archive / "D.2.csv").write_text("a later file")
+    (inbox / "D.csv.ok").write_text("")
+    sha = hashlib.sha256(b"ours").hexdigest()
+    assert t.move_companions("/in/D.csv", "/archive", (".ok",), sha256=sha) == "/archive/D.1.csv"
+    assert sorted(os.listdir(archive)) == ["D.1.csv", "D.1.csv.ok", "D.2.csv", "D.csv"]
+    assert os.listdir(inbox) == []
+    assert t.move_companions("/in/D.csv", "/archive", (".ok",), sha256=sha) == "/archive/D.1.csv"  # nothing left: a no-op
+    (inbox / "E.csv.ok").write_text("")
+    assert t.move_companions("/in/E.csv", "/archive", (".ok",)) is None  # its data file is nowhere in the archive
+    assert os.listdir(inbox) == ["E.csv.ok"]
+
+
+POISON = ["DISPATCH_1\n.csv", "DISPATCH_\\2.csv", "DISPATCH_3\t.csv", "DISPATCH_4 .csv\x1b", "DISPATCH_5.csv "]
+
+
+def test_poison_names_are_never_offered_as_complete_files_and_can_be_quarantined(faulty):
+    """Issue 13.7: a name with a newline, a backslash or control characters is set apart (so no task fails on it)
+    and can be moved to the error folder under a safe name; the other files are listed as usual."""
+    server, t = faulty
+    inbox = server.root / "in"
+    inbox.mkdir()
+    for name in [*POISON, "DISPATCH_9.csv"]:
+        (inbox / name).write_text(name)
+        (inbox / f"{name}.ok").write_text("")
+    os.close(os.open(bytes(inbox) + b"/DISPATCH_\xff.csv", os.O_CREAT | os.O_WRONLY))  # not UTF-8
+    os.close(os.open(bytes(inbox) + b"/DISPATCH_\xff.csv.ok", os.O_CREAT | os.O_WRONLY))
+    rule = CompleteRule(rule="marker", marker_suffix=".ok")
+    unsafe: list = []
+    found = t.list_complete("/in", "DISPATCH_*", rule, unsafe=unsafe)
+    assert [f.name for f in found] == ["DISPATCH_9.csv"]
+    assert t.read_bytes(found[0].path).data == b"DISPATCH_9.csv"
+    assert len(unsafe) == len(POISON) + 1
+    assert [f.name for f in t.list_files("/in", "DISPATCH_9*")] == ["DISPATCH_9.csv", "DISPATCH_9.csv.ok"]
+    moved = sorted(t.quarantine(f, "/error", companions=(".ok",)) for f in unsafe)
+    for path in moved:
+        safe_name(path.rsplit("/", 1)[1])  # every new name is a plain, safe name
+    assert moved == sorted({*moved})
+    assert sorted(os.listdir(inbox)) == ["DISPATCH_9.csv", "DISPATCH_9.csv.ok"]
+    errors = sorted(os.listdir(server.root / "error"))
+    assert len(errors) == 2 * len(unsafe) and "DISPATCH_1_.csv" in errors and "DISPATCH_1_.csv.ok" in errors
+    assert (server.root / "error" / "DISPATCH_1_.csv").read_text() == "DISPATCH_1\n.csv"
+
+
+def test_our_own_temporary_upload_names_are_never_listed_even_without_temporary_patterns(faulty):
+    server, t = faulty
+    inbox = server.root / "in"
+    inbox.mkdir()
+    (inbox / "ORDERS_1.csv").write_text("x")
+    (inbox / ".ORDERS_2.csv.17.part").write_text("half")
+    rule = CompleteRule(rule="rename", temporary_patterns=())
+    assert [f.name for f in t.list_complete("/in", "*", rule)] == ["ORDERS_1.csv"]

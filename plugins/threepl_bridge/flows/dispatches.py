@@ -38,6 +38,7 @@ from threepl_bridge.specs.models import Partner
 from threepl_bridge.transport.sftp import SftpTransport
 
 log = logging.getLogger(__name__)
+PICKING_LEASE_WAIT = 300.0  # seconds to wait for another run posting the same order, then retry later (LeaseBusy)
 
 __all__ = ["DISPATCHES", "fingerprint", "flag_pending", "process_dispatch_file", "row_data"]
 
@@ -53,6 +54,10 @@ def process(work: Inbound) -> Processed:
     """Check the valid rows against Odoo and the ledger, hold orders with a failing row, post the rest."""
     partner, ledger, exchange = work.partner, work.ledger, work.exchange
     odoo = StockQueries(work.client, partner)
+    # one run at a time per order: another file posting the same order (a copy under another name, a second
+    # worker) is waited for, and its posted rows are duplicates here; held until this file's rows are recorded
+    refs = sorted({str(r.values["order_ref"]) for r in work.valid_rows() if r.values.get("order_ref")})
+    work.held.enter_context(ledger.leases([f"picking:{partner.code}:{ref}" for ref in refs], wait=PICKING_LEASE_WAIT))
     duplicates, problems, shipments = check_rows(partner, odoo, ledger, work.valid_rows(), exchange.id)
     work.problems += problems
     held = hold_orders(partner, shipments, work.problems, work.rows)
@@ -70,7 +75,7 @@ def process(work: Inbound) -> Processed:
 
 DISPATCHES = InboundKind(
     name="dispatches", unreadable=codes.DISPATCH_FILE_UNREADABLE, value_unreadable=codes.DISPATCH_FIELD_INVALID, process=process,
-    row_data=row_data, settled=lambda work: {"pickings_posted": []},
+    row_data=row_data, settled=lambda work: {"pickings_posted": []}, replay_processed=True,
 )
 
 

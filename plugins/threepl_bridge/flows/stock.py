@@ -11,12 +11,23 @@ Each (SKU, lot) is then classified:
   layers; standard price when none remain), in company currency;
 - ``unknown_sku``: the 3PL counts a SKU Odoo does not know;
 - ``absent``: Odoo holds the product, the snapshot does not list it (``policy.absent_means_zero`` decides
-  whether that counts as 0 - a variance - or stays unexplained).
+  whether that counts as 0 - a variance - or stays unexplained; it stays unexplained in a snapshot with a rejected
+  row whose SKU cannot be read, as that row may have been the product);
+- ``rejected``: a row of the product (SKU and lot; every lot of an untracked product or of a row without a lot)
+  was rejected (unreadable, negative, duplicate, future, unknown unit, lot missing...): never absent, never
+  adjusted from this snapshot; the explanation names the rows and their codes.
+
+A lot-tracked product counted without a lot is its row's exception (``STOCK_LOT_MISSING``). A snapshot with no
+valid row (header only, every row rejected) is not reconciled at all: a file exception (``STOCK_SNAPSHOT_EMPTY``,
+``STOCK_NO_VALID_ROWS``), every row its own exception, nothing adjusted. The count time is always the latest
+``as_of`` of the valid rows, never the wall clock. Adjustments of earlier counts that Odoo does not carry at T yet
+(posted later, or not posted) are timing, never adjusted a second time.
 
 Variances within the partner's auto-approve tolerance (units and value) are adjusted at once through
 ``stock.quant.inventory_quantity_auto_apply`` with ``accounting_date`` = T's date (contract F6; never by
 writing ``quantity``); larger ones wait for an operator's approval. Every adjustment is a write-ahead posting,
-so re-posting a reconciliation never adjusts twice.
+so re-posting a reconciliation never adjusts twice; each run first posts what a transient failure left unposted in
+earlier reconciliations (see :mod:`threepl_bridge.flows.adjustments`).
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from functools import lru_cache
 from typing import Any
 
 from threepl_bridge import codes
-from threepl_bridge.flows.adjustments import approve, post_adjustments
+from threepl_bridge.flows.adjustments import approve, not_in_odoo_at, post_adjustments, post_outstanding
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import UnreadableFile, read_rows
@@ -45,7 +56,9 @@ log = logging.getLogger(__name__)
 KIND = "stock"
 Q = Decimal("0.0001")
 
-__all__ = ["STOCK", "approve", "classify", "count_snapshot", "post_adjustments", "process_stock_file", "reconcile"]
+__all__ = ["STOCK", "approve", "classify", "count_snapshot", "post_adjustments", "post_outstanding", "process_stock_file", "reconcile"]
+Key = tuple[str, str]
+TRACKED = ("lot", "serial")
 
 
 @lru_cache(maxsize=65536)
@@ -57,17 +70,27 @@ def _d(value: Any) -> Decimal:
 
 
 def process(work: Inbound) -> Processed:
-    """Reconcile the snapshot's valid rows (once: a retry finds the reconciliation), adjust what is within
-    tolerance, and report; every row not excepted is part of the reconciliation."""
+    """Post what earlier reconciliations left unposted, then reconcile the snapshot's valid rows (once: a retry
+    finds the reconciliation), adjust what is within tolerance, and report; every row not excepted is part of the
+    reconciliation. A snapshot without a valid row is not reconciled."""
     partner, ledger, exchange, frame = work.partner, work.ledger, work.exchange, work.frame
+    earlier = post_outstanding(partner, work.client, ledger, exclude_exchange=exchange.id)
     existing = ledger.reconciliation_for(partner.code, exchange.id)
+    odoo = StockQueries(work.client, partner)
+    products = odoo.storable_by_sku() if existing is None else {}
+    lot_missing = lots_missing(frame, work.failed_rows(), products) if existing is None else ledger.reconciliation_lot_missing_rows(existing)
+    work.problems += [codes.STOCK_LOT_MISSING(file=work.name, row=n, field="lot", value=sku, tracking=tracking)
+                      for n, (sku, tracking) in sorted(lot_missing.items())]
     valid = frame[~frame["row"].isin(list(work.failed_rows()))]
+    if existing is None and not len(valid):
+        return _not_reconciled(work, earlier)
     if existing is None:
-        recon_id, unknown_rows = reconcile(partner, StockQueries(work.client, partner), ledger, work.transport, exchange.id, valid, work.summary)
+        recon_id, unknown_rows = reconcile(partner, odoo, ledger, work.transport, exchange.id, valid, work.summary,
+                                           rejected=rejected_rows(work), products=products, lot_missing=lot_missing)
     else:
         recon_id, unknown_rows = existing, ledger.reconciliation_unknown_rows(existing)
     work.problems += [codes.STOCK_UNKNOWN_SKU(file=work.name, row=number, field="sku", value=sku) for number, sku in unknown_rows.items()]
-    adjusted = post_adjustments(partner, work.client, ledger, recon_id, approved_only=False)
+    adjusted = post_adjustments(partner, work.client, ledger, recon_id)
     failed = work.failed_rows()
     outcomes = [{"row_number": n, "outcome": Outcome.POSTED, "odoo_ref": f"reconciliation,{recon_id}"} for n in work.row_numbers() if n not in failed]
 
@@ -80,7 +103,40 @@ def process(work: Inbound) -> Processed:
                 "awaiting_approval": sum(1 for line in lines if line.approval == "pending")}
 
     return Processed(outcomes=outcomes, note=f"reconciliation {recon_id}", after_archive=after_archive,
-                     result={"reconciliation_id": recon_id, "adjusted": adjusted, "exceptions": len(failed)})
+                     result={"reconciliation_id": recon_id, "adjusted": adjusted, "earlier_adjusted": earlier, "exceptions": len(failed)})
+
+
+def _not_reconciled(work: Inbound, earlier: int) -> Processed:
+    """No valid row: nothing to count at any time. A file exception; every row already has its own."""
+    rows = len(work.row_numbers())
+    problem = (codes.STOCK_SNAPSHOT_EMPTY if rows == 0 else codes.STOCK_NO_VALID_ROWS)(file=work.name, name=work.name, rows=rows)
+    work.ledger.raise_exception(partner=work.partner.code, code=problem.code, object_type="file", object_ref=f"{work.name}#{work.exchange.id}",
+                                message=problem.message, exchange_id=work.exchange.id)
+    log.error("%s", problem.message)
+    return Processed(outcomes=[], note=f"not reconciled: {problem.code}",
+                     after_archive=lambda: {"reports": [], "classes": {}, "awaiting_approval": 0},
+                     result={"reconciliation_id": None, "adjusted": 0, "earlier_adjusted": earlier, "exceptions": len(work.failed_rows())})
+
+
+def lots_missing(frame: Any, failed: set[int], products: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """Row -> (SKU, tracking) of the rows (not already rejected) counting a lot- or serial-tracked product without a lot."""
+    tracked = {sku: p["tracking"] for sku, p in products.items() if p.get("tracking") in TRACKED}
+    if not tracked or not len(frame):
+        return {}
+    rows = frame[(frame["lot_key"] == "") & frame["sku"].isin(list(tracked)) & ~frame["row"].isin(list(failed))]
+    return {int(n): (sku, tracked[sku]) for n, sku in zip(rows["row"], rows["sku"])}
+
+
+def rejected_rows(work: Inbound) -> list[tuple[int, str, str | None, str]]:
+    """(row, code, SKU or None if unreadable, lot) of every rejected row, its first problem's code."""
+    first: dict[int, str] = {}
+    for p in work.problems:
+        if p.row is not None:
+            first.setdefault(p.row, str(p.code))
+    frame = work.frame
+    rows = frame[frame["row"].isin(list(first))]
+    return [(int(n), first[int(n)], sku if isinstance(sku, str) and sku else None, lot if isinstance(lot, str) else "")
+            for n, sku, lot in zip(rows["row"], rows["sku"], rows["lot_key"])]
 
 
 def _settled(work: Inbound) -> dict[str, Any]:
@@ -105,15 +161,26 @@ def process_stock_file(
 
 
 def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: SftpTransport, exchange_id: int, valid: Any,
-              summary: list[Any]) -> tuple[int, dict[int, str]]:
-    as_of: datetime = valid["as_of"].max().to_pydatetime() if len(valid) else datetime.now(timezone.utc)
-    products = odoo.storable_by_sku()
+              summary: list[Any], *, rejected: list[tuple[int, str, str | None, str]] | None = None, products: dict[str, dict[str, Any]] | None = None,
+              lot_missing: dict[int, tuple[str, str]] | None = None) -> tuple[int, dict[int, str]]:
+    """Reconcile the valid rows (at least one: the count time is theirs, never the wall clock) with Odoo at the
+    count time; products of the ``rejected`` rows are kept out of the count and of the adjustments."""
+    if not len(valid):
+        raise ValueError("a snapshot without a valid row is not reconciled")
+    as_of: datetime = valid["as_of"].max().to_pydatetime()
+    products = products if products is not None else odoo.storable_by_sku()
     by_id = {p["id"]: p for p in products.values()}
     counted, unknown_rows = count_snapshot(partner, valid, products)
     held = odoo.quantities_at(as_of, by_id)
     timing, explanations = _timing(partner, odoo, ledger, transport, as_of, by_id)
+    adjusted, why = not_in_odoo_at(partner, odoo, ledger, as_of, exclude_exchange=exchange_id)
+    for key, qty in adjusted.items():
+        if key[0] in products:
+            timing[key] = timing.get(key, Decimal(0)) + qty
+            explanations[key] = "; ".join(filter(None, (explanations.get(key), why[key])))
     costs = odoo.unit_costs(by_id)
-    lines, total, matches = classify(partner, counted, held, timing, explanations, costs, products)
+    keep_out, blind = _kept_out(rejected or [], products)
+    lines, total, matches = classify(partner, counted, held, timing, explanations, costs, products, rejected=keep_out, blind=blind)
     unknown: dict[tuple[str, str], tuple[Decimal, list[int]]] = {}
     for number, (sku, lot, qty) in sorted(unknown_rows.items()):
         total_qty, numbers = unknown.get((sku, lot), (Decimal(0), []))
@@ -125,7 +192,23 @@ def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: S
     dq = [{"expectation": s.expectation, "column": s.column, "code": s.code, "success": s.success, "unexpected": s.unexpected} for s in summary]
     skus = {n: sku for n, (sku, _, _) in unknown_rows.items()}
     return ledger.store_reconciliation(partner=partner.code, exchange_id=exchange_id, as_of=as_of, currency=odoo.company.currency, lines=lines,
-                                       variance_value=total, data_quality=dq, unknown_rows=skus, matches=matches), skus
+                                       variance_value=total, data_quality=dq, unknown_rows=skus, matches=matches, lot_missing=lot_missing), skus
+
+
+def _kept_out(rejected: Any, products: dict[str, dict[str, Any]]) -> tuple[dict[Key | str, str], str]:
+    """What the rejected rows keep out of the count: (SKU, lot) keys, whole SKUs (an untracked product, or a row
+    without a lot: every lot of it), each with the rows that say why; and the rows whose SKU cannot be read."""
+    notes: dict[Key | str, list[str]] = defaultdict(list)
+    blind: list[str] = []
+    for number, code, sku, lot in sorted(rejected):
+        note = f"row {number} ({code})"
+        if sku is None:
+            blind.append(note)
+        elif sku in products:  # a SKU Odoo does not know holds nothing to protect; its row is its exception
+            notes[(sku, lot)].append(note)
+            if not lot or products[sku].get("tracking") not in TRACKED:
+                notes[sku].append(note)
+    return {k: ", ".join(v) for k, v in notes.items()}, ", ".join(blind)
 
 
 def count_snapshot(partner: Partner, valid: Any, products: dict[str, dict[str, Any]]
@@ -148,12 +231,17 @@ def count_snapshot(partner: Partner, valid: Any, products: dict[str, dict[str, A
 
 def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: dict[tuple[str, str], Decimal],
              timing: dict[tuple[str, str], Decimal], explanations: dict[tuple[str, str], str], costs: dict[int, Decimal],
-             products: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], Decimal, int]:
-    """Classify every (SKU, lot) counted, held in Odoo at T, or explained by timing. Returns the lines that are
-    not a plain match (matches are only counted: a snapshot may hold a million of them), the total variance
-    value, and the number of matches."""
+             products: dict[str, dict[str, Any]], *, rejected: dict[Key | str, str] | None = None, blind: str = "",
+             ) -> tuple[list[dict[str, Any]], Decimal, int]:
+    """Classify every (SKU, lot) counted, held in Odoo at T, explained by timing, or kept out by a rejected row
+    (``rejected``: (SKU, lot) or SKU -> the rows; ``blind``: rejected rows whose SKU cannot be read, so absence
+    is never zero). Returns the lines that are not a plain match (matches are only counted: a snapshot may hold
+    a million of them), the total variance value, and the number of matches."""
     tolerance = partner.spec.policy.auto_approve
-    keys = sorted(set(counted) | {k for k, v in odoo.items() if v != 0} | {k for k, v in timing.items() if v != 0})
+    rejected = rejected or {}
+    absent_is_zero = partner.spec.policy.absent_means_zero and not blind
+    keys = sorted(set(counted) | {k for k, v in odoo.items() if v != 0} | {k for k, v in timing.items() if v != 0}
+                  | {k for k in rejected if isinstance(k, tuple)})
     lines = []
     total = Decimal(0)
     matches = 0
@@ -162,14 +250,22 @@ def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: di
         q3 = counted.get(key)
         qo = odoo.get(key, zero)
         t = timing.get(key, zero)
-        if q3 is not None and q3 == qo and not t:
+        sku, lot = key
+        why_rejected = rejected.get(key) or rejected.get(sku)
+        if q3 is not None and q3 == qo and not t and not why_rejected:
             matches += 1
             continue
-        sku, lot = key
         product = products[sku]
         absent = q3 is None
-        if absent and not partner.spec.policy.absent_means_zero:
+        explanation = explanations.get(key)
+        if why_rejected:
+            cls, variance = "rejected", Decimal(0)
+            explanation = "; ".join(filter(None, (f"{why_rejected} rejected: not counted, not adjusted from this snapshot", explanation)))
+        elif absent and not absent_is_zero:
             cls, variance = "absent", Decimal(0)
+            if blind and partner.spec.policy.absent_means_zero:
+                explanation = "; ".join(filter(None, (f"not in the snapshot; {blind} had no readable SKU (it may have been this product): "
+                                                      "absence is not counted as zero", explanation)))
         else:
             diff = (q3 or Decimal(0)) - qo
             variance = diff - t if diff != 0 else Decimal(0)
@@ -181,7 +277,7 @@ def classify(partner: Partner, counted: dict[tuple[str, str], Decimal], odoo: di
         if variance != 0:
             approval = "auto" if abs(variance) <= tolerance.units and abs(value) <= tolerance.value else "pending"
         lines.append(dict(sku=sku, lot=lot, product_id=product["id"], threepl_qty=q3, odoo_qty=qo, timing_qty=t, variance_qty=variance,
-                          unit_cost=cost, variance_value=value, classification=cls, explanation=explanations.get((sku, lot)), approval=approval))
+                          unit_cost=cost, variance_value=value, classification=cls, explanation=explanation, approval=approval))
     return lines, total, matches
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 log = logging.getLogger(__name__)
@@ -123,17 +123,44 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the ledger schema to ``revision``; safe to call from many tasks at once."""
     from alembic import command
 
-    with _migration_lock(engine), engine.begin() as conn:
+    with _migration_lock(engine), _foreign_keys_after(engine) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         command.upgrade(_alembic_config(conn), revision)
+        _check_foreign_keys(conn)
+
+
+@contextmanager
+def _foreign_keys_after(engine: Engine) -> Iterator[Connection]:
+    """A connection for a migration. SQLite changes a constraint by rebuilding the table, which per-statement
+    foreign-key checks refuse (the rows referencing it): there they are switched off for the migration (only
+    possible outside a transaction) and checked as a whole before the commit (:func:`_check_foreign_keys`)."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            yield conn
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"ledger migration left rows whose foreign keys point nowhere: {broken[:5]}")
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    with _migration_lock(engine), engine.begin() as conn:
+    with _migration_lock(engine), _foreign_keys_after(engine) as conn, conn.begin():
         command.downgrade(_alembic_config(conn), revision)
+        _check_foreign_keys(conn)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -11,12 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from threepl_bridge.ledger.base import _Base
 from threepl_bridge.ledger.errors import AlreadyStaged, CountMismatch, MissingPayload, UnknownRecord
-from threepl_bridge.ledger.models import Exchange, ExchangeEvent, RowOutcome
+from threepl_bridge.ledger.models import Exchange, ExchangeEvent, RowOutcome, utcnow
 from threepl_bridge.ledger.releases import release_sent, stage_releases
 from threepl_bridge.ledger.states import Outcome, State, check_transition
 
@@ -31,52 +31,98 @@ class Registered:
     state: str
     created: bool
     duplicate_of: int | None
+    replay_of: int | None = None
+
+
+def _settles(earlier: Exchange, replay_processed: bool) -> bool:
+    """Whether an earlier arrival of the same content makes a new one a duplicate (see ``register_inbound``)."""
+    if earlier.state == State.INPUT_ERROR:
+        return False  # quarantined as unreadable: a new arrival is a replay (after a layout fix)
+    if not replay_processed:
+        return True  # the kind's effects are per file (a reconciliation): received once is enough
+    return earlier.state == State.INPUT_PROCESSED and not earlier.rows_exception
 
 
 class Exchanges(_Base):
     # ------------------------------------------------------------------------------ inbound files
 
     def register_inbound(
-        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None
+        self, *, partner: str, kind: str, folder: str, name: str, sha256: str, size: int, run_id: str | None = None,
+        replay_processed: bool = False,
     ) -> Registered:
-        """Record a file found in a partner's inbound folder.
+        """Record a file found in a partner's inbound folder: one *arrival* of it.
 
-        The same (folder, name, content) is the same exchange whenever it is listed again. Content already
-        received under another name (or in another folder) is a new exchange in state ``input_duplicate``.
+        While the file of an arrival is still in the inbox (not moved yet), listing it again is the same arrival
+        (a retry). Once it has been archived or quarantined, the same name and content in the inbox again is a
+        new arrival, and so is the same content under another name; what it means is decided by the outcomes of
+        the earlier arrivals of that content (the replay model, docs/architecture.md):
+
+        - an earlier arrival is settled for good (processed, and for kinds whose rows are not idempotent on their
+          own - ``replay_processed`` False, e.g. stock snapshots - any arrival not quarantined as unreadable): the
+          new one is a **duplicate** (``input_duplicate``, nothing is done again);
+        - otherwise (every earlier arrival was unreadable, or processed with row exceptions and the kind's rows are
+          fingerprinted so a replay never posts twice): the new one is a **replay**, processed like a new file.
         """
         key = dict(partner=partner, direction=INBOUND, kind=kind, remote_folder=folder, remote_name=name, sha256=sha256)
         with self.session() as s:
-            existing = s.scalars(select(Exchange).filter_by(**key)).one_or_none()
-            if existing is not None:
-                return Registered(
-                    exchange_id=existing.id, state=existing.state, created=False, duplicate_of=existing.duplicate_of_id
-                )
-            original = s.scalars(
-                select(Exchange)
-                .where(
-                    Exchange.partner == partner,
-                    Exchange.kind == kind,
-                    Exchange.direction == INBOUND,
-                    Exchange.sha256 == sha256,
-                    Exchange.state != State.INPUT_DUPLICATE.value,
-                )
+            latest = s.scalars(select(Exchange).filter_by(**key).order_by(Exchange.arrival.desc()).limit(1)).one_or_none()
+            if latest is not None and latest.moved_to is None:
+                return Registered(exchange_id=latest.id, state=latest.state, created=False, duplicate_of=latest.duplicate_of_id)
+            arrival = latest.arrival + 1 if latest is not None else 1
+            earlier = list(s.scalars(
+                select(Exchange).where(Exchange.partner == partner, Exchange.kind == kind, Exchange.direction == INBOUND,
+                                       Exchange.sha256 == sha256, Exchange.state != State.INPUT_DUPLICATE.value)
                 .order_by(Exchange.id)
-                .limit(1)
-            ).one_or_none()
+            ))
+        original = next((e for e in earlier if _settles(e, replay_processed)), None)
+        replay_of = earlier[-1] if earlier and original is None else None
         state = State.INPUT_DUPLICATE if original is not None else State.INPUT_RECEIVED
-        exchange = Exchange(**key, size=size, state=state.value, run_id=run_id, duplicate_of_id=original.id if original else None)
+        if original is not None:
+            note = f"same content as exchange {original.id} ({original.remote_name}, {original.state})"
+        elif replay_of is not None:
+            note = (f"replay of exchange {replay_of.id} ({replay_of.remote_name}, {replay_of.state}"
+                    f"{f', {replay_of.rows_exception} row exception(s)' if replay_of.rows_exception else ''})")
+        else:
+            note = None
+        exchange = Exchange(**key, arrival=arrival, size=size, state=state.value, run_id=run_id,
+                            duplicate_of_id=original.id if original else None)
         try:
             with self.session() as s:
                 s.add(exchange)
                 s.flush()
-                note = f"same content as exchange {original.id} ({original.remote_name})" if original else None
                 s.add(ExchangeEvent(exchange_id=exchange.id, from_state=None, to_state=state.value, note=note, run_id=run_id))
         except IntegrityError:
-            # another worker registered the same file between our read and our insert
-            return self.register_inbound(
-                partner=partner, kind=kind, folder=folder, name=name, sha256=sha256, size=size, run_id=run_id
-            )
-        return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=exchange.duplicate_of_id)
+            # another worker registered the same arrival between our read and our insert
+            return self.register_inbound(partner=partner, kind=kind, folder=folder, name=name, sha256=sha256, size=size, run_id=run_id,
+                                         replay_processed=replay_processed)
+        return Registered(exchange_id=exchange.id, state=state, created=True, duplicate_of=exchange.duplicate_of_id,
+                          replay_of=replay_of.id if replay_of else None)
+
+    def set_moved(self, exchange_id: int, path: str, *, run_id: str | None = None) -> None:
+        """The exchange's file now lives at ``path`` (archive/ or error/): a later listing of the name is a new arrival."""
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id, with_for_update=True)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
+            if exchange.moved_to == path:
+                return
+            exchange.moved_to = path
+            s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=exchange.state, note=f"file moved to {path}",
+                                run_id=run_id))
+
+    def note_event(self, exchange_id: int, note: str, *, run_id: str | None = None) -> None:
+        """Add a note to the exchange's history without changing its state."""
+        with self.session() as s:
+            exchange = s.get(Exchange, exchange_id)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
+            s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=exchange.state, note=note, run_id=run_id))
+
+    def inbound_named(self, partner: str, kind: str, folder: str, name: str) -> Exchange | None:
+        """The latest arrival of a file of this name in this folder (any content)."""
+        with self.session() as s:
+            return s.scalars(select(Exchange).filter_by(partner=partner, direction=INBOUND, kind=kind, remote_folder=folder, remote_name=name)
+                             .order_by(Exchange.id.desc()).limit(1)).one_or_none()
 
     def unsettled_inbound(self, partner: str) -> list[Exchange]:
         """Inbound files received but not processed yet (oldest first)."""
@@ -131,20 +177,25 @@ class Exchanges(_Base):
     # ---------------------------------------------------------------------------------- row outcomes
 
     def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
-        """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again."""
+        """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again. One read of
+        the exchange's stored outcomes and one bulk insert, whatever the number of rows."""
+        if not outcomes:
+            return
         with self.session() as s:
+            stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id))}
+            new: dict[tuple[object, ...], dict[str, object]] = {}
             for item in outcomes:
-                row = dict(item)
-                row.setdefault("code", "")
-                row.setdefault("field", "")
-                key = {k: row[k] for k in ("row_number", "outcome", "code", "field")}
-                found = s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id, **key)).one_or_none()
+                row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
+                key = (row["row_number"], row["outcome"], row["code"], row["field"])
+                found = stored.get(key)  # type: ignore[arg-type]
                 if found is None:
-                    s.add(RowOutcome(exchange_id=exchange_id, **row))
-                else:
-                    for attr in ("message", "record_key", "odoo_ref", "data"):
-                        if row.get(attr) is not None:
-                            setattr(found, attr, row[attr])
+                    new.setdefault(key, row)
+                    continue
+                for attr in ("message", "record_key", "odoo_ref", "data"):
+                    if row.get(attr) is not None:
+                        setattr(found, attr, row[attr])
+            if new:
+                s.execute(insert(RowOutcome), [{"created_at": utcnow(), **r} for r in new.values()])
 
     def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
         with self.session() as s:

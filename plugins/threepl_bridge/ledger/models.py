@@ -77,7 +77,7 @@ class Exchange(Base):
 
     __tablename__ = "ledger_exchange"
     __table_args__ = (
-        UniqueConstraint("partner", "direction", "kind", "remote_folder", "remote_name", "sha256", name="uq_ledger_exchange_file"),
+        UniqueConstraint("partner", "direction", "kind", "remote_folder", "remote_name", "sha256", "arrival", name="uq_ledger_exchange_file"),
         Index("ix_ledger_exchange_partner_kind_state", "partner", "kind", "state"),
         Index("ix_ledger_exchange_partner_sha256", "partner", "sha256"),
         Index("ix_ledger_exchange_partner_direction_state", "partner", "direction", "state"),  # unsettled inbound
@@ -90,6 +90,7 @@ class Exchange(Base):
     remote_folder: Mapped[str] = mapped_column(String(512))
     remote_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
+    arrival: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the same file dropped again is a new arrival
     size: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(32))  # states.State
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_exchange.id"), default=None, index=True)
@@ -101,6 +102,7 @@ class Exchange(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_id: Mapped[str | None] = mapped_column(String(250), default=None)
     # outbound: the exact bytes, kept until sent, so a retry re-sends the same file under the same name
+    moved_to: Mapped[str | None] = mapped_column(String(1024), default=None)  # where its file went (archive/, error/)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

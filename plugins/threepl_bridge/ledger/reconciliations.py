@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from threepl_bridge.ledger.base import _Base
@@ -77,17 +77,40 @@ class Reconciliations(_Base):
         details = json.loads(self.reconciliation(recon_id).details or "{}")
         return {int(k): v for k, v in details.get("unknown_rows", {}).items()}
 
+    def adjustments_not_posted_by(self, partner: str, as_of: datetime, *, exclude_exchange: int | None = None
+                                  ) -> list[tuple[Reconciliation, ReconciliationLine]]:
+        """Adjustable lines of the partner's reconciliations counted at or before ``as_of`` whose posting was not
+        completed before ``as_of`` (not posted yet, or posted after it), with their reconciliation."""
+        with self.session() as s:
+            query = (select(Reconciliation, ReconciliationLine)
+                     .join(ReconciliationLine, ReconciliationLine.reconciliation_id == Reconciliation.id)
+                     .outerjoin(Posting, Posting.id == ReconciliationLine.posting_id)
+                     .where(Reconciliation.partner == partner, Reconciliation.as_of <= as_of,
+                            ReconciliationLine.approval.in_(ADJUSTABLE), ReconciliationLine.variance_qty != 0,
+                            ReconciliationLine.product_id.is_not(None),
+                            or_(ReconciliationLine.posting_id.is_(None), Posting.completed_at.is_(None), Posting.completed_at > as_of))
+                     .order_by(Reconciliation.id, ReconciliationLine.sku, ReconciliationLine.lot))
+            if exclude_exchange is not None:
+                query = query.where(Reconciliation.exchange_id != exclude_exchange)
+            return [(recon, line) for recon, line in s.execute(query)]
+
+    def reconciliation_lot_missing_rows(self, recon_id: int) -> dict[int, tuple[str, str]]:
+        """Row number -> (SKU, tracking) of the rows that counted a lot-tracked product without a lot (STOCK_LOT_MISSING)."""
+        details = json.loads(self.reconciliation(recon_id).details or "{}")
+        return {int(k): (v[0], v[1]) for k, v in details.get("lot_missing", {}).items()}
+
     # ---------------------------------------------------------------------------------------- writes
 
     def store_reconciliation(self, *, partner: str, exchange_id: int, as_of: datetime, currency: str, lines: list[dict[str, object]],
                              variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str],
-                             matches: int = 0) -> int:
+                             matches: int = 0, lot_missing: dict[int, tuple[str, str]] | None = None) -> int:
         """Store a reconciliation and its lines in one transaction; storing it again returns the first one."""
         try:
             with self.session() as s:
                 recon = Reconciliation(partner=partner, exchange_id=exchange_id, as_of=as_of, currency=currency,
                                        state=ReconciliationState.RECONCILED.value, variance_value=variance_value,
-                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows, "matches": matches},
+                                       details=json.dumps({"data_quality": data_quality, "unknown_rows": unknown_rows, "matches": matches,
+                                                           "lot_missing": lot_missing or {}},
                                                           sort_keys=True, default=str))
                 s.add(recon)
                 s.flush()

@@ -9,7 +9,8 @@ exchange, recording the same row outcome twice stores it once, and a watermark n
 - :class:`~threepl_bridge.ledger.exceptions.Exceptions`: record-level exceptions for operations;
 - :class:`~threepl_bridge.ledger.postings.Postings`: the write-ahead journal of writes to Odoo;
 - :class:`~threepl_bridge.ledger.releases.Releases`: released pickings, product versions, watermarks;
-- :class:`~threepl_bridge.ledger.reconciliations.Reconciliations`: stock reconciliations and their approvals.
+- :class:`~threepl_bridge.ledger.reconciliations.Reconciliations`: stock reconciliations and their approvals;
+- :class:`~threepl_bridge.ledger.leases.Leases`: per-file and per-picking leases (one worker at a time).
 
 State machines are in :mod:`threepl_bridge.ledger.states`, errors in :mod:`threepl_bridge.ledger.errors`.
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 from threepl_bridge.ledger.engine import make_engine, migrate
 from threepl_bridge.ledger.exceptions import Exceptions
 from threepl_bridge.ledger.exchanges import Exchanges, Registered
+from threepl_bridge.ledger.leases import Leases
+from threepl_bridge.ledger.outbound_steps import OutboundSteps
 from threepl_bridge.ledger.postings import Postings
 from threepl_bridge.ledger.reconciliations import Reconciliations
 from threepl_bridge.ledger.releases import Releases
@@ -26,7 +29,7 @@ from threepl_bridge.ledger.releases import Releases
 __all__ = ["Ledger", "Registered"]
 
 
-class Ledger(Exchanges, Exceptions, Postings, Releases, Reconciliations):
+class Ledger(Exchanges, OutboundSteps, Exceptions, Postings, Releases, Reconciliations, Leases):
     @classmethod
     def open(cls, url: str | None = None, *, upgrade: bool = True) -> "Ledger":
         """The ledger at ``url`` (default: :func:`~threepl_bridge.ledger.engine.ledger_url`), migrated to head."""

@@ -5,9 +5,17 @@ What it adds to the hook:
   refused before connecting, and a key mismatch is reported as :class:`HostKeyRejected`;
 - listing returns only *complete* files per the partner's rule (stable size, marker file, rename-on-complete);
 - downloads into memory or a stream, never to a local temp path;
-- uploads are atomic: written under a temporary name in the same folder, verified, then posix-renamed;
-- processed files move to archive/error under a unique name (an existing file there is never overwritten);
-- remote names that could escape their folder are refused;
+- uploads are atomic: written under a temporary name in the same folder, verified, then posix-renamed; the two
+  steps are also offered apart (:meth:`SftpTransport.write_part`, :meth:`SftpTransport.publish`) for a caller that
+  journals the publication and resumes under a deterministic temporary name (:func:`part_name`) after a crash;
+  names of that form (``.NAME.TAG.part``) are never listed as complete files, whatever the partner's rule says;
+- processed files move to archive/error under a unique name (an existing file there is never overwritten); a move
+  interrupted between the data file and its companions (markers) is completed by the same call again, or by
+  :meth:`SftpTransport.move_companions`;
+- remote names that could escape their folder are refused; a partner's file whose name is not a plain safe name
+  (a newline, a backslash, control characters, bytes that are not UTF-8) is never offered as a complete file (so
+  no task fails on it): listings set it apart (``unsafe=``) and :meth:`SftpTransport.quarantine` moves it to the
+  error folder under a sanitised name (:func:`sanitised_name`);
 - servers that answer "Failure" (a plain OSError) instead of "No such file" are handled.
 """
 
@@ -18,6 +26,7 @@ import hashlib
 import io
 import logging
 import posixpath
+import re
 import stat
 import time
 import uuid
@@ -59,9 +68,49 @@ def safe_name(name: str) -> str:
     bad = [c for c in name if ord(c) < 32 or ord(c) == 127]
     if bad:
         raise UnsafeRemoteName(f"remote file name {name!r} contains control characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+        raise UnsafeRemoteName(f"remote file name {name!r} is not valid UTF-8")
     if name != name.strip():
         raise UnsafeRemoteName(f"remote file name {name!r} has leading or trailing white space")
     return name
+
+
+def is_safe(name: str) -> bool:
+    try:
+        safe_name(name)
+    except UnsafeRemoteName:
+        return False
+    return True
+
+
+def sanitised_name(name: str) -> str:
+    """A safe stand-in for an unsafe remote name: separators, control characters and undecodable bytes become
+    ``_``, surrounding white space goes (``"D_1\\n.csv"`` -> ``"D_1_.csv"``)."""
+    cleaned = "".join("_" if c in "/\\" or ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF else c for c in name).strip()
+    return cleaned if cleaned not in ("", ".", "..") else "unnamed"
+
+
+def part_name(name: str, tag: object) -> str:
+    """The temporary name ``name`` is written under before it is renamed into place: ``.NAME.TAG.part`` (hidden,
+    and deterministic for a caller that passes a stable ``tag``, e.g. its exchange id)."""
+    return f".{safe_name(name)}.{tag}.part"
+
+
+_PART = re.compile(r"\..+\.part\Z", re.DOTALL)
+
+
+def is_part(name: str) -> bool:
+    """A temporary upload name of this transport (:func:`part_name`, or the random tag of :meth:`upload_atomic`)."""
+    return bool(_PART.match(name))
+
+
+def _wire(path: str) -> str | bytes:
+    """The path as sent to the server: names listed as undecodable bytes go back as the same bytes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
 
 
 def _safe_folder(folder: str) -> str:
@@ -179,7 +228,10 @@ class SftpTransport:
 
     def _listdir(self, sftp: "SFTPClient", folder: str) -> list[RemoteFile]:
         try:
-            entries = sftp.listdir_attr(folder)
+            try:
+                entries = sftp.listdir_attr(folder)
+            except UnicodeDecodeError:  # a name that is not UTF-8 must not hide every other file of the folder
+                entries = _listdir_raw(sftp, folder)
         except OSError as exc:
             raise TransportError(f"{self.conn_id}: cannot list folder {folder!r}: {exc}") from exc
         files = []
@@ -189,18 +241,39 @@ class SftpTransport:
             files.append(RemoteFile(folder=folder, name=entry.filename, size=entry.st_size or 0, mtime=entry.st_mtime or 0))
         return sorted(files, key=lambda f: f.name)
 
-    def list_files(self, folder: str, pattern: str = "*") -> list[RemoteFile]:
+    def list_files(self, folder: str, pattern: str = "*", *, unsafe: list[RemoteFile] | None = None) -> list[RemoteFile]:
+        """Files in ``folder`` matching ``pattern`` with a safe name; the others go to ``unsafe`` (if given)."""
         with self.session() as sftp:
-            return [f for f in self._listdir(sftp, folder) if fnmatch.fnmatchcase(f.name, pattern)]
+            return self._split_unsafe([f for f in self._listdir(sftp, folder) if fnmatch.fnmatchcase(f.name, pattern)], unsafe)
 
-    def list_complete(self, folder: str, pattern: str, rule: CompleteRule) -> list[RemoteFile]:
-        """Files in ``folder`` matching ``pattern`` that the partner has finished writing, sorted by name."""
+    def _split_unsafe(self, files: list[RemoteFile], unsafe: list[RemoteFile] | None) -> list[RemoteFile]:
+        safe = [f for f in files if is_safe(f.name)]
+        for f in files:
+            if not is_safe(f.name):
+                log.warning("%s: %r in %s is not a safe file name: not taken (quarantine it to the error folder)",
+                            self.conn_id, f.name, f.folder)
+                if unsafe is not None:
+                    unsafe.append(f)
+        return safe
+
+    def list_complete(
+        self, folder: str, pattern: str, rule: CompleteRule, *, unsafe: list[RemoteFile] | None = None
+    ) -> list[RemoteFile]:
+        """Files in ``folder`` matching ``pattern`` that the partner has finished writing, sorted by name.
+
+        Only files with a safe name (:func:`safe_name`) are returned; complete files with another name are
+        appended to ``unsafe`` (if given) for the caller to :meth:`quarantine`. Our own temporary upload names
+        (:func:`is_part`) are never candidates.
+        """
+        return self._split_unsafe(self._complete(folder, pattern, rule), unsafe)
+
+    def _complete(self, folder: str, pattern: str, rule: CompleteRule) -> list[RemoteFile]:
         with self.session() as sftp:
             first = self._listdir(sftp, folder)
             names = {f.name for f in first}
 
             def candidate(f: RemoteFile) -> bool:
-                if any(fnmatch.fnmatchcase(f.name, p) for p in rule.temporary_patterns):
+                if is_part(f.name) or any(fnmatch.fnmatchcase(f.name, p) for p in rule.temporary_patterns):
                     return False
                 if rule.rule == "marker" and f.name.endswith(rule.marker_suffix):
                     return False
@@ -235,14 +308,14 @@ class SftpTransport:
     def _stat(self, sftp: "SFTPClient", folder: str, name: str) -> RemoteFile | None:
         path = posixpath.join(folder, name)
         try:
-            attrs = sftp.stat(path)
+            attrs = sftp.stat(_wire(path))
         except OSError as exc:
             if _is_missing(exc):
                 return None
             # Some servers answer SSH_FX_FAILURE (a bare OSError) for a missing file: look in the folder.
             try:
-                present = name in sftp.listdir(folder or ".")
-            except OSError:
+                present = name in {f.name for f in self._listdir(sftp, folder or ".")}
+            except TransportError:
                 present = True
             if not present:
                 return None
@@ -307,32 +380,49 @@ class SftpTransport:
         """Write ``data`` to ``folder/name`` so that no reader ever sees a partial file.
 
         The bytes go to a hidden temporary name in the same folder, the size is checked, and the file is then
-        renamed over the final name with posix-rename (atomic; replaces an older file of the same name).
+        renamed over the final name with posix-rename (atomic; replaces an older file of the same name). On any
+        failure the temporary file is removed (as far as the connection still allows).
         """
-        final = remote_path(folder, name)
-        temp = remote_path(folder, f".{name}.{uuid.uuid4().hex[:12]}.part")
+        part = f".{safe_name(name)}.{uuid.uuid4().hex[:12]}.part"
+        with self.session() as sftp:
+            try:
+                self.write_part(folder, part, data)
+                return self.publish(folder, part, name)
+            except BaseException:
+                try:
+                    sftp.remove(remote_path(folder, part))
+                except (OSError, EOFError):
+                    pass
+                except Exception:  # noqa: BLE001 - the connection is gone (paramiko.SSHException)
+                    pass
+                raise
+
+    def write_part(self, folder: str, part: str, data: bytes | IO[bytes]) -> RemoteFile:
+        """Step 1 of an atomic upload: write ``data`` under the temporary name ``part`` (replacing a stale file of
+        that name) and check that the server holds every byte. Nothing is removed on failure: a caller resuming
+        under a deterministic ``part`` name overwrites or removes it."""
+        temp = remote_path(folder, part)
         stream = io.BytesIO(data) if isinstance(data, bytes) else data
         with self.session() as sftp:
             self._ensure_folder(sftp, folder)
             written = 0
-            try:
-                with sftp.open(temp, "wb") as remote:
-                    remote.set_pipelined(True)
-                    while chunk := stream.read(CHUNK):
-                        remote.write(chunk)
-                        written += len(chunk)
-                size = sftp.stat(temp).st_size
-                if size != written:
-                    raise TransportError(f"{self.conn_id}: upload of {final} wrote {size} of {written} bytes")
-                self._rename_over(sftp, temp, final)
-            except BaseException:
-                try:
-                    sftp.remove(temp)
-                except OSError:
-                    pass
-                raise
+            with sftp.open(temp, "wb") as remote:
+                remote.set_pipelined(True)
+                while chunk := stream.read(CHUNK):
+                    remote.write(chunk)
+                    written += len(chunk)
+            size = sftp.stat(temp).st_size
+        if size != written:
+            raise TransportError(f"{self.conn_id}: upload of {temp} wrote {size} of {written} bytes")
+        return RemoteFile(folder=folder, name=part, size=written, mtime=0)
+
+    def publish(self, folder: str, part: str, name: str) -> RemoteFile:
+        """Step 2 of an atomic upload: rename ``part`` over ``name`` (atomic, replaces an older file)."""
+        final = remote_path(folder, name)
+        with self.session() as sftp:
+            self._rename_over(sftp, remote_path(folder, part), final)
             attrs = sftp.stat(final)
-        log.info("%s: uploaded %s (%d bytes)", self.conn_id, final, written)
+        log.info("%s: uploaded %s (%d bytes)", self.conn_id, final, attrs.st_size or 0)
         return RemoteFile(folder=folder, name=name, size=attrs.st_size or 0, mtime=attrs.st_mtime or 0)
 
     def _rename_over(self, sftp: "SFTPClient", source: str, target: str) -> None:
@@ -347,36 +437,116 @@ class SftpTransport:
                 sftp.remove(target)
             sftp.rename(source, target)
 
-    def move_unique(self, path: str, dest_folder: str, *, companions: tuple[str, ...] = ()) -> str:
+    # ---------------------------------------------------------------------------------- moving
+
+    def move_unique(self, path: str, dest_folder: str, *, companions: tuple[str, ...] = (), sha256: str | None = None) -> str:
         """Move ``path`` into ``dest_folder`` without overwriting anything there; returns the new path.
 
         When the name is taken, ``NAME.EXT`` becomes ``NAME.1.EXT``, ``NAME.2.EXT``... Companion files
         (``path + suffix``, e.g. a ``.ok`` marker) move along under the same new name.
+
+        Resumable: when ``path`` is already gone (an earlier call moved it and the connection dropped before its
+        companions), the data file is looked up in ``dest_folder`` (see :meth:`move_companions`; pass the data's
+        ``sha256`` to find it by content) and the companions still at the source follow it; its path is returned.
+        FileNotFoundError if it is nowhere.
+        """
+        folder, name = split_path(path)
+        return self._move(folder, name, dest_folder, name, companions, sha256)
+
+    def quarantine(self, file: RemoteFile, dest_folder: str, *, companions: tuple[str, ...] = ()) -> str:
+        """Move a listed file whose name is unsafe (``unsafe=`` of :meth:`list_complete`) to ``dest_folder`` under
+        :func:`sanitised_name` (made unique like :meth:`move_unique`), its companions along; returns the new path."""
+        _safe_folder(file.folder)
+        return self._move(file.folder, file.name, dest_folder, sanitised_name(file.name), companions, None)
+
+    def move_companions(
+        self, path: str, dest_folder: str, companions: tuple[str, ...], *, sha256: str | None = None
+    ) -> str | None:
+        """Bring the companions (markers) still at ``path + suffix`` to the data file ``path`` that was already
+        moved into ``dest_folder`` by :meth:`move_unique`; returns the data file's path there, None if it is not
+        there (then nothing is moved).
+
+        The data file is the last taken name of ``NAME.EXT``, ``NAME.1.EXT``... in ``dest_folder`` or, with
+        ``sha256``, the one of those with that content. A companion whose place is taken by an identical file is
+        removed at the source; by a different one, TransportError.
         """
         folder, name = split_path(path)
         _safe_folder(dest_folder)
-        stem, ext = posixpath.splitext(name)
+        with self.session() as sftp:
+            return self._resume(sftp, folder, name, dest_folder, name, companions, sha256)
+
+    def _move(self, folder: str, name: str, dest_folder: str, dest_name: str, companions: tuple[str, ...],
+              sha256: str | None) -> str:
+        _safe_folder(dest_folder)
+        path = posixpath.join(folder, name)
         with self.session() as sftp:
             self._ensure_folder(sftp, dest_folder)
-            for n in range(0, 1000):
-                candidate = name if n == 0 else f"{stem}.{n}{ext}"
+            if self._stat(sftp, folder, name) is None:
+                return self._resumed_or_missing(sftp, folder, name, dest_folder, dest_name, companions, sha256)
+            for candidate in _candidates(dest_name):
                 target = remote_path(dest_folder, candidate)
                 if self._stat(sftp, dest_folder, candidate) is not None:
                     continue
                 try:
-                    sftp.rename(path, target)  # plain SFTP rename never overwrites
+                    sftp.rename(_wire(path), target)  # plain SFTP rename never overwrites
                 except OSError as exc:
                     if self._stat(sftp, folder, name) is None:
-                        raise FileNotFoundError(f"{self.conn_id}: {path} no longer exists") from exc
+                        return self._resumed_or_missing(sftp, folder, name, dest_folder, dest_name, companions, sha256)
                     if self._stat(sftp, dest_folder, candidate) is not None:
                         continue  # taken meanwhile: try the next name
-                    raise TransportError(f"{self.conn_id}: cannot move {path} to {target}: {exc}") from exc
-                for suffix in companions:
-                    if self._stat(sftp, folder, name + suffix) is not None:
-                        sftp.rename(path + suffix, target + suffix)
-                log.info("%s: moved %s to %s", self.conn_id, path, target)
+                    raise TransportError(f"{self.conn_id}: cannot move {path!r} to {target}: {exc}") from exc
+                self._companions_to(sftp, folder, name, target, companions)
+                log.info("%s: moved %r to %s", self.conn_id, path, target)
                 return target
-        raise TransportError(f"{self.conn_id}: no free name for {name} in {dest_folder}")
+        raise TransportError(f"{self.conn_id}: no free name for {dest_name} in {dest_folder}")
+
+    def _resumed_or_missing(self, sftp: "SFTPClient", folder: str, name: str, dest_folder: str, dest_name: str,
+                            companions: tuple[str, ...], sha256: str | None) -> str:
+        found = self._resume(sftp, folder, name, dest_folder, dest_name, companions, sha256)
+        if found is None:
+            raise FileNotFoundError(f"{self.conn_id}: {posixpath.join(folder, name)!r} no longer exists")
+        return found
+
+    def _resume(self, sftp: "SFTPClient", folder: str, name: str, dest_folder: str, dest_name: str,
+                companions: tuple[str, ...], sha256: str | None) -> str | None:
+        taken = []
+        for candidate in _candidates(dest_name):
+            if self._stat(sftp, dest_folder, candidate) is None:
+                break
+            taken.append(remote_path(dest_folder, candidate))
+        if sha256 is not None:
+            taken = [t for t in taken if self._sha256(sftp, t) == sha256]
+        if not taken:
+            return None
+        target = taken[-1]
+        moved = self._companions_to(sftp, folder, name, target, companions)
+        if moved:
+            log.info("%s: %r had already moved to %s; moved its %s there", self.conn_id, posixpath.join(folder, name), target,
+                     ", ".join(moved))
+        return target
+
+    def _companions_to(self, sftp: "SFTPClient", folder: str, name: str, target: str, companions: tuple[str, ...]) -> list[str]:
+        moved = []
+        dest_folder, dest_name = posixpath.split(target)
+        for suffix in companions:
+            source = posixpath.join(folder, name + suffix)
+            if self._stat(sftp, folder, name + suffix) is None:
+                continue
+            if self._stat(sftp, dest_folder, dest_name + suffix) is not None:
+                if self._sha256(sftp, source) != self._sha256(sftp, target + suffix):
+                    raise TransportError(f"{self.conn_id}: cannot move {source!r} to {target + suffix}: a different file is there")
+                sftp.remove(_wire(source))  # the same companion is already in place
+            else:
+                sftp.rename(_wire(source), target + suffix)
+            moved.append(suffix)
+        return moved
+
+    def _sha256(self, sftp: "SFTPClient", path: str) -> str:
+        digest = hashlib.sha256()
+        with sftp.open(_wire(path), "rb") as remote:
+            while chunk := remote.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def delete(self, path: str) -> None:
         folder, name = split_path(path)
@@ -386,6 +556,41 @@ class SftpTransport:
             except OSError as exc:
                 if self._stat(sftp, folder, name) is not None:
                     raise TransportError(f"{self.conn_id}: cannot delete {path}: {exc}") from exc
+
+
+def _candidates(name: str) -> Iterator[str]:
+    stem, ext = posixpath.splitext(name)
+    yield name
+    for n in range(1, 1000):
+        yield f"{stem}.{n}{ext}"
+
+
+def _listdir_raw(sftp: "SFTPClient", folder: str) -> list:  # type: ignore[type-arg]
+    """``listdir_attr`` for a folder holding a name that is not UTF-8 (paramiko fails on the whole listing): the
+    same requests, names decoded with ``surrogateescape`` (such a name is unsafe; :func:`_wire` sends it back)."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+    from paramiko.sftp_attr import SFTPAttributes
+
+    t, msg = sftp._request(CMD_OPENDIR, sftp._adjust_cwd(folder))
+    if t != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    while True:
+        try:
+            t, msg = sftp._request(CMD_READDIR, handle)
+        except EOFError:
+            break
+        if t != CMD_NAME:
+            raise SFTPError("Expected name response")
+        for _ in range(msg.get_int()):
+            filename = msg.get_binary().decode("utf-8", "surrogateescape")
+            msg.get_binary()  # the long name
+            attrs = SFTPAttributes._from_msg(msg, filename)
+            if filename not in (".", ".."):
+                entries.append(attrs)
+    sftp._request(CMD_CLOSE, handle)
+    return entries
 
 
 def _fingerprint(key: object) -> str:

@@ -1,0 +1,88 @@
+"""A real worker process for the reliability tests: runs one task body of a flow, and can SIGKILL itself at a
+chosen step boundary (just before or just after a given function), the way a worker dies under the OOM killer or
+a node loss. The parent test checks Odoo and the ledger after recovery.
+
+    python -m tests.reliability.worker dispatches NAME --kill-at threepl_bridge.ledger.repo:Ledger.complete_postings:after
+
+Connections come from the environment like in a task (``AIRFLOW_CONN_<PARTNER>_SFTP``, ``THREEPL_LEDGER_URL``),
+plus ``ODOO_URL`` for the stand-in (or a real Odoo) and ``PARTNER_YAML``. Prints the file's result as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import signal
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
+
+RUN_AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+
+
+def install_kill(spec: str) -> None:
+    """``module:Qualified.name:before|after[:nth]``: SIGKILL this process at the nth call (default 1)."""
+    module_name, qualname, when, *rest = spec.split(":")
+    nth = int(rest[0]) if rest else 1
+    owner = importlib.import_module(module_name)
+    *path, attr = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original = getattr(owner, attr)
+    calls = {"n": 0}
+
+    @functools.wraps(original)
+    def dying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == nth and when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(*args, **kwargs)
+        if calls["n"] == nth and when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(owner, attr, staticmethod(dying) if isinstance(owner.__dict__.get(attr), staticmethod) else dying)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["dispatches", "stock"])
+    parser.add_argument("names", nargs="*", help="files to handle (default: every listed file)")
+    parser.add_argument("--kill-at", action="append", default=[])
+    args = parser.parse_args(argv)
+
+    from threepl_bridge.flows.dispatches import DISPATCHES
+    from threepl_bridge.flows.exchange import handle_file, list_files
+    from threepl_bridge.flows.stock import STOCK
+    from threepl_bridge.ledger.repo import Ledger
+    from threepl_bridge.odoo.client import OdooClient, OdooSettings
+    from threepl_bridge.specs.loader import load_partner
+    from threepl_bridge.transport.sftp import SftpTransport
+
+    for spec in args.kill_at:
+        install_kill(spec)
+    partner = load_partner(Path(os.environ["PARTNER_YAML"]))
+    client = OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ.get("ODOO_DB", "odoo3pl"),
+                                     login=os.environ.get("ODOO_USER", "etl"), password=os.environ.get("ODOO_PASSWORD", "standin-etl-api-key"),
+                                     backoff=0.0))
+    ledger = Ledger.open(os.environ["THREEPL_LEDGER_URL"])
+    transport = SftpTransport(partner.spec.sftp.conn_id, sleep=lambda s: None)
+    kind = DISPATCHES if args.kind == "dispatches" else STOCK
+    names = args.names or list_files(partner, args.kind, transport, ledger)
+    options = {"reports_dir": os.environ.get("THREEPL_REPORTS_DIR", "/tmp/threepl-reports")}
+    out = []
+    for name in names:
+        result = handle_file(kind, partner, name, transport=transport, ledger=ledger, client=client, now=RUN_AT, options=options)
+        out.append({k: v for k, v in result.as_dict().items() if isinstance(v, (str, int, float, type(None), list))})
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
