@@ -405,12 +405,14 @@ FIELD_TYPE = _value("FIELD_TYPE", "a value cannot be read as its type (number, d
 FIELD_TOO_LONG = _value("FIELD_TOO_LONG", "a value is longer than the layout allows")
 FIELD_PATTERN = _value("FIELD_PATTERN", "a value does not match the layout's pattern")
 FIELD_ENUM = _value("FIELD_ENUM", "a value is not one of the layout's values")
-FIELD_RANGE = _value("FIELD_RANGE", "a number is outside the layout's range")
+FIELD_RANGE = _value("FIELD_RANGE", "a number or date outside the layout's range or what the ledger can hold (12 integer "
+                     "digits, 4 places; dates 2000-01-01 .. 2099-12-31)")
+FIELD_NOT_WRITABLE = _value("FIELD_NOT_WRITABLE", "a value holds a delimiter, quote or line break the layout cannot carry")
 ENCODING_UNSUPPORTED = _value("ENCODING_UNSUPPORTED", "a character the file's encoding cannot carry")
 ROW_SHAPE = _value("ROW_SHAPE", "a line has the wrong number of columns or width")
 
 VALUE_CODES: dict[str, Code] = {c.code: c for c in (FIELD_REQUIRED, FIELD_TYPE, FIELD_TOO_LONG, FIELD_PATTERN, FIELD_ENUM, FIELD_RANGE,
-                                                      ENCODING_UNSUPPORTED, ROW_SHAPE)}
+                                                      FIELD_NOT_WRITABLE, ENCODING_UNSUPPORTED, ROW_SHAPE)}
 
 
 def _catalogued(name: str) -> Code:

@@ -1,18 +1,18 @@
 """Finance reports: per reconciliation, and the month-end valuation check. CSV + self-contained HTML.
 
 Reports are deterministic: the same ledger content gives byte-identical files (no generation time, stable
-order, fixed number formats), so backfills can be compared and re-run safely. They are written to
+order, fixed number formats), so backfills can be compared and re-run safely. Text that came from a 3PL file
+(SKUs, lots, messages) cannot act as a spreadsheet formula in a CSV (:func:`csv_cell`); the HTML is escaped. They are written to
 ``THREEPL_REPORTS_DIR`` (default ``$AIRFLOW_HOME/reports``), one folder per partner.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -45,12 +45,32 @@ def fmt(value: Any, places: int = 2) -> str:
     return str(value)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell that a spreadsheet shows as the text it is (OWASP "CSV injection"): a text starting with
+    = + - @, a tab or a line break (a SKU, lot, explanation or message from a 3PL file: ``=HYPERLINK(...)``,
+    ``+cmd|...``, ``-2+3``) gets a leading ``'``; a plain number (``-200.00``, the reports' own figures) stays a number."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _csv_line(cells: Iterable[Any]) -> str:
+    """Comma-separated, quoted where needed: a delimiter, a quote or any line break (csv.writer leaves a lone CR
+    unquoted when the line terminator is LF, and the CR then splits the row)."""
+    out = []
+    for value in cells:
+        text = csv_cell(value)
+        out.append(f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text)
+    return ",".join(out) + "\n"
+
+
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+    return "".join(_csv_line(row) for row in [header, *rows]).encode("utf-8")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = ()) -> str:

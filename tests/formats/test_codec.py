@@ -124,8 +124,6 @@ def test_encoding_error_on_write_raises():
         encode(ARTIKEL, [{"sku": "A1", "name": "€ euro", "uom": "EA", "tracking": "none"}])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: format_value/check_row treat a boolean False like Odoo's 'no value', so "
-                   "False is written as an empty cell (not '0') and a required boolean False is FIELD_REQUIRED")
 def test_boolean_false_is_written_as_zero():
     layout = DelimitedLayout.model_validate({
         "name": "t_bool", "format": "delimited",
@@ -135,8 +133,6 @@ def test_boolean_false_is_written_as_zero():
     assert encode(layout, [{"sku": "A", "flag": False}]) == b"sku,flag\r\nA,0\r\n"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with quoting 'none' and no escapechar, a value holding the delimiter "
-                   "passes check_row, then encode raises csv.Error and breaks the whole file")
 def test_value_that_cannot_be_written_without_quoting_is_held_back_by_check_row():
     layout = DelimitedLayout.model_validate({
         "name": "t_noquote", "format": "delimited", "quoting": "none",
@@ -148,8 +144,54 @@ def test_value_that_cannot_be_written_without_quoting_is_held_back_by_check_row(
     encode(layout, [row])  # otherwise it must be writable
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a negative number in a right-aligned zero-padded fixed-width field is "
-                   "written as '000-5', which passes check_row but the reader (and the 3PL) cannot read as a number")
+@pytest.mark.parametrize("name", ["Chair, oak", 'the "best"', "two\nlines", "cr\rhere"])
+def test_without_quoting_a_delimiter_quote_or_line_break_is_held_back_naming_the_column(name):
+    layout = DelimitedLayout.model_validate({
+        "name": "t_noquote", "format": "delimited", "quoting": "none",
+        "fields": [{"name": "sku", "column": "sku"}, {"name": "name", "column": "Bezeichnung"}],
+    })
+    (problem,) = check_row(layout, {"sku": "A1", "name": name})
+    assert (problem.code, problem.field) == ("FIELD_NOT_WRITABLE", "name")
+    assert problem.message.startswith(f"Bezeichnung: {name!r} holds ")
+    escaped = DelimitedLayout.model_validate({**layout.model_dump(), "escapechar": "\\"})
+    assert check_row(escaped, {"sku": "A1", "name": name}) == []  # an escape character carries it
+    assert read_rows(escaped, encode(escaped, [{"sku": "A1", "name": name}]), TZ)[0].values["name"] == name
+
+
+def test_a_line_break_in_a_fixed_width_value_is_held_back():
+    (problem,) = check_row(fixed(), {"sku": "A1", "quantity": 1, "name": "a\nb"})
+    assert (problem.code, problem.field) == ("FIELD_NOT_WRITABLE", "name")
+
+
+def test_boolean_false_reads_back_as_false_and_false_elsewhere_is_still_no_value():
+    layout = DelimitedLayout.model_validate({
+        "name": "t_bool", "format": "delimited",
+        "fields": [{"name": "sku", "column": "sku", "required": True}, {"name": "flag", "column": "flag", "type": "boolean"}],
+    })
+    assert _read_back(layout, [{"sku": "A", "flag": False}, {"sku": "B", "flag": True}]) == [{"sku": "A", "flag": False}, {"sku": "B", "flag": True}]
+    assert codes(check_row(layout, {"sku": False, "flag": True})) == [("FIELD_REQUIRED", "sku")]  # Odoo's False: no value
+
+
+def test_zero_padded_negative_numbers_keep_the_sign_in_front_and_round_trip():
+    layout = FixedWidthLayout.model_validate({
+        "name": "t_signed", "format": "fixed_width", "line_terminator": "\n",
+        "fields": [{"name": "quantity", "column": "QTY", "type": "decimal", "start": 1, "length": 7, "align": "right", "pad": "0"}],
+    })
+    assert encode(layout, [{"quantity": Decimal("-5.5")}, {"quantity": 3}, {"quantity": None}]) == b"-0005.5\n0000003\n       \n"
+    assert _read_back(layout, [{"quantity": Decimal("-5.5")}, {"quantity": Decimal(3)}]) == [{"quantity": Decimal("-5.5")}, {"quantity": Decimal(3)}]
+
+
+def test_empty_values_in_a_fixed_width_file_are_blank_whatever_the_pad():
+    layout = FixedWidthLayout.model_validate({
+        "name": "t_pads", "format": "fixed_width", "line_terminator": "\n",
+        "fields": [{"name": "sku", "column": "ART", "start": 1, "length": 4, "pad": "."},
+                   {"name": "quantity", "column": "QTY", "type": "integer", "start": 5, "length": 3, "align": "right", "pad": "0"}],
+    })
+    assert encode(layout, [{"sku": "AB", "quantity": None}, {"sku": None, "quantity": 0}]) == b"AB..   \n    000\n"
+    assert _read_back(layout, [{"sku": "AB", "quantity": None}, {"sku": None, "quantity": 0}]) == [
+        {"sku": "AB", "quantity": None}, {"sku": None, "quantity": 0}]
+
+
 def test_negative_zero_padded_number_round_trips_or_is_held_back():
     row = {"sku": "A1", "quantity": -5}
     if check_row(fixed(), row):
@@ -158,8 +200,6 @@ def test_negative_zero_padded_number_round_trips_or_is_held_back():
     assert back.problems == [] and back.values["quantity"] == -5
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an empty value in a zero-padded fixed-width field is written as '00000' "
-                   "and reads back as 0: a missing quantity becomes a zero quantity")
 def test_empty_value_in_a_zero_padded_field_stays_empty():
     (back,) = read_rows(fixed(), encode(fixed(), [{"sku": "A1", "quantity": None}]), TZ)
     assert back.values["quantity"] is None

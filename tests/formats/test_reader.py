@@ -214,8 +214,6 @@ def test_escapechar_layout():
     assert row.values["name"] == 'say "hi", ok'
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ParsedRow.number is documented as the line number in the file, but after a "
-                   "quoted field spanning two lines the next record keeps counting records (reports line 3 for line 4)")
 def test_row_number_after_a_multiline_quoted_field_is_the_line_number():
     data = b'sku,name,qty\r\nA1,"two\r\nlines",1\r\nA2,x,oops\r\n'
     rows = read_rows(delimited(), data, LA)
@@ -246,14 +244,12 @@ def test_ragged_row_in_a_headerless_layout():
     assert problems(rows) == [(2, "ROW_SHAPE", "", "line 2: 2 fields instead of 3")]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: read_frame (stock snapshots) silently pads a row with too few fields "
-                   "instead of reporting it as read_rows does (ROW_SHAPE)")
 def test_read_frame_reports_a_short_row():
     data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,2026-11-20 02:00:00\r\nB,,3,EA\r\n".encode()
     assert [p.code for r in read_rows(STOCK, data, LA) for p in r.problems] == ["ROW_SHAPE"]  # what read_rows says
     frame, found = read_frame(STOCK, data, LA)
     assert list(frame["row"]) == [2, 3]
-    assert 3 in {number for number, _, _ in found}
+    assert 3 in {number for number, _, _ in triples(found)}
 
 
 # ------------------------------------------------------------------------------------ header problems
@@ -351,7 +347,7 @@ def test_decimal_per_the_layouts_separator(text, expected):
 
 def test_thousands_separator_is_not_a_number():
     (row,) = read_rows(german(), b"Artikel;Menge\nA1;1.234,5\n", BERLIN)
-    assert [(p.code, p.field, p.message) for p in row.problems] == [("FIELD_TYPE", "quantity", "Menge: '1.234,5' is not a number")]
+    assert [(p.code, p.field, p.message) for p in row.problems] == [("FIELD_TYPE", "quantity", "Menge: '1.234,5' is not a number (the decimal separator is ',')")]
 
 
 def test_dates_per_the_layout_format_with_iso_fallback():
@@ -409,28 +405,31 @@ def test_read_frame_lists_unreadable_values_as_row_field_message():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: read_frame turns a local time that occurs twice (DST fall-back, "
-                   "01:30 on 2026-11-01 in Los Angeles) into NaT and reports it as 'not a timestamp in the format', "
-                   "while read_rows reads the same value")
 def test_read_frame_reads_an_ambiguous_local_time_like_read_rows():
+    """Decision: a local time that occurs twice is read as its first occurrence (fold=0, still summer time), by both."""
     data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,2026-11-01 01:30:00\r\n".encode()
     (row,) = read_rows(STOCK, data, LA)
-    assert row.problems == [] and row.values["as_of"] is not None
+    assert row.problems == [] and row.values["as_of"] == datetime(2026, 11, 1, 8, 30, tzinfo=timezone.utc)  # 01:30 PDT
     frame, found = read_frame(STOCK, data, LA)
     assert found == []
+    assert frame.loc[0, "as_of"].to_pydatetime() == row.values["as_of"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: read_frame accepts 'inf' as a quantity (pd.to_numeric) while read_rows "
-                   "rejects non-finite numbers")
+def test_a_local_time_the_clocks_skip_is_read_alike_by_both_readers():
+    data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,2026-03-08 02:30:00\r\n".encode()  # 02:00 -> 03:00 in Los Angeles
+    (row,) = read_rows(STOCK, data, LA)
+    assert row.problems == [] and row.values["as_of"] == datetime(2026, 3, 8, 10, 30, tzinfo=timezone.utc)  # the offset before
+    frame, found = read_frame(STOCK, data, LA)
+    assert found == [] and frame.loc[0, "as_of"].to_pydatetime() == row.values["as_of"]
+
+
 def test_read_frame_rejects_infinite_numbers_like_read_rows():
     data = f"{STOCK_HEADER}\r\nA,,inf,EA,ok,2026-11-20 02:00:00\r\n".encode()
     assert [p.field for r in read_rows(STOCK, data, LA) for p in r.problems] == ["quantity"]
     _, found = read_frame(STOCK, data, LA)
-    assert [field for _, field, _ in found] == ["quantity"]
+    assert [field for _, field, _ in triples(found)] == ["quantity"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with quoting 'nonnumeric' the csv module turns unquoted cells into floats "
-                   "and read_rows crashes with AttributeError ('float' object has no attribute 'strip')")
 def test_nonnumeric_quoting_layout_reads_unquoted_numbers():
     rows = read_rows(delimited(quoting="nonnumeric"), b'"sku","name","qty"\r\n"A1","x",5\r\n', LA)
     assert values(rows) == [{"sku": "A1", "name": "x", "quantity": Decimal(5)}]
@@ -465,8 +464,6 @@ def test_fixed_width_in_utf8_counts_characters_not_bytes():
     assert row.values == {"sku": "Ä1", "quantity": 12, "name": "Müller"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the reader strips only spaces, so a fixed-width field padded with another "
-                   "pad character keeps its padding ('AB' written with pad '.' reads back as 'AB......')")
 def test_fixed_width_pad_character_is_removed_on_read():
     layout = FixedWidthLayout.model_validate({
         "name": "t_pad", "format": "fixed_width",
@@ -474,3 +471,122 @@ def test_fixed_width_pad_character_is_removed_on_read():
     })
     (row,) = read_rows(layout, b"AB......\r\n", LA)
     assert row.values["sku"] == "AB"
+
+
+# ------------------------------------------------------------------------- poison values (issue 13, defect 7)
+
+
+def both_readers(layout, data, tz=LA):
+    """(row, code, field) of every problem, from read_rows and from read_frame: the two must agree."""
+    rows = read_rows(layout, data, tz)
+    frame, found = read_frame(layout, data, tz)
+    from_rows = [(r.number, p.code, p.field) for r in rows for p in r.problems]
+    assert [(p.row, p.code, p.field) for p in found] == from_rows
+    assert [(r.number, p.message) for r in rows for p in r.problems] == [(p.row, p.message) for p in found]
+    return rows, frame, from_rows
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("1e308", "FIELD_RANGE"), ("-1e308", "FIELD_RANGE"), ("1" * 30, "FIELD_RANGE"), ("1000000000000", "FIELD_RANGE"),
+    ("1e-30", "FIELD_RANGE"), ("0.00001", "FIELD_RANGE"), ("1e999999999", "FIELD_RANGE"),
+    ("inf", "FIELD_TYPE"), ("-inf", "FIELD_TYPE"), ("nan", "FIELD_TYPE"), ("Infinity", "FIELD_TYPE"), ("-Infinity", "FIELD_TYPE"),
+    ("sNaN", "FIELD_TYPE"), ("0x10", "FIELD_TYPE"), ("1_000", "FIELD_TYPE"), ("\u0661\u0662", "FIELD_TYPE"), ("\uff15", "FIELD_TYPE"),
+])
+def test_poison_quantities_are_the_rows_problem_and_the_other_rows_still_count(text, code):
+    data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,2026-11-20 02:00:00\r\nB,,{text},EA,ok,2026-11-20 02:00:00\r\nC,,7,EA,ok,2026-11-20 02:00:00\r\n"
+    rows, frame, found = both_readers(STOCK, data.encode())
+    assert found == [(3, code, "quantity")]
+    assert [r.values["quantity"] for r in rows] == [Decimal(5), None, Decimal(7)]
+    assert list(frame["quantity"].fillna(-1)) == [5.0, -1, 7.0]
+    (problem,) = rows[1].problems
+    assert problem.message.startswith(f"qty_on_hand: {text!r} ")
+
+
+@pytest.mark.parametrize("text", ["999999999999.9999", "-999999999999.9999", "1.50000", "0.0001", "1E+3", "+4", ".5", "0e999999"])
+def test_numbers_the_ledger_can_hold_are_read(text):
+    data = f"{STOCK_HEADER}\r\nB,,{text},EA,ok,2026-11-20 02:00:00\r\n"
+    (row,), frame, found = both_readers(STOCK, data.encode())
+    assert found == []
+    assert row.values["quantity"] == Decimal(text)
+    assert frame.loc[0, "quantity"] == float(Decimal(text))
+    # what the reader lets through fits the ledger's quantities (Numeric(18, 4)) without an InvalidOperation
+    assert row.values["quantity"].quantize(Decimal("0.0001")) == Decimal(text)
+
+
+def test_the_readers_limits_are_the_ledgers_quantity_column():
+    from threepl_bridge.formats import reader
+    from threepl_bridge.ledger.models import QTY
+
+    assert reader.MAX_PLACES == QTY.scale
+    assert reader.MAX_INTEGER_DIGITS <= QTY.precision - QTY.scale
+
+
+def test_integer_fields_refuse_huge_numbers_as_out_of_range():
+    data = "order_ref,line,sku,qty_shipped,shipped_at\r\nWH/OUT/1,123456789012345678901234567890,S1,2,2026-11-02 10:00:00\r\n"
+    (row,) = read_rows(DISPATCHES, data.encode(), LA)
+    assert [(p.code, p.field) for p in row.problems] == [("FIELD_RANGE", "line_no")]
+    assert row.values["line_no"] is None
+
+
+def test_a_point_in_a_decimal_comma_layout_is_not_a_number():
+    """'1.500' in a German file means fifteen hundred: reading it as one and a half would be silently wrong."""
+    (row,) = read_rows(german(), b"Artikel;Menge\nA1;1.500\n", BERLIN)
+    assert [(p.code, p.field) for p in row.problems] == [("FIELD_TYPE", "quantity")]
+    assert "decimal separator is ','" in row.problems[0].message
+
+
+@pytest.mark.parametrize("text", ["9999-12-31 23:59:59", "9999-12-31T23:00:00-05:00", "0001-01-01 00:00:00", "1900-01-01 00:00:00",
+                                  "1999-12-31 23:59:59", "2100-01-01 00:00:00", "3026-11-20 02:00:00"])
+def test_implausible_timestamps_are_out_of_range_in_both_readers(text):
+    data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,2026-11-20 02:00:00\r\nB,,3,EA,ok,{text}\r\n"
+    rows, frame, found = both_readers(STOCK, data.encode())
+    assert found == [(3, "FIELD_RANGE", "as_of")]
+    assert rows[1].values["as_of"] is None
+    assert "2000-01-01" in rows[1].problems[0].message and "2099-12-31" in rows[1].problems[0].message
+    assert frame.loc[0, "as_of"] == datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", ["2000-01-01 00:00:00", "2099-12-31 23:59:59"])
+def test_timestamps_at_the_edges_of_the_window_are_read(text):
+    data = f"{STOCK_HEADER}\r\nA,,5,EA,ok,{text}\r\n"
+    (row,), frame, found = both_readers(STOCK, data.encode())
+    assert found == [] and row.values["as_of"] is not None
+    assert frame.loc[0, "as_of"].to_pydatetime() == row.values["as_of"]
+
+
+@pytest.mark.parametrize(("text", "code"), [("31.12.9999", "FIELD_RANGE"), ("01.01.0001", "FIELD_RANGE"), ("01.01.1900", "FIELD_RANGE"),
+                                            ("31.12.2099", None), ("01.01.2000", None)])
+def test_implausible_dates_are_out_of_range(text, code):
+    rows, _, found = both_readers(german(), f"Artikel;Menge;Datum\nA1;1;{text}\n".encode(), BERLIN)
+    assert found == ([(2, code, "requested_date")] if code else [])
+
+
+def test_a_repeated_column_makes_the_file_unreadable_naming_it_and_both_positions():
+    data = b"order_ref,line,sku,qty_shipped,shipped_at,qty_shipped\r\nWH/OUT/1,1,S1,2,2026-11-02 10:00:00,5\r\n"
+    for read in (read_rows, read_frame):
+        with pytest.raises(UnreadableFile) as exc:
+            read(DISPATCHES, data, LA)
+        assert str(exc.value) == "line 1: column 'qty_shipped' appears twice in the header (columns 4 and 6)"
+
+
+def test_a_repeated_column_the_layout_does_not_use_is_tolerated():
+    rows, _, found = both_readers(delimited(), b"sku,extra,name,extra,qty\r\nA1,x,n,y,2\r\n")
+    assert values(rows) == [{"sku": "A1", "name": "n", "quantity": Decimal(2)}] and found == []
+
+
+def test_read_frame_row_numbers_after_a_multiline_quoted_field_are_line_numbers():
+    data = b'sku,name,qty\r\nA1,"two\r\nlines",1\r\nA2,x,oops\r\n'
+    rows, frame, found = both_readers(delimited(), data)
+    assert list(frame["row"]) == [2, 4]
+    assert found == [(4, "FIELD_TYPE", "quantity")]
+
+
+def test_read_frame_converts_dates_and_booleans_like_read_rows():
+    layout = DelimitedLayout.model_validate({
+        "name": "t_types", "format": "delimited",
+        "fields": [{"name": "flag", "column": "flag", "type": "boolean"}, {"name": "d", "column": "d", "type": "date"}],
+    })
+    rows, frame, found = both_readers(layout, b"flag,d\r\nyes,2026-10-31\r\nmaybe,31/10/2026\r\n")
+    assert [(r["flag"], r["d"]) for r in values(rows)] == [(True, date(2026, 10, 31)), (None, None)]
+    assert list(frame["flag"]) == [True, None] and list(frame["d"]) == [date(2026, 10, 31), None]
+    assert found == [(3, "FIELD_TYPE", "flag"), (3, "FIELD_TYPE", "d")]

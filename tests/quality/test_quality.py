@@ -343,3 +343,34 @@ def test_an_expectation_without_a_catalogued_code_is_refused_naming_the_suite(tm
     (tmp_path / "badcode.json").write_text(json.dumps({"name": "badcode", "expectations": [{**regex, "meta": {"code": "STOCK_TYPO"}}]}))
     with pytest.raises(KeyError, match="unknown exception code 'STOCK_TYPO'"):
         validate_rows("badcode", rows, parameters={})
+
+
+# ------------------------------------------------------------------------ row-heavy files (issue 13, defect 8)
+
+
+def _failing_dispatch_rows(n: int):
+    """n copies of one line with every checkable value failing: empty order, zero quantity, unknown unit, future date."""
+    return read_rows(DISPATCHES, payload(DISPATCH_HEADER, [",1,SKU1,,0,XX,,2030-01-01 10:00:00,,,P1"] * n), LA)
+
+
+def test_validation_does_no_pandas_lookup_per_failing_row(monkeypatch):
+    """Each failing row costs O(1) plain work: no DataFrame lookup per row (GX's per-row ``.at`` for named index
+    columns took most of the time of a 100k-row file). Counted, not timed: the count must not grow with the rows."""
+    import pandas as pd
+
+    calls = {"n": 0}
+    real = pd.DataFrame._get_value
+
+    def counting(self, *args, **kwargs):
+        calls["n"] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "_get_value", counting)
+    counts, found = [], []
+    for n in (50, 500):
+        calls["n"] = 0
+        issues, _ = validate_rows("dispatches", _failing_dispatch_rows(n), parameters={"uom_codes": UOMS, "now": DISPATCH_NOW})
+        counts.append(calls["n"])
+        found.append(len(issues))
+    assert found[1] == 10 * found[0] and found[0] >= 4 * 50  # every failing value of every row is still reported
+    assert counts[1] <= counts[0] + 10, counts

@@ -2,6 +2,10 @@
 
 Every value is checked against the layout's constraints and the file's encoding *before* a file is built, so
 a record that the 3PL could not read is held back with a stable code instead of breaking the whole file.
+
+``None``, ``""`` and Odoo's ``False`` ("no value") are empty, except in a boolean field, where ``False`` is "0".
+In a fixed-width record an empty value is blank (spaces, whatever the field's pad: a zero pad would turn a missing
+quantity into 0), and a zero-padded negative number keeps its sign in front ("-0005", not "000-5").
 """
 
 from __future__ import annotations
@@ -30,8 +34,15 @@ def format_decimal(value: Any, separator: str = ".") -> str:
     return text.replace(".", separator) if separator != "." else text
 
 
+def is_empty(field: LayoutField, value: Any) -> bool:
+    """No value: ``None``, ``""``, or Odoo's ``False`` in any field but a boolean one."""
+    if value is False:
+        return field.type is not FieldType.BOOLEAN
+    return value is None or (isinstance(value, str) and value == "")
+
+
 def format_value(layout: Layout, field: LayoutField, value: Any) -> str:
-    if value is None or value is False or value == "":
+    if is_empty(field, value):
         return ""
     if field.type is FieldType.DECIMAL:
         return format_decimal(value, layout.decimal_separator)
@@ -58,7 +69,7 @@ def check_row(layout: Layout, row: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     for f in layout.fields:
         value = row.get(f.name)
-        if value is None or value is False or value == "":
+        if is_empty(f, value):
             if f.required:
                 problems.append(codes.FIELD_REQUIRED(field=f.name, detail=f"{f.column} is required"))
             continue
@@ -78,6 +89,9 @@ def check_row(layout: Layout, row: Mapping[str, Any]) -> list[Problem]:
             number = Decimal(str(value))
             if (f.minimum is not None and number < f.minimum) or (f.maximum is not None and number > f.maximum):
                 problems.append(codes.FIELD_RANGE(field=f.name, detail=f"{f.column}: {value} is outside [{f.minimum}, {f.maximum}]"))
+        unwritable = _unwritable(layout, text)
+        if unwritable:
+            problems.append(codes.FIELD_NOT_WRITABLE(field=f.name, detail=f"{f.column}: {text!r} holds {unwritable}"))
         try:
             text.encode(layout.encoding)
         except UnicodeEncodeError as exc:
@@ -85,6 +99,20 @@ def check_row(layout: Layout, row: Mapping[str, Any]) -> list[Problem]:
             problems.append(codes.ENCODING_UNSUPPORTED(field=f.name, detail=f"{f.column}: {bad!r} cannot be written in {layout.encoding} (value {text!r})",
             ))
     return problems
+
+
+def _unwritable(layout: Layout, text: str) -> str:
+    """What in ``text`` the layout cannot carry ("" if nothing): a line break in a fixed-width record; without
+    quoting and without an escape character, the delimiter, the quote character or a line break."""
+    if isinstance(layout, FixedWidthLayout):
+        return "a line break, which a fixed-width record cannot carry" if "\n" in text or "\r" in text else ""
+    if layout.quoting != "none" or layout.escapechar is not None:
+        return ""
+    for char, what in ((layout.delimiter, "the delimiter"), (layout.quotechar, "the quote character"), ("\n", "a line break"),
+                       ("\r", "a line break")):
+        if char in text:
+            return f"{what} {char!r}, which a file without quoting or escape character cannot carry"
+    return ""
 
 
 def encode(layout: Layout, rows: Iterable[Mapping[str, Any]]) -> bytes:
@@ -111,7 +139,19 @@ def _fixed_width(layout: FixedWidthLayout, rows: Iterable[Mapping[str, Any]]) ->
             assert f.start is not None and f.length is not None
             if len(value) > f.length:
                 raise ValueError(f"{f.name}: {value!r} does not fit in {f.length} characters")
-            cell = value.rjust(f.length, f.pad) if f.align == "right" else value.ljust(f.length, f.pad)
+            cell = _cell(f, value)
             record[f.start - 1 : f.start - 1 + f.length] = list(cell)
         lines.append("".join(record))
     return "".join(line + layout.line_terminator for line in lines)
+
+
+def _cell(f: LayoutField, value: str) -> str:
+    """One fixed-width cell: blank when empty; a zero pad goes between a number's sign and its digits."""
+    assert f.length is not None
+    if value == "":
+        return " " * f.length
+    if f.align == "right":
+        if f.pad.isdigit() and value[0] in "+-":
+            return value[0] + value[1:].rjust(f.length - 1, f.pad)
+        return value.rjust(f.length, f.pad)
+    return value.ljust(f.length, f.pad)
