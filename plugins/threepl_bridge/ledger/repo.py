@@ -10,7 +10,8 @@ exchange, recording the same row outcome twice stores it once, and a watermark n
 - :class:`~threepl_bridge.ledger.postings.Postings`: the write-ahead journal of writes to Odoo;
 - :class:`~threepl_bridge.ledger.releases.Releases`: released pickings, product versions, watermarks;
 - :class:`~threepl_bridge.ledger.reconciliations.Reconciliations`: stock reconciliations and their approvals;
-- :class:`~threepl_bridge.ledger.leases.Leases`: per-file and per-picking leases (one worker at a time).
+- :class:`~threepl_bridge.ledger.leases.Leases`: per-file and per-picking leases (one worker at a time);
+- :class:`~threepl_bridge.ledger.outbound_steps.OutboundSteps`: journalled steps of an outbound delivery.
 
 State machines are in :mod:`threepl_bridge.ledger.states`, errors in :mod:`threepl_bridge.ledger.errors`.
 """
