@@ -10,7 +10,6 @@ import pytest
 
 from tests.flows.conftest import RUN_AT, dispatch_csv, drop, run_dispatches, run_stock, stock_csv
 from tests.flows.test_dispatches import outcomes, picking
-from threepl_bridge.flows.inbox import request_replay
 from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
@@ -73,6 +72,8 @@ def test_an_unreadable_file_is_replayed_on_request_after_the_layout_is_fixed(wor
     # of the quarantined file itself: the same bytes come back, a new arrival, and a replay because the first was unreadable
     fixed = body.replace(b"qty_sent", b"qty_shipped")
     (world.sftp_root / "error" / "DISPATCH_R.csv").write_bytes(fixed)  # the operator corrected the quarantined copy
+    from threepl_bridge.flows.inbox import request_replay
+
     world.ledger.set_moved(bad.exchange_id, "/error/DISPATCH_R.csv")
     path = request_replay(world.demo, bad.exchange_id, transport=world.transport(world.demo), ledger=world.ledger)
     assert path == "/from_3pl/dispatch/DISPATCH_R.csv"
