@@ -83,8 +83,8 @@ def _sweep_markers(partner: Partner, kind: str, transport: SftpTransport, ledger
 
 
 def max_file_bytes() -> int:
-    """Files above this size are refused before download (``THREEPL_MAX_FILE_MB``, default 256)."""
-    return int(float(os.environ.get("THREEPL_MAX_FILE_MB", "256")) * 1024 * 1024)
+    """Files above this size are refused before download (``THREEPL_MAX_FILE_MB``, default 64: benchmarks/row_heavy.py)."""
+    return int(float(os.environ.get("THREEPL_MAX_FILE_MB", "64")) * 1024 * 1024)
 
 
 def _refuse_up_front(kind: InboundKind, partner: Partner, name: str, transport: SftpTransport, ledger: Ledger,

@@ -20,6 +20,8 @@ from threepl_bridge.ledger.models import Exchange, ExchangeEvent, RowOutcome, ut
 from threepl_bridge.ledger.releases import release_sent, stage_releases
 from threepl_bridge.ledger.states import Outcome, State, check_transition
 
+INSERT_CHUNK = 5000  # row outcomes per INSERT: a file of millions of rows never builds one huge parameter set
+
 INBOUND, OUTBOUND = "inbound", "outbound"
 
 
@@ -194,8 +196,9 @@ class Exchanges(_Base):
                 for attr in ("message", "record_key", "odoo_ref", "data"):
                     if row.get(attr) is not None:
                         setattr(found, attr, row[attr])
-            if new:
-                s.execute(insert(RowOutcome), [{"created_at": utcnow(), **r} for r in new.values()])
+            now, pending = utcnow(), list(new.values())
+            for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction
+                s.execute(insert(RowOutcome), [{"created_at": now, **r} for r in pending[start : start + INSERT_CHUNK]])
 
     def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
         with self.session() as s:
