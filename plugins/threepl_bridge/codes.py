@@ -339,6 +339,11 @@ STOCK_LOT_MISSING = Code(
     template='SKU {value} is tracked by {tracking} in Odoo; the count names no lot, so it is not adjusted',
     action='Ask the 3PL to count the product per lot (serial); the product is reconciled from the next snapshot.',
 )
+STOCK_LOT_UNKNOWN = Code(
+    "STOCK_LOT_UNKNOWN", object_type='row', title='A lot Odoo does not know for a lot-tracked product',
+    template='lot {value!r} of SKU {sku} is not a lot of it in Odoo; the product is not adjusted from this snapshot',
+    action='Check the lot with the 3PL (a typo would create a phantom lot and write the real one off); create the lot in Odoo if it is real, then replay the snapshot.',
+)
 
 CODES: dict[str, Code] = {c.code: c for c in (
     PRODUCT_MISSING_SKU,
@@ -391,6 +396,7 @@ CODES: dict[str, Code] = {c.code: c for c in (
     STOCK_SNAPSHOT_EMPTY,
     STOCK_NO_VALID_ROWS,
     STOCK_LOT_MISSING,
+    STOCK_LOT_UNKNOWN,
 )}
 
 

@@ -190,12 +190,28 @@ def test_a_lot_tracked_product_counted_without_a_lot_is_an_exception_and_not_adj
     assert quants(world, "LOTTED-1") == {"L1": 2.0} and all_adjustment_moves(world) == 0
 
 
-def test_a_lot_odoo_does_not_know_for_a_tracked_product_is_still_created(world):
+def test_a_lot_odoo_does_not_know_for_a_tracked_product_is_an_exception_and_no_lot_is_created_or_written_off(world):
     product(world, "LOTTED-1", qty=2, cost=1, tracking="lot", lot="L1")
-    drop(world, world.demo, "stock", "STOCK_LOT2.csv", stock_csv([*held_rows(world), f"LOTTED-1,L2,1,EA,ok,{AT}"]))
+    # the 3PL typed L2 for L1: creating L2 and writing L1 off (absent) would be two wrong adjustments
+    drop(world, world.demo, "stock", "STOCK_LOT2.csv", stock_csv([*held_rows(world, skip=("LOTTED-1",)), f"LOTTED-1,L2,2,EA,ok,{AT}"]))
     [result] = run_stock(world, world.demo)
-    assert result.exceptions == 0 and result.adjusted == 1
-    assert quants(world, "LOTTED-1") == {"L1": 2.0, "L2": 1.0}
+    assert result.exceptions == 1 and result.adjusted == 0
+    [outcome] = [o for o in world.ledger.row_outcomes(result.exchange_id) if o.outcome == "exception"]
+    assert (outcome.code, outcome.field) == ("STOCK_LOT_UNKNOWN", "lot") and "lot 'L2' of SKU LOTTED-1" in outcome.message
+    assert quants(world, "LOTTED-1") == {"L1": 2.0}
+    lines = {(l.sku, l.lot): l for l in world.ledger.reconciliation_lines(result.reconciliation_id)}
+    assert lines[("LOTTED-1", "L1")].classification == "rejected" and lines[("LOTTED-1", "L1")].variance_qty == 0
+
+
+def test_a_sku_that_only_looks_like_a_product_keeps_that_product_from_being_written_off(world):
+    product(world, "CHEAP-1", qty=3, cost=10)
+    # counted under a homoglyph (Cyrillic A and zero-width space), the real row left out: CHEAP-1 is not absent
+    drop(world, world.demo, "stock", "STOCK_TWIN.csv", stock_csv([*held_rows(world, skip=("CHEAP-1",)), f"CHE\u0410P-\u200b1,,3,EA,ok,{AT}"]))
+    [result] = run_stock(world, world.demo)
+    assert result.adjusted == 0 and result.awaiting_approval == 0
+    lines = {(l.sku, l.lot): l for l in world.ledger.reconciliation_lines(result.reconciliation_id)}
+    assert lines[("CHEAP-1", "")].classification == "rejected" and "looks like it" in lines[("CHEAP-1", "")].explanation
+    assert quants(world, "CHEAP-1") == {"": 3.0}
 
 
 # ----------------------------------------------------------------- defect 4: adjustments are applied exactly once

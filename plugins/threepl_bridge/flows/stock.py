@@ -17,7 +17,8 @@ Each (SKU, lot) is then classified:
   was rejected (unreadable, negative, duplicate, future, unknown unit, lot missing...): never absent, never
   adjusted from this snapshot; the explanation names the rows and their codes.
 
-A lot-tracked product counted without a lot is its row's exception (``STOCK_LOT_MISSING``). A snapshot with no
+A lot-tracked product counted without a lot, or with a lot Odoo does not know for it, is its row's exception
+(``STOCK_LOT_MISSING``, ``STOCK_LOT_UNKNOWN``: a typo would create a phantom lot and write the real one off). A snapshot with no
 valid row (header only, every row rejected) is not reconciled at all: a file exception (``STOCK_SNAPSHOT_EMPTY``,
 ``STOCK_NO_VALID_ROWS``), every row its own exception, nothing adjusted. The count time is always the latest
 ``as_of`` of the valid rows, never the wall clock. Adjustments of earlier counts that Odoo does not carry at T yet
@@ -45,6 +46,7 @@ from threepl_bridge.flows.dispatches import DISPATCHES
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
 from threepl_bridge.flows.inbox import waiting_rows
 from threepl_bridge.formats.codec import format_decimal
+from threepl_bridge.formats.lookalike import lookalikes
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
@@ -78,9 +80,8 @@ def process(work: Inbound) -> Processed:
     existing = ledger.reconciliation_for(partner.code, exchange.id)
     odoo = StockQueries(work.client, partner)
     products = odoo.storable_by_sku() if existing is None else {}
-    lot_missing = lots_missing(frame, work.failed_rows(), products) if existing is None else ledger.reconciliation_lot_missing_rows(existing)
-    work.problems += [codes.STOCK_LOT_MISSING(file=work.name, row=n, field="lot", value=sku, tracking=tracking)
-                      for n, (sku, tracking) in sorted(lot_missing.items())]
+    lot_missing = lot_problems(frame, work.failed_rows(), products, odoo) if existing is None else ledger.reconciliation_lot_missing_rows(existing)
+    work.problems += [_lot_problem(work.name, n, *found) for n, found in sorted(lot_missing.items())]
     valid = frame[~frame["row"].isin(list(work.failed_rows()))]
     if existing is None and not len(valid):
         return _not_reconciled(work, earlier)
@@ -118,13 +119,27 @@ def _not_reconciled(work: Inbound, earlier: int) -> Processed:
                      result={"reconciliation_id": None, "adjusted": 0, "earlier_adjusted": earlier, "exceptions": len(work.failed_rows())})
 
 
-def lots_missing(frame: Any, failed: set[int], products: dict[str, dict[str, Any]]) -> dict[int, tuple[str, str]]:
-    """Row -> (SKU, tracking) of the rows (not already rejected) counting a lot- or serial-tracked product without a lot."""
-    tracked = {sku: p["tracking"] for sku, p in products.items() if p.get("tracking") in TRACKED}
+def lot_problems(frame: Any, failed: set[int], products: dict[str, dict[str, Any]], odoo: StockQueries) -> dict[int, tuple[str, str, str]]:
+    """Row -> (SKU, tracking, lot) of the rows (not already rejected) counting a lot- or serial-tracked product
+    without a lot (lot "") or with a lot Odoo does not know for it (a typo would create a phantom lot and write
+    the real one off): both keep the product out of this count."""
+    tracked = {sku: p for sku, p in products.items() if p.get("tracking") in TRACKED}
     if not tracked or not len(frame):
         return {}
-    rows = frame[(frame["lot_key"] == "") & frame["sku"].isin(list(tracked)) & ~frame["row"].isin(list(failed))]
-    return {int(n): (sku, tracked[sku]) for n, sku in zip(rows["row"], rows["sku"])}
+    rows = frame[frame["sku"].isin(list(tracked)) & ~frame["row"].isin(list(failed))]
+    named = {lot for lot in rows["lot_key"] if lot}
+    known = odoo.lots(named, [p["id"] for p in tracked.values()]) if named else {}
+    out = {}
+    for n, sku, lot in zip(rows["row"], rows["sku"], rows["lot_key"]):
+        if not lot or (tracked[sku]["id"], lot) not in known:
+            out[int(n)] = (sku, tracked[sku]["tracking"], lot or "")
+    return out
+
+
+def _lot_problem(name: str, row: int, sku: str, tracking: str, lot: str) -> Any:
+    if lot:
+        return codes.STOCK_LOT_UNKNOWN(file=name, row=row, field="lot", value=lot, sku=sku)
+    return codes.STOCK_LOT_MISSING(file=name, row=row, field="lot", value=sku, tracking=tracking)
 
 
 def rejected_rows(work: Inbound) -> list[tuple[int, str, str | None, str]]:
@@ -162,7 +177,7 @@ def process_stock_file(
 
 def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: SftpTransport, exchange_id: int, valid: Any,
               summary: list[Any], *, rejected: list[tuple[int, str, str | None, str]] | None = None, products: dict[str, dict[str, Any]] | None = None,
-              lot_missing: dict[int, tuple[str, str]] | None = None) -> tuple[int, dict[int, str]]:
+              lot_missing: dict[int, tuple[str, str, str]] | None = None) -> tuple[int, dict[int, str]]:
     """Reconcile the valid rows (at least one: the count time is theirs, never the wall clock) with Odoo at the
     count time; products of the ``rejected`` rows are kept out of the count and of the adjustments."""
     if not len(valid):
@@ -179,7 +194,8 @@ def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: S
             timing[key] = timing.get(key, Decimal(0)) + qty
             explanations[key] = "; ".join(filter(None, (explanations.get(key), why[key])))
     costs = odoo.unit_costs(by_id)
-    keep_out, blind = _kept_out(rejected or [], products)
+    # a counted SKU Odoo does not know may be a lookalike of a product it holds (a Cyrillic letter, a zero-width space)
+    keep_out, blind = _kept_out([*(rejected or []), *((n, "STOCK_UNKNOWN_SKU", sku, lot) for n, (sku, lot, _) in unknown_rows.items())], products)
     lines, total, matches = classify(partner, counted, held, timing, explanations, costs, products, rejected=keep_out, blind=blind)
     unknown: dict[tuple[str, str], tuple[Decimal, list[int]]] = {}
     for number, (sku, lot, qty) in sorted(unknown_rows.items()):
@@ -197,17 +213,21 @@ def reconcile(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: S
 
 def _kept_out(rejected: Any, products: dict[str, dict[str, Any]]) -> tuple[dict[Key | str, str], str]:
     """What the rejected rows keep out of the count: (SKU, lot) keys, whole SKUs (an untracked product, or a row
-    without a lot: every lot of it), each with the rows that say why; and the rows whose SKU cannot be read."""
+    without a lot: every lot of it; the products a SKU Odoo does not know looks like), each with the rows that say
+    why; and the rows whose SKU cannot be read (those keep absence from meaning zero)."""
     notes: dict[Key | str, list[str]] = defaultdict(list)
     blind: list[str] = []
     for number, code, sku, lot in sorted(rejected):
         note = f"row {number} ({code})"
-        if sku is None:
+        if sku is None:  # unreadable: it may have been any product
             blind.append(note)
-        elif sku in products:  # a SKU Odoo does not know holds nothing to protect; its row is its exception
+        elif sku not in products:  # a SKU Odoo does not know: keeps out the products it looks like (a typo, a homoglyph)
+            for twin in lookalikes(sku, products):
+                notes[twin].append(f"{note} counts {sku!r}, which looks like it")
+        else:
             notes[(sku, lot)].append(note)
-            if not lot or products[sku].get("tracking") not in TRACKED:
-                notes[sku].append(note)
+            if not lot or products[sku].get("tracking") not in TRACKED or code == codes.STOCK_LOT_UNKNOWN:
+                notes[sku].append(note)  # the row may have been any lot of it (an unknown lot: a typo of a real one?)
     return {k: ", ".join(v) for k, v in notes.items()}, ", ".join(blind)
 
 

@@ -97,11 +97,18 @@ def _in_window(text: str, day: date) -> None:
         raise OutOfRange(f"{text!r} is outside the plausible dates {EARLIEST.isoformat()} .. {LATEST.isoformat()}")
 
 
+# characters no text value may hold (XML 1.0 refuses them, so Odoo's XML-RPC cannot carry them; PostgreSQL text
+# refuses NUL): tab, line feed and carriage return stay allowed (a quoted multi-line field)
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse_value(layout: Layout, f: LayoutField, text: str, tz: ZoneInfo) -> Any:
     """One value, per its field's type; raises :class:`OutOfRange` (FIELD_RANGE) or ValueError (FIELD_TYPE)."""
     text = text.strip()
     if text == "":
         return None
+    if CONTROL.search(text):
+        raise ValueError(f"{text!r} contains a control character (a NUL or another byte no text field holds)")
     if f.type is FieldType.STRING:
         return text
     if f.type in NUMERIC:
@@ -312,7 +319,10 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
         texts = pd.Series(cells, dtype=object)
         stripped = texts.str.strip() if len(texts) else texts
         if f.type is FieldType.STRING:
-            frame[f.name] = stripped.where(stripped != "", None).to_numpy()
+            poisoned = stripped.str.contains(CONTROL.pattern, regex=True) if len(stripped) else stripped.astype(bool)
+            for index in poisoned.to_numpy().nonzero()[0].tolist():
+                found.append((index, position, _problem(f, numbers[index], cells[index], convert(f, cells[index])[1])))
+            frame[f.name] = stripped.where((stripped != "") & ~poisoned, None).to_numpy()
             continue
         if f.type is FieldType.DATETIME:
             values, todo = _datetimes(layout, f, stripped, tz)

@@ -94,16 +94,16 @@ class Reconciliations(_Base):
                 query = query.where(Reconciliation.exchange_id != exclude_exchange)
             return [(recon, line) for recon, line in s.execute(query)]
 
-    def reconciliation_lot_missing_rows(self, recon_id: int) -> dict[int, tuple[str, str]]:
+    def reconciliation_lot_missing_rows(self, recon_id: int) -> dict[int, tuple[str, str, str]]:
         """Row number -> (SKU, tracking) of the rows that counted a lot-tracked product without a lot (STOCK_LOT_MISSING)."""
         details = json.loads(self.reconciliation(recon_id).details or "{}")
-        return {int(k): (v[0], v[1]) for k, v in details.get("lot_missing", {}).items()}
+        return {int(k): (v[0], v[1], v[2] if len(v) > 2 else "") for k, v in details.get("lot_missing", {}).items()}
 
     # ---------------------------------------------------------------------------------------- writes
 
     def store_reconciliation(self, *, partner: str, exchange_id: int, as_of: datetime, currency: str, lines: list[dict[str, object]],
                              variance_value: Decimal, data_quality: list[dict[str, object]], unknown_rows: dict[int, str],
-                             matches: int = 0, lot_missing: dict[int, tuple[str, str]] | None = None) -> int:
+                             matches: int = 0, lot_missing: dict[int, tuple[str, str, str]] | None = None) -> int:
         """Store a reconciliation and its lines in one transaction; storing it again returns the first one."""
         try:
             with self.session() as s:

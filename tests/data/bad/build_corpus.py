@@ -107,9 +107,10 @@ for tag, at, code, attack in [
     ("date_1900", "1900-01-01 00:00:00", INVALID, "year 1900"),
     ("date_wrong_format", "20/11/2026 00:30", INVALID, "day/month/year in a %Y-%m-%d layout"),
     ("date_future", "2026-11-21 10:00:00", "DISPATCH_FUTURE_DATE", "shipped tomorrow"),
-    ("date_dst_skipped", "2026-03-08 02:30:00", INVALID, "02:30 on 2026-03-08 does not exist in Los Angeles (clocks jump 02:00 -> 03:00)"),
 ]:
     d(tag, attack, dcsv(drow("{ORDER_" + tag.upper() + "}", at=at)), rows={2: code})
+d("date_dst_skipped", "02:30 on 2026-03-08 never happens in Los Angeles (clocks jump 02:00 -> 03:00): accepted with the offset "
+  "before the change, 10:30 UTC, as docs/partner-spec.md says", dcsv(drow("{ORDER_DATE_DST_SKIPPED}", at="2026-03-08 02:30:00")))
 d("date_iso_offset", "an ISO timestamp with an offset (accepted)", dcsv(drow("{ORDER_ISO}", at="2026-11-20T00:30:00-08:00")))
 d("date_dst_ambiguous", "01:30 on 2026-11-01 happens twice in Los Angeles (accepted: its first occurrence)",
   dcsv(drow("{ORDER_AMBIG}", at="2026-11-01 01:30:00")))
@@ -298,25 +299,7 @@ HEADER = """\
 # The groups run with THREEPL_MAX_FILE_MB=0.05 (the oversize cases); FURN_7800 gets the barcode 4006381333931.
 """
 
-XFAIL: dict[str, str] = {  # file -> why the code base gets it wrong today (see the report of the corpus branch)
-    "dispatches/demo3pl/DISPATCH_nul_in_tracking.csv":
-        "a NUL is read as part of the value and sent to Odoo (XML-RPC cannot carry it): the task fails as transient on every run "
-        "and the file stays in the inbox; the reader should reject control characters as the field's FIELD_INVALID",
-    "dispatches/demo3pl/DISPATCH_nul_in_sku.csv":
-        "a NUL is read as part of the SKU: DISPATCH_SKU_NOT_ON_PICKING with a NUL in its message (a PostgreSQL ledger cannot store "
-        "it); the reader should reject control characters as the field's FIELD_INVALID",
-    "dispatches/demo3pl/DISPATCH_date_dst_skipped.csv":
-        "a local time that never happened (the spring-forward hour) is accepted and silently shifted by an hour; it should be the "
-        "field's FIELD_INVALID like any other impossible timestamp (or the rule documented in docs/partner-spec.md)",
-    "stock/demo3pl/STOCK_nul_bytes.csv":
-        "a NUL inside a value is accepted (the row counts); the reader should reject control characters as STOCK_FIELD_INVALID",
-    "stock/demo3pl/STOCK_lot_unknown.csv":
-        "a lot Odoo does not know is a variance like any other: within tolerance it is adjusted at once, creating the lot in "
-        "Odoo (a typo of a lot name makes a phantom lot); it should be the row's exception (a new code STOCK_LOT_UNKNOWN, "
-        "like DISPATCH_LOT_UNKNOWN), the product kept out of the count",
-    "stock/demo3pl/STOCK_sku_cyrillic.csv":
-        "the product counted under a lookalike SKU is 'absent' next to the unknown-SKU row: a -500 variance awaiting approval "
-        "(approving it writes the real stock off); an unknown-SKU row should make absence unexplained like an unreadable SKU",
+XFAIL: dict[str, str] = {  # file -> why the code base gets it wrong today (none left: each finding was fixed)
 }
 
 

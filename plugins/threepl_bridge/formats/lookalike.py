@@ -1,0 +1,23 @@
+"""Codes that only look alike: ``FURN_78OO`` for ``FURN_7800``, a Cyrillic ``А`` for a Latin ``A``, a zero-width
+space or a trailing blank. A 3PL row under such a code must not leave the real product looking absent."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+# the Cyrillic and Greek letters that render like Latin ones (the common part of Unicode's confusables, UTS #39)
+_CONFUSABLE = str.maketrans("АВЕКМНОРСТХаеорсухіїјѕԁɡΑΒΕΖΗΙΚΜΝΟΡΤΥΧοι", "ABEKMHOPCTXaeopcyxiijsdgABEZHIKMNOPTYXoi")
+
+
+def skeleton(code: str) -> str:
+    """What a code looks like: compatibility forms folded, homoglyphs as Latin, case, spaces, zero-width and
+    separator characters ignored, O read as 0 and I/L as 1."""
+    text = unicodedata.normalize("NFKC", code).translate(_CONFUSABLE).casefold()
+    return "".join(c for c in text if c.isalnum()).translate(str.maketrans("oil", "011"))
+
+
+def lookalikes(code: str, known: Iterable[str]) -> list[str]:
+    """The known codes (other than ``code`` itself) that look like ``code``."""
+    shape = skeleton(code)
+    return [k for k in known if k != code and skeleton(k) == shape] if shape else []
