@@ -216,3 +216,15 @@ def test_a_dispatch_file_archived_while_the_stock_task_reads_it_does_not_fail_th
     [stock] = run_stock(world, world.demo)
     assert taken and stock.state == State.INPUT_PROCESSED
     assert picking(world, one["id"])["state"] == "done"
+
+
+def test_a_file_with_mostly_failing_rows_beyond_the_limit_is_quarantined_whole(world, released, monkeypatch):
+    one = released["one"]
+    monkeypatch.setenv("THREEPL_MAX_ROW_EXCEPTIONS", "3")
+    bad_rows = [f"{one['name']},{n},FURN_7800,,two,EA,,2026-11-02 10:00:00,X,T,P{n}" for n in range(1, 6)]
+    drop(world, world.demo, "dispatches", "DISPATCH_MOSTLY_BAD.csv", dispatch_csv(bad_rows))
+    drop(world, world.demo, "dispatches", "DISPATCH_FEW_BAD.csv", dispatch_csv(bad_rows[:2] + [
+        f"{one['name']},9,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P9"]))
+    few, mostly = run_dispatches(world, world.demo)
+    assert mostly.state == State.INPUT_ERROR and "5 of 5 rows cannot be taken" in mostly.error and mostly.moved_to.startswith("/error/")
+    assert few.state == State.INPUT_PROCESSED and few.exception == 3 and few.posted == 0  # two bad rows hold the order

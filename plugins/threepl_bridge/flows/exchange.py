@@ -30,6 +30,7 @@ codes and one ``process`` step. Adding a kind never touches this module.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
@@ -142,6 +143,11 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
         log.exception("%s: reading failed", exchange.remote_name)
         return _unreadable(kind, work, f"{exchange.remote_name}: could not be read ({type(exc).__name__}: {exc}); "
                                        "this is a defect of the bridge: report it with the file")
+    failed, rows = len(work.failed_rows()), len(work.row_numbers())
+    if failed > max_row_exceptions() and failed * 2 > rows:
+        return _unreadable(kind, work, f"{exchange.remote_name}: {failed} of {rows} rows cannot be taken (first: {work.problems[0].message}); "
+                                       "a file this wrong is quarantined whole rather than excepted row by row: check the layout "
+                                       "with the 3PL, then replay it")
     ledger.transition(exchange.id, State.INPUT_VALIDATED, run_id=work.run_id)
 
     with work.held:  # leases the kind took (pickings) are held until its rows' outcomes are committed
@@ -156,6 +162,12 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     if processed.after_archive is not None:
         details.update(processed.after_archive())
     return _result(work, moved_to=moved_to, details=details)
+
+
+def max_row_exceptions() -> int:
+    """A file with more failing rows than this, and more than half its rows failing, is quarantined as unreadable
+    (``THREEPL_MAX_ROW_EXCEPTIONS``, default 10,000): a million row exceptions help no operator."""
+    return int(os.environ.get("THREEPL_MAX_ROW_EXCEPTIONS", "10000"))
 
 
 def _parse_and_validate(kind: InboundKind, work: Inbound, layout: Any, data: bytes) -> None:
