@@ -93,6 +93,18 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         )
 
 
+@pytest.fixture
+def released(world):
+    """Products at the 3PL and three released orders: plain (2 FURN_7800), two lines (10 FURN_8855 + 4 E-COM11),
+    lot-tracked (10 FURN_5555)."""
+    world.run_products(world.demo)
+    one = world.sell([("FURN_7800", 2)])
+    two = world.sell([("FURN_8855", 10), ("E-COM11", 4)])
+    lots = world.sell([("FURN_5555", 10)])
+    world.run_orders(world.demo)
+    return {"one": one, "two": two, "lots": lots}
+
+
 def dispatch_csv(lines: list[str], *, bom: bool = False) -> bytes:
     header = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"
     text = "\r\n".join([header, *lines]) + "\r\n"

@@ -11,17 +11,6 @@ from threepl_bridge.ledger.states import State
 CASE_UOM = 27
 
 
-@pytest.fixture
-def released(world):
-    """Products at the 3PL and three released orders: plain, two lines, lot-tracked."""
-    world.run_products(world.demo)
-    one = world.sell([("FURN_7800", 2)])
-    two = world.sell([("FURN_8855", 10), ("E-COM11", 4)])
-    lots = world.sell([("FURN_5555", 10)])
-    world.run_orders(world.demo)
-    return {"one": one, "two": two, "lots": lots}
-
-
 def picking(world, pid: int) -> dict:
     [p] = world.x("stock.picking", "read", [pid], fields=["name", "state", "date_done", "carrier_tracking_ref", "backorder_id"])
     return p

@@ -25,17 +25,6 @@ SHIP_UTC = "2026-11-02 18:00:00"  # 2026-11-02 10:00 in Los Angeles (PST)
 
 
 @pytest.fixture
-def released(world):
-    """Products at the 3PL and three released orders: plain (2), two lines (10 + 4), lot-tracked (10)."""
-    world.run_products(world.demo)
-    one = world.sell([("FURN_7800", 2)])
-    two = world.sell([("FURN_8855", 10), ("E-COM11", 4)])
-    lots = world.sell([("FURN_5555", 10)])
-    world.run_orders(world.demo)
-    return {"one": one, "two": two, "lots": lots}
-
-
-@pytest.fixture
 def proxy(world) -> Iterator[tuple[FaultyOdoo, OdooClient]]:
     """A fault-injecting proxy in front of the stand-in, and a client that talks through it."""
     with FaultyOdoo(world.odoo.settings.url) as faulty:

@@ -14,15 +14,6 @@ from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
 
-@pytest.fixture
-def released(world):
-    world.run_products(world.demo)
-    one = world.sell([("FURN_7800", 2)])
-    two = world.sell([("FURN_8855", 10), ("E-COM11", 4)])
-    world.run_orders(world.demo)
-    return {"one": one, "two": two}
-
-
 def admin(world) -> OdooClient:
     return OdooClient(OdooSettings(url=world.odoo.settings.url, database="odoo3pl", login="admin", password="admin"))
 

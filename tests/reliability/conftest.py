@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import REPO
-from tests.flows.conftest import world as flows_world  # noqa: F401 - the fixture, reused
+from tests.flows.conftest import released, world as flows_world  # the flows' fixtures, reused
 from threepl_bridge.ledger.repo import Ledger
+
+__all__ = ["flows_world", "released", "world"]  # fixtures
 
 
 @pytest.fixture
@@ -22,17 +24,6 @@ def world(flows_world, ledger_url):  # noqa: F811
     flows_world.ledger = Ledger.open(ledger_url)
     flows_world.ledger_url = ledger_url
     return flows_world
-
-
-@pytest.fixture
-def released(world):
-    """Products at the 3PL and three released orders: plain, two lines, lot-tracked."""
-    world.run_products(world.demo)
-    one = world.sell([("FURN_7800", 2)])
-    two = world.sell([("FURN_8855", 10), ("E-COM11", 4)])
-    lots = world.sell([("FURN_5555", 10)])
-    world.run_orders(world.demo)
-    return {"one": one, "two": two, "lots": lots}
 
 
 @dataclass

@@ -109,8 +109,7 @@ class Exchanges(_Base):
             if exchange.moved_to == path:
                 return
             exchange.moved_to = path
-            s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=exchange.state, note=f"file moved to {path}",
-                                run_id=run_id))
+        self.note_event(exchange_id, f"file moved to {path}", run_id=run_id)
 
     def note_event(self, exchange_id: int, note: str, *, run_id: str | None = None) -> None:
         """Add a note to the exchange's history without changing its state."""
