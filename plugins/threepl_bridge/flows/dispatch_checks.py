@@ -232,7 +232,7 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
     duplicates: dict[int, str] = {}
     if not rows:
         return duplicates, problems, {}
-    posted_before = ledger.posted_fingerprints([fingerprint(partner, r) for r in rows])
+    posted_before = ledger.posted_fingerprints([fingerprint(partner, r) for r in rows], exclude_exchange=exchange_id)
     fresh = []
     for r in rows:
         previous = posted_before.get(fingerprint(partner, r))

@@ -15,9 +15,7 @@ Every step is re-runnable, so a retry after any crash or fault posts each shippe
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections import defaultdict
 from datetime import date, timezone
 from typing import Any
@@ -180,7 +178,7 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
         ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=s.picking["name"], codes=[codes.DISPATCH_PENDING_AT_3PL])
     text = {s.picking["id"]: f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
                              + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "." for s in done}
-    noted = _noted(client, [pid for pid in text if states[pid] is not None])  # an earlier attempt may have written it
+    noted = StockQueries(client, partner).comments([pid for pid in text if states[pid] is not None])  # an earlier attempt may have written it
     notes = [{"model": "stock.picking", "res_id": pid, "message_type": "comment", "body": body}
              for pid, body in text.items() if body not in noted.get(pid, set())]
     try:
@@ -191,16 +189,6 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
             raise  # perhaps written: the retry looks before writing again
         log.warning("chatter notes skipped: %s", exc)  # a side channel refused never fails the posting
     ledger.complete_postings(partner.code, [(keys[s.picking["id"]], s.picking["id"]) for s in done])
-
-
-def _noted(client: OdooClient, picking_ids: list[int]) -> dict[int, set[str]]:
-    """picking id -> the plain text of its comments (Odoo stores a plain-text body escaped inside <p>)."""
-    out: dict[int, set[str]] = defaultdict(set)
-    if picking_ids:
-        domain = [["model", "=", "stock.picking"], ["res_id", "in", picking_ids], ["message_type", "=", "comment"]]
-        for m in client.search_read_all("mail.message", domain, ["res_id", "body"]):
-            out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
-    return out
 
 
 def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:

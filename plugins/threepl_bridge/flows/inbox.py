@@ -152,13 +152,13 @@ def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = Fals
 
 
 def _move_orphans(work: Inbound, kind: str) -> None:
-    """Markers of a file already moved (the connection dropped between the data file's move and its marker's)
-    follow it; the exchange records where its file went if that was not recorded yet."""
+    """The data file is no longer in the inbox, so an earlier attempt moved it (and may have died before its markers
+    followed, or before the ledger heard where it went): markers follow it, and the exchange records its place."""
     ex, sftp = work.exchange, work.partner.spec.sftp
     target_folder = sftp.error_folder if ex.state == State.INPUT_ERROR else sftp.archive_folder
     path = remote_path(ex.remote_folder, ex.remote_name)
-    moved = work.transport.move_companions(path, target_folder, _companions(work, kind), sha256=ex.sha256) if _companions(work, kind) else None
-    if moved is not None:
+    moved = work.transport.move_companions(path, target_folder, _companions(work, kind), sha256=ex.sha256)
+    if moved is not None and _companions(work, kind):
         log.info("%s: markers of %s left behind by an interrupted move follow it to %s", work.partner.code, path, moved)
     if ex.moved_to is None:
         work.ledger.set_moved(ex.id, moved or f"{target_folder} (moved by an earlier attempt)", run_id=work.run_id)

@@ -231,21 +231,27 @@ def _customer_numbers(client: OdooClient, pickings: list[dict[str, Any]], orders
 
 
 def note_released(*, partner: Partner, client: OdooClient, ledger: Ledger, exchange_id: int) -> int:
-    """Best effort: a chatter note on every picking of a sent file. Never raises; returns notes posted."""
+    """A chatter note on every picking of a sent file, once: a note already in Odoo (a lost reply) is only marked;
+    a transient failure raises for the task's retry (the notes written so far are marked); a refusal is logged."""
+    from threepl_bridge.odoo.stock_queries import StockQueries
+
     exchange = ledger.exchange(exchange_id)
+    unnoted = [p for p in ledger.released_pickings_of(exchange_id) if p.noted_at is None]
+    there = StockQueries(client, partner).comments([p.picking_id for p in unnoted]) if unnoted else {}
     posted = 0
-    for picking in ledger.released_pickings_of(exchange_id):
-        if picking.noted_at is not None:
-            continue
+    for picking in unnoted:
         body = (f"Released to 3PL {partner.spec.name} ({partner.code}) in file {exchange.remote_name} "
                 f"at {exchange.updated_at:%Y-%m-%d %H:%M} UTC.")
-        try:
-            client.message_post("stock.picking", picking.picking_id, body)
-        except OdooError as exc:
-            log.warning("chatter note on %s skipped: %s", picking.picking_name, exc)
-            continue
+        if body not in there.get(picking.picking_id, set()):
+            try:
+                client.message_post("stock.picking", picking.picking_id, body)
+            except OdooError as exc:
+                if exc.retryable:
+                    raise
+                log.warning("chatter note on %s skipped: %s", picking.picking_name, exc)
+                continue
+            posted += 1
         ledger.mark_noted(partner.code, picking.picking_id)
-        posted += 1
     return posted
 
 

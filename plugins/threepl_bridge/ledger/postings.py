@@ -67,8 +67,9 @@ class Postings(_Base):
             _move(found, PostingState.FAILED)
             found.error = error
 
-    def posted_fingerprints(self, keys: list[str]) -> dict[str, str]:
-        """record key -> where it was posted before ("DISPATCH_1.csv row 3, exchange 7")."""
+    def posted_fingerprints(self, keys: list[str], *, exclude_exchange: int | None = None) -> dict[str, str]:
+        """record key -> where it was posted before ("DISPATCH_1.csv row 3, exchange 7"), by another exchange than
+        ``exclude_exchange`` (a retry of a file whose rows were recorded before it settled is not its own duplicate)."""
         out: dict[str, str] = {}
         with self.session() as s:
             for start in range(0, len(keys), 500):
@@ -78,6 +79,8 @@ class Postings(_Base):
                     .join(Exchange, Exchange.id == RowOutcome.exchange_id)
                     .where(RowOutcome.record_key.in_(chunk), RowOutcome.outcome == Outcome.POSTED.value)
                 )
+                if exclude_exchange is not None:
+                    query = query.where(RowOutcome.exchange_id != exclude_exchange)
                 for key, row, name, eid in s.execute(query):
                     out.setdefault(key, f"{name} row {row} (exchange {eid})")
         return out

@@ -7,6 +7,9 @@ instead of a real Odoo (or the stand-in). Nothing here writes to Odoo.
 
 from __future__ import annotations
 
+import html
+import re
+
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -195,3 +198,13 @@ class StockQueries:
         found = self.client.execute("stock.quant", "search_read", [["product_id", "=", product_id], ["location_id", "in", roots], ["lot_id", "=", lot_id]],
                                     fields=["quantity", "location_id"])
         return sorted(found, key=lambda q: (roots.index(q["location_id"][0]), q["id"]))
+
+    def comments(self, picking_ids: list[int]) -> dict[int, set[str]]:
+        """picking id -> the plain text of its chatter comments (Odoo stores a plain-text body escaped inside
+        ``<p>``): what a retry looks for before it posts a note again."""
+        out: dict[int, set[str]] = defaultdict(set)
+        if picking_ids:
+            domain = [["model", "=", "stock.picking"], ["res_id", "in", sorted(set(picking_ids))], ["message_type", "=", "comment"]]
+            for m in self.client.search_read_all("mail.message", domain, ["res_id", "body"]):
+                out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
+        return out
