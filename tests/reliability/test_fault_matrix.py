@@ -461,19 +461,7 @@ def _exit_cases() -> list[Case]:
 
 
 CASES = [*_sftp_cases(), *_odoo_cases(), *_kill_cases(), *_exit_cases(), Case("overlap-stock", "stock", "overlap", pg=True)]
-MOVED_TO = ("defect: the file's move executed (or the worker died right after it) but the ledger's moved_to was not written; "
-            "the retry's _settle finds the file gone from the inbox (_move only_if_present) and never records where it went")
-OWN_ROWS = ("defect: killed after Ledger.record_rows committed and before input_processed, the retry checks the rows again, "
-            "flows/dispatch_checks.check_rows finds their fingerprints posted (by this same exchange) and records them as duplicate "
-            "too: close_counts raises CountMismatch (rows with two outcomes) on every retry, the file never settles")
-NOTE_LOST = ("defect: flows/orders.note_released swallows a transient OdooError (best effort), the task succeeds, and no later run "
-             "notes that exchange again: the 'Released to 3PL' chatter note is lost for good")
-XFAIL: dict[str, str] = {
-    "sftp-marker-a": MOVED_TO, "sftp-stock-rename-a": MOVED_TO, "kill-move_unique-after": MOVED_TO,
-    "kill-record_rows-after": OWN_ROWS, "kill-close_counts-before": OWN_ROWS, "kill-close_counts-after": OWN_ROWS,
-    "kill-transition-processed-before": OWN_ROWS,
-    **{f"odoo-orders-stock.picking.message_post-{mode}": NOTE_LOST for mode in ("timeout_unapplied", "502", "serialization")},
-}
+XFAIL: dict[str, str] = {}  # case id -> the defect that keeps recovery from the reference (none left: all ten found were fixed)
 CASES = [dataclasses.replace(c, xfail=XFAIL.get(c.id)) for c in CASES]
 PARAMS = [c.param("sqlite") for c in CASES] + [c.param("postgresql") for c in CASES if c.pg]
 

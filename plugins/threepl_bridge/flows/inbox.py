@@ -34,6 +34,7 @@ def list_files(partner: Partner, kind: str, transport: SftpTransport, ledger: Le
             _quarantine_unsafe(partner, kind, found, transport, ledger)
         if doc.complete.rule == "marker":
             _sweep_markers(partner, kind, transport, ledger, {f.name for f in files})
+        _settle_unmoved(partner, kind, transport, ledger, {f.name for f in files})
     log.info("%s %s: %d complete file(s) in %s", partner.code, kind, len(files), doc.folder)
     return [f.name for f in files]
 
@@ -65,6 +66,17 @@ def reg_name(name: str) -> str:
 def _companion_suffixes(partner: Partner, kind: str) -> tuple[str, ...]:
     doc = inbound_document(partner, kind)
     return (doc.complete.marker_suffix,) if doc.complete.rule == "marker" else ()
+
+
+def _settle_unmoved(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger, listed: set[str]) -> None:
+    """Settled files whose move to archive/ or error/ ran but whose reply was lost (the connection dropped, the
+    worker died): no longer listed, so no task would look at them again; their place is found and recorded."""
+    for exchange in ledger.settled_unmoved(partner.code, kind):
+        if exchange.remote_name in listed:
+            continue  # still in the inbox: its task moves it
+        work = Inbound(partner=partner, exchange=exchange, ledger=ledger, transport=transport, client=None, now=datetime.now(),
+                       run_id=None, options={})
+        _move_orphans(work, kind)
 
 
 def _sweep_markers(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger, listed: set[str]) -> None:

@@ -125,6 +125,16 @@ class Exchanges(_Base):
             return s.scalars(select(Exchange).filter_by(partner=partner, direction=INBOUND, kind=kind, remote_folder=folder, remote_name=name)
                              .order_by(Exchange.id.desc()).limit(1)).one_or_none()
 
+    def settled_unmoved(self, partner: str, kind: str) -> list[Exchange]:
+        """Settled inbound files the ledger does not know the place of (the move's reply was lost): oldest first."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(Exchange).where(Exchange.partner == partner, Exchange.kind == kind, Exchange.direction == INBOUND,
+                                       Exchange.state.in_([st.value for st in (State.INPUT_PROCESSED, State.INPUT_DUPLICATE, State.INPUT_ERROR)]),
+                                       Exchange.moved_to.is_(None))
+                .order_by(Exchange.id)
+            ))
+
     def unsettled_inbound(self, partner: str) -> list[Exchange]:
         """Inbound files received but not processed yet (oldest first)."""
         with self.session() as s:
