@@ -245,7 +245,15 @@ def real_setup(client: Any, site: Site, now: datetime) -> dict[str, Any]:
                              "the demo works only in its own warehouse")
     if not found:
         log(f"creating the demo's own warehouse {WAREHOUSE_NAME!r} ({WAREHOUSE_CODE})")
-        client.execute("stock.warehouse", "create", {"name": WAREHOUSE_NAME, "code": WAREHOUSE_CODE, "company_id": company})
+        from threepl_bridge.odoo.errors import OdooAccessError
+
+        try:
+            client.execute("stock.warehouse", "create", {"name": WAREHOUSE_NAME, "code": WAREHOUSE_CODE, "company_id": company})
+        except OdooAccessError as exc:  # the company's second warehouse switches on a user group: administrators only
+            raise DemoSetupError(f"the API user may not create the demo's warehouse on this server ({exc.odoo_message}); Odoo turns on "
+                                 "its multi-warehouse setting with the company's second warehouse, which only an administrator may do: "
+                                 f"create a warehouse named {WAREHOUSE_NAME!r} with code {WAREHOUSE_CODE} as an administrator "
+                                 "(Inventory > Configuration > Warehouses) and run the demo again") from None
     find_warehouse(client, site, WAREHOUSE_CODE)
     products = {p["default_code"]: p for p in client.execute("product.product", "search_read", [["default_code", "in", sorted(PRODUCTS)]],
                                                              fields=["default_code", "detailed_type", "tracking", "uom_id"])}

@@ -75,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        # a real Odoo 17.0 (Werkzeug 2.2.2, workers=0) closes the connection after every XML-RPC and JSON-RPC
+        # answer: each request comes on a connection of its own (contract/flows/R13_connection.json)
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 

@@ -18,6 +18,13 @@ from sandbox.odoo_standin.models import (
 from sandbox.odoo_standin.orm import Model, OdooFault, fmt_dt, user_error
 
 EPS = 1e-9
+QTY_DIGITS = 2  # decimal.precision "Product Unit of Measure" of a default 17.0 database: quantities are rounded to it
+
+
+def stored_qty(value: Any) -> float:
+    """A quantity as Odoo stores it: a Float field with digits is rounded to them when written (seen on a real 17.0
+    server: inventory_quantity_auto_apply 9.8333... is applied as 9.83, by a move of 0.33)."""
+    return round(float(value), QTY_DIGITS)
 
 
 def _act_window(name: str, res_model: str, view_id: int, context: dict[str, Any], res_id: int | None = None) -> dict[str, Any]:
@@ -70,9 +77,9 @@ class StockQuant(Model):
             if k in values:
                 quant[k] = values[k]
         if counted is not None:
-            quant["inventory_quantity"], quant["inventory_quantity_set"] = float(counted), True
+            quant["inventory_quantity"], quant["inventory_quantity_set"] = stored_qty(counted), True
         if auto is not None:
-            self._apply(quant, float(auto))
+            self._apply(quant, stored_qty(auto))
         return quant["id"]
 
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
@@ -84,9 +91,9 @@ class StockQuant(Model):
         super().write(ids, values, context)
         for quant in self.browse_existing(ids):
             if counted is not None:
-                quant["inventory_quantity"], quant["inventory_quantity_set"] = float(counted), True
+                quant["inventory_quantity"], quant["inventory_quantity_set"] = stored_qty(counted), True
             if auto is not None:
-                self._apply(quant, float(auto))
+                self._apply(quant, stored_qty(auto))
         return True
 
     def rpc_action_apply_inventory(self, ids: list[int], **_: Any) -> None:
@@ -95,7 +102,7 @@ class StockQuant(Model):
         return None  # the real method returns None: "cannot marshal None" over XML-RPC (F6 A)
 
     def _apply(self, quant: dict[str, Any], counted: float) -> None:
-        diff = counted - quant.get("quantity", 0.0)
+        diff = stored_qty(counted - quant.get("quantity", 0.0))
         accounting_date = quant.get("accounting_date") or None
         quant["inventory_quantity"], quant["inventory_quantity_set"], quant["accounting_date"] = 0.0, False, False
         if abs(diff) < EPS:
@@ -307,12 +314,26 @@ class StockMoveLine(Model):
         return True
 
     def unlink(self, ids: list[int], context: dict[str, Any]) -> bool:
+        """Unreserves, then the moves' states are recomputed (stock.move.line.unlink -> _recompute_state; seen on a
+        real 17.0 server: unlinking a picked move's only lines makes the move and its picking confirmed, the move
+        still picked, its quantity 0)."""
+        touched: dict[int, dict[str, Any]] = {}
         for line in self.browse_existing(ids):
             self._reserve_line(line, -line.get("quantity", 0.0))
             move = self.env["stock.move"].records.get(line.get("move_id") or 0)
             if move:
                 move["move_line_ids"] = [i for i in move.get("move_line_ids", []) if i != line["id"]]
-        return super().unlink(ids, context)
+                touched[move["id"]] = move
+        result = super().unlink(ids, context)
+        moves: StockMove = self.env["stock.move"]  # type: ignore[assignment]
+        pickings = self.env["stock.picking"]
+        for move in touched.values():
+            if move.get("state") in ("confirmed", "partially_available", "assigned"):
+                moves.recompute_state(move)
+                picking = pickings.records.get(move.get("picking_id") or 0)
+                if picking is not None and picking["state"] not in ("draft", "done", "cancel"):
+                    pickings.refresh_state(picking)  # type: ignore[attr-defined]
+        return result
 
 
 class StockMove(Model):

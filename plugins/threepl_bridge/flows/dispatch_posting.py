@@ -15,6 +15,8 @@ Every step is re-runnable, so a retry after any crash or fault posts each shippe
 
 from __future__ import annotations
 
+import html
+
 import logging
 from collections import defaultdict
 from datetime import date, timezone
@@ -179,7 +181,9 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
     text = {s.picking["id"]: f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
                              + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "." for s in done}
     noted = StockQueries(client, partner).comments([pid for pid in text if states[pid] is not None])  # an earlier attempt may have written it
-    notes = [{"model": "stock.picking", "res_id": pid, "message_type": "comment", "body": body}
+    # the body is an Html field that parses a string as HTML (contract R13): the text is escaped, so a 3PL's value is
+    # shown as written and the retry's lookup finds it again
+    notes = [{"model": "stock.picking", "res_id": pid, "message_type": "comment", "body": html.escape(body, quote=False)}
              for pid, body in text.items() if body not in noted.get(pid, set())]
     try:
         if notes:

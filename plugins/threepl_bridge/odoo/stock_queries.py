@@ -200,11 +200,15 @@ class StockQueries:
         return sorted(found, key=lambda q: (roots.index(q["location_id"][0]), q["id"]))
 
     def comments(self, picking_ids: list[int]) -> dict[int, set[str]]:
-        """picking id -> the plain text of its chatter comments (Odoo stores a plain-text body escaped inside
-        ``<p>``): what a retry looks for before it posts a note again."""
-        out: dict[int, set[str]] = defaultdict(set)
-        if picking_ids:
-            domain = [["model", "=", "stock.picking"], ["res_id", "in", sorted(set(picking_ids))], ["message_type", "=", "comment"]]
-            for m in self.client.search_read_all("mail.message", domain, ["res_id", "body"]):
-                out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
-        return out
+        return comments_of(self.client, picking_ids)
+
+
+def comments_of(client: Any, picking_ids: list[int]) -> dict[int, set[str]]:
+    """picking id -> the plain text of its chatter comments (Odoo stores a plain-text body escaped inside ``<p>``,
+    contract R13): what a retry looks for before it posts a note again."""
+    out: dict[int, set[str]] = defaultdict(set)
+    if picking_ids:
+        domain = [["model", "=", "stock.picking"], ["res_id", "in", sorted(set(picking_ids))], ["message_type", "=", "comment"]]
+        for m in client.search_read_all("mail.message", domain, ["res_id", "body"]):
+            out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
+    return out
