@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flows import test_posting_recovery as recovery
 from tests.flows.conftest import dispatch_csv, drop
 from tests.flows.test_posting_recovery import kill_after, notes, run
 from threepl_bridge.ledger.states import State
-
-released = recovery.released  # the fixture: products at the 3PL and three released orders
 
 
 def test_a_tracking_reference_with_markup_is_noted_once_as_text_after_a_retry(world, released, monkeypatch):
