@@ -148,12 +148,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{case:<20} {mb:>7.2f} {'-':>10} {'-':>9} {'-':>10} {'-':>7} {'-':>9} {'-':>9}  FAILED: {r['error']}")
                 continue
             secs, rows, size = float(r["seconds"]), int(r["rows"]), float(r["mb"])  # type: ignore[arg-type]
-            refused = r["state"] == "input_error" and not r["rows_recorded"]  # refused up front (size limit): not read
+            refused = r["state"] == "input_error" and "limit (THREEPL_MAX_FILE_MB)" in str(r.get("error"))  # not even read
             if not refused:
                 per_mb.append(secs / size)
             outcome = f"{r['state']}: posted {r['posted']}, duplicate {r['duplicate']}, exception {r['exception']} of {r['rows_recorded']}"
             if r.get("error"):
-                outcome = ("REFUSED UP FRONT: " if refused else outcome + " ") + f"({str(r['error'])[:90]})"
+                label = "REFUSED UP FRONT" if refused else "QUARANTINED WHOLE" if r["state"] == "input_error" else outcome
+                outcome = f"{label}: ({str(r['error'])[:90]})"
             print(f"{case:<20} {size:>7.2f} {rows:>10} {secs:>9.2f} {rows / secs:>10.0f} {secs / size:>7.2f} {r['peak_mib']:>9.0f} "
                   f"{r['baseline_mib']:>9.0f}  {outcome}")
         if len(per_mb) > 1:
