@@ -62,8 +62,13 @@ overlap-stock                          stock      two real worker processes on t
 from __future__ import annotations
 
 import dataclasses
+import copy
 import hashlib
+import importlib
+import pickle
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -336,12 +341,16 @@ def odoo_world(root: Path, ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> 
         yield world, proxy
 
 
-def run_clean(world: World, proxy: FaultyOdoo, reports: Path) -> tuple[Scenario, dict[str, list[tuple[str, str]]]]:
-    """The fault-free run; returns the Odoo calls (model, method) of each phase, in order."""
+def run_clean(world: World, proxy: FaultyOdoo, reports: Path,
+              save: Any = None) -> tuple[Scenario, dict[str, list[tuple[str, str]]]]:
+    """The fault-free run; returns the Odoo calls (model, method) of each phase, in order. ``save(sc, phase)`` is
+    called before each phase (the world as a fault case in that phase finds it)."""
     sc = Scenario(world, proxy, reports)
     sc.prepare()
     calls: dict[str, list[tuple[str, str]]] = {}
     for phase in PHASES:
+        if save is not None:
+            save(sc, phase)
         sc.before(phase)
         mark = len(proxy.log)
         sc.run_phase(phase)
@@ -349,13 +358,88 @@ def run_clean(world: World, proxy: FaultyOdoo, reports: Path) -> tuple[Scenario,
     return sc, calls
 
 
+# ------------------------------------------------------------------------------------------- the saved worlds
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The fault-free run's world just before a phase (SQLite ledger): the stand-in's state (its records, id counters,
+    sequences and users, as :meth:`Env.snapshot` keeps them for a rollback), a copy of the SFTP tree, a copy of the
+    ledger database and the scenario's own state (its pickings, files, the outbound tasks done). A case faulted in
+    that phase starts from it instead of running the phases before it again: they are fault-free and the same in
+    every case (the reference run is that very run)."""
+    odoo: bytes
+    sftp: Path
+    ledger: Path
+    scenario: dict[str, Any]
+
+
+def _sqlite_path(url: str) -> Path:
+    assert url.startswith("sqlite:///"), url
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """A consistent copy of a (WAL) SQLite database through SQLite's backup API."""
+    source, target = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def save_world(sc: Scenario, phase: str, root: Path, ledger_url: str) -> Saved:
+    env = sc.world.env
+    with env.lock:  # type: ignore[attr-defined]
+        odoo = pickle.dumps(({n: mdl.records for n, mdl in env.models.items()}, env._ids, env._sequences, env.users))  # type: ignore[attr-defined]
+    folder = root / f"saved-{phase}"
+    shutil.copytree(sc.world.sftp_root, folder / "sftp")
+    _copy_sqlite(_sqlite_path(ledger_url), folder / "ledger.db")
+    state = copy.deepcopy({"picks": sc.picks, "files": sc.files, "tasks_done": sc.tasks_done})
+    return Saved(odoo=odoo, sftp=folder / "sftp", ledger=folder / "ledger.db", scenario=state)
+
+
+def restore_world(sc: Scenario, saved: Saved, ledger_url: str) -> None:
+    """The test's world (just built, empty) becomes the saved one: same Odoo records and ids, same files, same ledger."""
+    w, env = sc.world, sc.world.env
+    records, ids, sequences, users = pickle.loads(saved.odoo)
+    with env.lock:  # type: ignore[attr-defined]
+        for name, recs in records.items():
+            env.models[name].records = recs  # type: ignore[attr-defined]
+        env._ids, env._sequences, env.users = ids, sequences, users  # type: ignore[attr-defined]
+    shutil.copytree(saved.sftp, w.sftp_root, dirs_exist_ok=True)
+    w.ledger.engine.dispose()
+    _copy_sqlite(saved.ledger, _sqlite_path(ledger_url))
+    w.ledger.engine.dispose()
+    state = copy.deepcopy(saved.scenario)
+    sc.picks, sc.files, sc.tasks_done = state["picks"], state["files"], state["tasks_done"]
+
+
+def start_at(sc: Scenario, phase: str, saved: dict[str, Saved], ledger_url: str) -> tuple[str, ...]:
+    """Bring the scenario to just before ``phase``: from the saved world on SQLite, by running the phases before it
+    on PostgreSQL. Returns the phases left to run."""
+    if ledger_url.startswith("sqlite") and phase in saved:
+        restore_world(sc, saved[phase], ledger_url)
+        return PHASES[PHASES.index(phase):]
+    sc.prepare()
+    return PHASES
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The fault-free run's snapshot (SQLite ledger), the snapshot after the replay of its files, and its calls."""
+    """The fault-free run's snapshot (SQLite ledger), its calls, and its world saved before each faulted phase."""
     root = tmp_path_factory.mktemp("reference")
-    with pytest.MonkeyPatch.context() as patch, odoo_world(root, f"sqlite:///{root / 'ledger.db'}", patch) as (world, proxy):
-        sc, calls = run_clean(world, proxy, root / "reports")
-        return {"snapshot": snapshot(world), "calls": calls}
+    url = f"sqlite:///{root / 'ledger.db'}"
+    saved: dict[str, Saved] = {}
+
+    def save(sc: Scenario, phase: str) -> None:
+        if phase in FAULTED_PHASES:
+            saved[phase] = save_world(sc, phase, root, url)
+
+    with pytest.MonkeyPatch.context() as patch, odoo_world(root, url, patch) as (world, proxy):
+        sc, calls = run_clean(world, proxy, root / "reports", save)
+        return {"snapshot": snapshot(world), "calls": calls, "saved": saved}
 
 
 @pytest.fixture
@@ -371,7 +455,7 @@ def matrix_world(tmp_path: Path, ledger_url: str, monkeypatch: pytest.MonkeyPatc
 class Case:
     id: str
     phase: str
-    how: str  # sftp | odoo | kill | exit | overlap
+    how: str  # sftp | odoo | kill (a real worker process SIGKILLed) | die (in-process, at a side effect) | exit | overlap
     args: tuple = ()
     pg: bool = False  # also on the PostgreSQL ledger
     xfail: str | None = None
@@ -441,6 +525,12 @@ KILLS = {
     ],
 }
 PG_KILLS = {("dispatches", "complete_postings-1", "before"), ("dispatches", "transition-processed", "after"), ("stock", "execute-stock.quant.write", "after")}
+# The deaths at an Odoo or SFTP side effect (not at a ledger commit): the side effect's own outcome (sent or not, its
+# reply lost) is the same whether the process dies in-process (SystemExit: nothing after the call runs in this
+# attempt) or by SIGKILL, so they run in-process (matched by the same nth call as the worker's --kill-at). Every
+# death between a ledger commit and the next step stays a real SIGKILL of a worker process.
+IN_PROCESS = {"call_button", "execute-stock.picking.load-1", "execute-stock.picking.load-2", "execute-stock.move.line.create",
+              "execute-mail.message.create", "move_unique", "execute-stock.quant.write"}
 
 
 def _kill_cases() -> list[Case]:
@@ -449,7 +539,8 @@ def _kill_cases() -> list[Case]:
         for name, target, nth in kills:
             for when in ("before", "after"):
                 prefix = "kill" if phase == "dispatches" else f"kill-{phase}"
-                out.append(Case(f"{prefix}-{name}-{when}", phase, "kill", (target, when, nth), pg=(phase, name, when) in PG_KILLS))
+                out.append(Case(f"{prefix}-{name}-{when}", phase, "die" if name in IN_PROCESS else "kill", (target, when, nth),
+                                pg=(phase, name, when) in PG_KILLS))
     return out
 
 
@@ -463,32 +554,51 @@ def _exit_cases() -> list[Case]:
 CASES = [*_sftp_cases(), *_odoo_cases(), *_kill_cases(), *_exit_cases(), Case("overlap-stock", "stock", "overlap", pg=True)]
 XFAIL: dict[str, str] = {}  # case id -> the defect that keeps recovery from the reference (none left: all ten found were fixed)
 CASES = [dataclasses.replace(c, xfail=XFAIL.get(c.id)) for c in CASES]
+FAULTED_PHASES = {c.phase for c in CASES} | {"dispatches"}  # the access test's phase too
 PARAMS = [c.param("sqlite") for c in CASES] + [c.param("postgresql") for c in CASES if c.pg]
 
 
 # ------------------------------------------------------------------------------------------- running a case
 
 
-def kill_spec(case: Case, calls: dict[str, list[tuple[str, str]]]) -> str:
-    target, when, nth = case.args
+def kill_nth(case: Case, calls: dict[str, list[tuple[str, str]]]) -> int:
+    _, _, nth = case.args
     if isinstance(nth, tuple):  # the nth OdooClient.execute of the phase that is (model, method) #k
         model, method, k = nth
         seen = [i for i, call in enumerate(calls[case.phase], 1) if call == (model, method)]
         assert len(seen) >= k, (case.id, calls[case.phase])
         nth = seen[k - 1]
-    return f"{target}:{when}:{nth}"
+    return nth
+
+
+def kill_spec(case: Case, calls: dict[str, list[tuple[str, str]]]) -> str:
+    target, when, _ = case.args
+    return f"{target}:{when}:{kill_nth(case, calls)}"
+
+
+def kill_target(target: str) -> tuple[Any, str]:
+    """``module:Qualified.name`` (the worker's --kill-at target) -> (owner, attribute)."""
+    module_name, qualname = target.split(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, attr = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return owner, attr
 
 
 def inject(sc: Scenario, case: Case, calls: dict[str, list[tuple[str, str]]], monkeypatch: pytest.MonkeyPatch) -> None:
     """The phase's first attempt, with the case's fault; it may fail, as the task would."""
     w = sc.world
-    if case.how in ("sftp", "odoo", "exit"):
+    if case.how in ("sftp", "odoo", "exit", "die"):
         if case.how == "sftp":
             op, nth, after, path = case.args
             fault = w.sftp.drop_on(op, nth=nth, after=after, path=path)
         elif case.how == "odoo":
             model, method, mode, times = case.args
             fault = sc.proxy.fail(method, mode, times=times, model=model)
+        elif case.how == "die":
+            target, when, _ = case.args
+            fault = _dying(monkeypatch, *kill_target(target), when, nth=kill_nth(case, calls))
         else:
             owner, attr, when = case.args
             fault = _dying(monkeypatch, orders_flow if owner == "orders" else owner, attr, when)
@@ -515,21 +625,25 @@ class Dying:
     fired: bool = False
 
 
-def _dying(monkeypatch: pytest.MonkeyPatch, owner: Any, attr: str, when: str) -> Dying:
-    """The worker dies (in-process: SystemExit) just before or just after the first call of ``owner.attr``."""
+def _dying(monkeypatch: pytest.MonkeyPatch, owner: Any, attr: str, when: str, *, nth: int = 1) -> Dying:
+    """The worker dies (in-process: SystemExit) just before or just after the nth call (counted like the worker's
+    --kill-at) of ``owner.attr``."""
     original = getattr(owner, attr)
     state = Dying()
+    calls = {"n": 0}
 
     def dying(*args: Any, **kwargs: Any) -> Any:
         if state.fired:
             return original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] != nth:
+            return original(*args, **kwargs)
         if when == "before":
             state.fired = True
-            raise SystemExit(f"killed before {attr}")
-        out = original(*args, **kwargs)
+            raise SystemExit(f"killed before {attr} #{nth}")
+        original(*args, **kwargs)
         state.fired = True
-        raise SystemExit(f"killed after {attr}")
-        return out
+        raise SystemExit(f"killed after {attr} #{nth}")
 
     monkeypatch.setattr(owner, attr, dying)
     return state
@@ -568,8 +682,7 @@ def test_recovery_reaches_the_fault_free_state(reference, matrix_world, ledger_u
     world, proxy = matrix_world
     monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))  # the worker processes' reports
     sc = Scenario(world, proxy, tmp_path / "reports")
-    sc.prepare()
-    for phase in PHASES:
+    for phase in start_at(sc, case.phase, reference["saved"], ledger_url):
         sc.before(phase)
         if phase == case.phase:
             with pytest.MonkeyPatch.context() as patch:
@@ -590,8 +703,9 @@ def test_an_access_error_mid_batch_refuses_only_that_picking_and_its_replay_post
     fixed, the file dropped again posts it, once: Odoo is then exactly as after the fault-free run."""
     world, proxy = matrix_world
     sc = Scenario(world, proxy, tmp_path / "reports")
-    sc.prepare()
-    for phase in ("products", "orders"):
+    for phase in start_at(sc, "dispatches", reference["saved"], ledger_url):
+        if phase == "dispatches":
+            break
         sc.before(phase)
         sc.run_phase(phase)
     sc.before("dispatches")
