@@ -83,7 +83,7 @@ from sandbox.odoo_standin import OdooStandIn, build
 from sandbox.sftp_server import EmbeddedSftpServer
 from tests.faults import FaultyOdoo
 from tests.flows.conftest import FIXTURES, ODOO_NOW, REPO, RUN_AT, World, dispatch_csv, drop, stock_csv
-from tests.reliability.conftest import finish, run_worker, start
+from tests.reliability.conftest import finish, run_worker, start, warm_workers
 from threepl_bridge.flows.dispatches import DISPATCHES
 from threepl_bridge.flows import orders as orders_flow
 from threepl_bridge.flows import products as products_flow
@@ -440,6 +440,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as patch, odoo_world(root, url, patch) as (world, proxy):
         sc, calls = run_clean(world, proxy, root / "reports", save)
         return {"snapshot": snapshot(world), "calls": calls, "saved": saved}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The kill and overlap cases' workers are forked from one warm parent (tests/reliability/conftest.py,
+    WarmParent): real processes, really SIGKILLed, without importing pandas and Great Expectations each time."""
+    with warm_workers(tmp_path_factory.mktemp("workers")):
+        yield
 
 
 @pytest.fixture
