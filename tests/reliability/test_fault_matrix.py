@@ -14,6 +14,8 @@ The scenario (:class:`Scenario`), run phase by phase, every phase as a task woul
 
 A fault case arms one fault in one phase, runs the phase (it may fail, as the task would), clears the fault and
 runs the phase again (Airflow's retry, or the next scheduled run), then runs the later phases fault-free. The
+phases before the faulted one are fault-free and the same in every case: on SQLite a case starts from the
+reference run's world saved just before its phase (:class:`Saved`); on PostgreSQL it runs them. The
 result is compared with the fault-free reference (run once per module on SQLite; the snapshots are normalised:
 no database ids, records by name) by :func:`snapshot`: Odoo's pickings (state, date_done, tracking), moves
 (quantity, state), lot lines, quants per product/lot/location, valuation layers (count, quantities and values),
@@ -44,14 +46,17 @@ odoo-orders-<method>-<mode>            orders     the same on the orders flow's 
 access (its own test, below)           dispatch   access error twice: the batch, then its first half (the
                                                   plain order): that picking is refused; explicit expected
                                                   state; the replay (fixed permission) posts it, once
-kill-<Qualname>-<before|after>         dispatch   SIGKILL of a real worker process (tests/reliability/worker.py)
-                                                  at Ledger.start_postings, OdooClient.call_button,
-                                                  Ledger.complete_postings, OdooClient.execute (load, create),
-                                                  Ledger.record_rows, Ledger.close_counts, Ledger.transition,
-                                                  SftpTransport.move_unique; recovery: a normal run
-kill-stock-<Qualname>-<before|after>   stock      the same at Ledger.store_reconciliation, the quant write
-                                                  (OdooClient.execute), Ledger.complete_postings,
-                                                  Ledger.set_line_posted
+kill-<Qualname>-<before|after>         dispatch   SIGKILL of a real worker process (tests/reliability/worker.py,
+                                                  forked from a warm parent) at each ledger commit:
+                                                  Ledger.start_postings, Ledger.complete_postings,
+                                                  Ledger.record_rows, Ledger.close_counts, Ledger.transition;
+                                                  at the Odoo and SFTP side effects (OdooClient.call_button,
+                                                  OdooClient.execute load/create, SftpTransport.move_unique)
+                                                  the worker dies in-process at the same nth call (SystemExit:
+                                                  the side effect's outcome is the same); recovery: a normal run
+kill-stock-<Qualname>-<before|after>   stock      the same at Ledger.store_reconciliation, Ledger.complete_postings,
+                                                  Ledger.set_line_posted (SIGKILL), the quant write
+                                                  (OdooClient.execute, in-process)
 exit-orders-<step>-<before|after>      orders     the worker dies (in-process) at Ledger.mark_sent, and at
                                                   the orders flow's note_released
 overlap-stock                          stock      two real worker processes on the same snapshot (the
@@ -372,6 +377,7 @@ class Saved:
     sftp: Path
     ledger: Path
     scenario: dict[str, Any]
+    snapshot: dict[str, Any]  # the world's snapshot when it was saved (test_a_saved_world_restores_as_it_was)
 
 
 def _sqlite_path(url: str) -> Path:
@@ -397,7 +403,7 @@ def save_world(sc: Scenario, phase: str, root: Path, ledger_url: str) -> Saved:
     shutil.copytree(sc.world.sftp_root, folder / "sftp")
     _copy_sqlite(_sqlite_path(ledger_url), folder / "ledger.db")
     state = copy.deepcopy({"picks": sc.picks, "files": sc.files, "tasks_done": sc.tasks_done})
-    return Saved(odoo=odoo, sftp=folder / "sftp", ledger=folder / "ledger.db", scenario=state)
+    return Saved(odoo=odoo, sftp=folder / "sftp", ledger=folder / "ledger.db", scenario=state, snapshot=snapshot(sc.world))
 
 
 def restore_world(sc: Scenario, saved: Saved, ledger_url: str) -> None:
@@ -702,6 +708,29 @@ def test_recovery_reaches_the_fault_free_state(reference, matrix_world, ledger_u
     replay(sc, case.phase)
     problems = differences(odoo_snapshot(world), got["odoo"])
     assert not problems, f"{case.id}: the replay changed Odoo:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("phase", sorted(FAULTED_PHASES))
+def test_a_saved_world_restores_as_it_was(reference, matrix_world, ledger_url, phase, tmp_path):
+    """The cases start from a saved world: restored into a fresh world, it is the world that was saved (Odoo, the
+    ledger and the SFTP tree by :func:`snapshot`; the ids too: a later phase finds the same records), and the
+    phase then runs from it exactly as in the reference run (same Odoo calls)."""
+    world, proxy = matrix_world
+    saved = reference["saved"][phase]
+    sc = Scenario(world, proxy, tmp_path / "reports")
+    assert start_at(sc, phase, reference["saved"], ledger_url) == PHASES[PHASES.index(phase):]
+    problems = differences(snapshot(world), saved.snapshot)
+    assert not problems, f"{phase}: the restored world differs:\n" + "\n".join(problems)
+    records = pickle.loads(saved.odoo)[0]
+    for model in ("product.product", "stock.picking", "stock.quant"):
+        ids = world.x(model, "search", [], context={"active_test": False})
+        assert sorted(ids) == sorted(records[model]), model
+    assert "CHEAP-1" in {r["default_code"] for r in world.x("product.product", "search_read", [], fields=["default_code"])}
+    sc.before(phase)
+    mark = len(proxy.log)
+    sc.run_phase(phase)
+    assert [(model, method) for model, method, _ in proxy.log[mark:] if model] == reference["calls"][phase]
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
