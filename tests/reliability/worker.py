@@ -84,5 +84,53 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def serve() -> int:
+    """``--serve``: a warm parent for the workers. It imports what a worker imports (the flows, pandas, Great
+    Expectations: seconds per process) once, opens nothing (no connection, no file of the world), and then forks
+    one real worker process per request read from stdin, one JSON line each:
+
+    - ``{"op": "start", "argv": [...], "env": {...}, "out": PATH, "err": PATH}`` -> ``{"pid": N}``: the child sets
+      the request's environment, sends its stdout/stderr to the two files and runs :func:`main` (its --kill-at
+      SIGKILLs that child for real);
+    - ``{"op": "wait", "pid": N}`` -> ``{"returncode": RC}`` (negative: the signal, -9 for SIGKILL, like Popen).
+    """
+    for module in ("great_expectations", "threepl_bridge.flows.dispatches", "threepl_bridge.flows.exchange",
+                   "threepl_bridge.flows.stock", "threepl_bridge.quality", "threepl_bridge.ledger.repo"):
+        importlib.import_module(module)  # the slow imports, done once
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["op"] == "start":
+            sys.stdout.flush()
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 1
+                try:
+                    os.environ.clear()
+                    os.environ.update(request["env"])
+                    for fd, path in ((1, request["out"]), (2, request["err"])):
+                        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                        os.dup2(target, fd)
+                        os.close(target)
+                    sys.stdin = open(os.devnull)
+                    code = main(request["argv"])
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+                except BaseException:  # noqa: BLE001 - a crash: its traceback on the worker's stderr
+                    import traceback
+
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            answer = {"pid": pid}
+        else:
+            _, status = os.waitpid(request["pid"], 0)
+            answer = {"returncode": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main())
