@@ -86,7 +86,10 @@ class Forked:
         self.returncode: int | None = None
 
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
-        self.returncode = self.parent.ask({"op": "wait", "pid": self.pid})["returncode"]
+        answer = self.parent.ask({"op": "wait", "pid": self.pid, "timeout": timeout or 240})
+        self.returncode = answer["returncode"]
+        if answer.get("timed_out"):
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 240, output=self.out.read_text(), stderr=self.err.read_text())
         return self.out.read_text(), self.err.read_text()
 
 

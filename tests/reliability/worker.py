@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -125,9 +126,17 @@ def serve() -> int:
                     sys.stderr.flush()
                     os._exit(code)
             answer = {"pid": pid}
-        else:
-            _, status = os.waitpid(request["pid"], 0)
-            answer = {"returncode": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)}
+        else:  # wait, at most "timeout" seconds: a hung worker is killed and reported, never waited for forever
+            deadline, timed_out = time.monotonic() + float(request.get("timeout") or 240), False
+            while True:
+                pid, status = os.waitpid(request["pid"], os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline and not timed_out:
+                    os.kill(request["pid"], signal.SIGKILL)
+                    timed_out = True
+                time.sleep(0.02)
+            answer = {"returncode": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status), "timed_out": timed_out}
         print(json.dumps(answer), flush=True)
     return 0
 
