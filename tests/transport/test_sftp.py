@@ -277,9 +277,7 @@ def test_a_drop_between_the_data_file_and_its_marker_is_completed_by_moving_agai
     import paramiko
 
     server, t = faulty
-    inbox, archive = server.root / "in", server.root / "archive"
-    inbox.mkdir()
-    archive.mkdir()
+    inbox, archive = _in_and_archive(server)
     (archive / "D.csv").write_text("an older file of the same name, with its marker")
     (archive / "D.csv.ok").write_text("")
     (inbox / "D.csv").write_text("new")
@@ -298,14 +296,19 @@ def test_a_drop_between_the_data_file_and_its_marker_is_completed_by_moving_agai
     assert (archive / "D.1.csv").read_text() == "new"
 
 
+def _in_and_archive(server):
+    inbox, archive = server.root / "in", server.root / "archive"
+    inbox.mkdir()
+    archive.mkdir()
+    return inbox, archive
+
+
 def test_move_companions_brings_orphaned_markers_to_the_archived_data_file(faulty):
     """The lifecycle's repair call for a file already archived (issue 13.6): its marker follows it, found by content."""
     import hashlib
 
     server, t = faulty
-    inbox, archive = server.root / "in", server.root / "archive"
-    inbox.mkdir()
-    archive.mkdir()
+    inbox, archive = _in_and_archive(server)
     (archive / "D.csv").write_text("other content")
     (archive / "D.1.csv").write_text("ours")
     (archive / "D.2.csv").write_text("a later file")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from threepl_bridge.ledger.base import _Base
 from threepl_bridge.ledger.errors import AlreadyStaged, CountMismatch, MissingPayload, UnknownRecord
@@ -34,6 +35,14 @@ class Registered:
     created: bool
     duplicate_of: int | None
     replay_of: int | None = None
+
+
+def _locked(s: Session, exchange_id: int) -> Exchange:
+    """The exchange, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite serialises writers anyway)."""
+    exchange = s.get(Exchange, exchange_id, with_for_update=True)
+    if exchange is None:
+        raise UnknownRecord("exchange", exchange_id)
+    return exchange
 
 
 def _settles(earlier: Exchange, replay_processed: bool) -> bool:
@@ -103,9 +112,7 @@ class Exchanges(_Base):
     def set_moved(self, exchange_id: int, path: str, *, run_id: str | None = None) -> None:
         """The exchange's file now lives at ``path`` (archive/ or error/): a later listing of the name is a new arrival."""
         with self.session() as s:
-            exchange = s.get(Exchange, exchange_id, with_for_update=True)
-            if exchange is None:
-                raise UnknownRecord("exchange", exchange_id)
+            exchange = _locked(s, exchange_id)
             if exchange.moved_to == path:
                 return
             exchange.moved_to = path
@@ -151,9 +158,7 @@ class Exchanges(_Base):
     ) -> None:
         """Move an exchange to ``to_state`` if the state table allows it; repeating a transition is a no-op."""
         with self.session() as s:
-            exchange = s.get(Exchange, exchange_id, with_for_update=True)
-            if exchange is None:
-                raise UnknownRecord("exchange", exchange_id)
+            exchange = _locked(s, exchange_id)
             if exchange.state == to_state:
                 return
             check_transition(exchange_id, exchange.state, to_state)
