@@ -57,7 +57,7 @@ class Leases(_Base):
         and ``wait`` is 0, raises :class:`LeaseBusy` when ``wait`` seconds pass without it."""
         backend = self.engine.url.get_backend_name()
         if backend == "postgresql":
-            holder = self._pg(key, wait)
+            holder = self._pg_one(key, wait)
         elif backend == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             holder = self._flock(key, wait)
         else:
@@ -76,7 +76,9 @@ class Leases(_Base):
             yield
             return
         if self.engine.url.get_backend_name() == "postgresql":
-            with self._pg_many(wanted, wait):
+            with self._pg(wanted, wait) as busy:
+                if busy is not None:
+                    raise LeaseBusy(busy, 0)
                 yield
             return
         with ExitStack() as stack:
@@ -84,23 +86,6 @@ class Leases(_Base):
                 if not stack.enter_context(self.lease(key, wait=wait)):
                     raise LeaseBusy(key, 0)
             yield
-
-    @contextmanager
-    def _pg_many(self, keys: list[str], wait: float) -> Iterator[None]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            held: list[int] = []
-            try:
-                for key in keys:
-                    number = _pg_key(key)
-                    try_once = lambda: bool(conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(k)s)", {"k": number}).scalar())  # noqa: E731
-                    if not self._acquire(try_once, key, wait):
-                        raise LeaseBusy(key, 0)
-                    held.append(number)
-                yield
-            finally:
-                for number in reversed(held):
-                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": number})
 
     @staticmethod
     def _acquire(try_once, key: str, wait: float) -> bool:  # type: ignore[no-untyped-def]
@@ -115,16 +100,35 @@ class Leases(_Base):
             time.sleep(POLL)
 
     @contextmanager
-    def _pg(self, key: str, wait: float) -> Iterator[bool]:
-        number = _pg_key(key)
+    def _pg(self, keys: list[str], wait: float) -> Iterator[str | None]:
+        """Every lease of ``keys`` on one connection of its own (the server drops them with it). Yields None when all
+        are held, else the key that is taken (``wait`` 0), holding none of them."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            got = self._acquire(lambda: bool(conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(k)s)", {"k": number}).scalar()), key, wait)
+            held: list[int] = []
+
+            def release() -> None:
+                while held:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": held.pop()})
+
+            busy = None
             try:
-                yield got
+                for key in keys:
+                    number = _pg_key(key)
+                    if not self._acquire(lambda: bool(conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(k)s)", {"k": number}).scalar()),
+                                         key, wait):
+                        busy = key
+                        release()
+                        break
+                    held.append(number)
+                yield busy
             finally:
-                if got:
-                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%(k)s)", {"k": number})
+                release()
+
+    @contextmanager
+    def _pg_one(self, key: str, wait: float) -> Iterator[bool]:
+        with self._pg([key], wait) as busy:
+            yield busy is None
 
     @contextmanager
     def _flock(self, key: str, wait: float) -> Iterator[bool]:
