@@ -136,7 +136,7 @@ def _run(group: Group) -> tuple[list[str], dict[str, Any]]:
 
     kind = DISPATCHES if group.kind == "dispatches" else STOCK
     transport = SftpTransport(group.partner.spec.sftp.conn_id, sleep=lambda s: None)
-    names = list_files(group.partner, group.kind, transport, group.world.ledger)
+    names = list_files(group.partner, kind, transport, group.world.ledger)
     out: dict[str, Any] = {}
     for name in names:
         try:

@@ -127,7 +127,7 @@ def run_dispatches(world: World, partner: Partner, *, now: datetime = RUN_AT) ->
 
     transport = world.transport(partner)
     return [handle_file(DISPATCHES, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now)
-            for name in list_files(partner, "dispatches", transport, world.ledger)]
+            for name in list_files(partner, DISPATCHES, transport, world.ledger)]
 
 
 def stock_csv(lines: list[str]) -> bytes:
@@ -141,4 +141,4 @@ def run_stock(world: World, partner: Partner, *, now: datetime = RUN_AT, reports
     transport = SftpTransport(partner.spec.sftp.conn_id, sleep=lambda s: None)
     options = {"reports_dir": reports or world.sftp_root.parent / "reports"}
     return [handle_file(STOCK, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now, options=options)
-            for name in list_files(partner, "stock", transport, world.ledger)]
+            for name in list_files(partner, STOCK, transport, world.ledger)]

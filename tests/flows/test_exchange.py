@@ -90,7 +90,7 @@ def test_a_toy_document_kind_runs_through_the_lifecycle_with_a_declaration_and_a
     put(server, "REC_1.csv", "asn,item,qty,at\nA1,SKU1,5,2026-11-20 08:00:00\nA1,GHOST,1,2026-11-20 08:00:00\n"
                              "A1,SKU2,x,2026-11-20 08:00:00\nA1,,2,2026-11-20 08:00:00\nA2,SKU3,0,2026-11-20 08:00:00\n")
     transport = SftpTransport(partner.spec.sftp.conn_id)
-    [name] = list_files(partner, "receipts", transport)
+    [name] = list_files(partner, TOY, transport)
     result = handle_file(TOY, partner, name, transport=transport, ledger=ledger, client=None, now=RUN_AT)
     assert (result.state, result.rows, result.posted, result.exception) == (State.INPUT_PROCESSED, 5, 1, 4)
     assert result.received_units == "5" and result.moved_to == "/archive/REC_1.csv"

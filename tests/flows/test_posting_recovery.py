@@ -46,7 +46,7 @@ def all_rows(released) -> list[str]:
 def run(world: World, client: OdooClient | None = None) -> list:
     transport = world.transport(world.demo)
     return [handle_file(DISPATCHES, world.demo, name, transport=transport, ledger=world.ledger, client=client or world.odoo, now=RUN_AT)
-            for name in list_files(world.demo, "dispatches", transport)]
+            for name in list_files(world.demo, DISPATCHES, transport)]
 
 
 def delivered(world: World, pid: int) -> tuple[str, dict[str, tuple[float, str]]]:

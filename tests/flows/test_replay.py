@@ -137,7 +137,7 @@ def test_a_file_gone_between_the_listing_and_the_read_is_settled_from_the_ledger
     one = released["one"]
     drop(world, world.demo, "dispatches", "DISPATCH_G.csv", dispatch_csv([f"{one['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
     transport = world.transport(world.demo)
-    listed = list_files(world.demo, "dispatches", transport, world.ledger)
+    listed = list_files(world.demo, DISPATCHES, transport, world.ledger)
     [done] = run_dispatches(world, world.demo)  # another run takes it meanwhile
     [late] = [handle_file(DISPATCHES, world.demo, n, transport=transport, ledger=world.ledger, client=world.odoo, now=RUN_AT)
               for n in listed]

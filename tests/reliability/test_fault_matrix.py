@@ -204,7 +204,7 @@ class Scenario:
         flow = DISPATCHES if kind == "dispatches" else STOCK
         return [handle_file(flow, w.demo, name, transport=transport, ledger=w.ledger, client=w.odoo, now=RUN_AT,
                             options={"reports_dir": self.reports})
-                for name in list_files(w.demo, kind, transport, w.ledger)]
+                for name in list_files(w.demo, flow, transport, w.ledger)]
 
     def dispatches(self) -> None:
         self.inbound("dispatches")

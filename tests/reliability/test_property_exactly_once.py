@@ -249,7 +249,7 @@ class Model:
             elif fault and fault[0] == "odoo":
                 self.h.proxy.fail(fault[1], fault[2], times=fault[3])
             try:
-                names = list_files(self.w.demo, "dispatches", transport, self.w.ledger)
+                names = list_files(self.w.demo, DISPATCHES, transport, self.w.ledger)
             except (Exception, Killed):
                 return  # the listing task failed or died: nothing was handled
             for name in names:

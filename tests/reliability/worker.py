@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ledger = Ledger.open(os.environ["THREEPL_LEDGER_URL"])
     transport = SftpTransport(partner.spec.sftp.conn_id, sleep=lambda s: None)
     kind = DISPATCHES if args.kind == "dispatches" else STOCK
-    names = args.names or list_files(partner, args.kind, transport, ledger)
+    names = args.names or list_files(partner, kind, transport, ledger)
     options = {"reports_dir": os.environ.get("THREEPL_REPORTS_DIR", "/tmp/threepl-reports")}
     out = []
     for name in names:

@@ -32,7 +32,7 @@ def list_files(code: str, kind: str) -> list[str]:
     from threepl_bridge.flows.exchange import list_files as complete_files
 
     p = resources.partner(code)
-    return complete_files(p, kind, resources.transport(p), resources.ledger())
+    return complete_files(p, inbound_kind(kind), resources.transport(p), resources.ledger())
 
 
 @task(task_id="handle_file", map_index_template="{{ file_name }}")

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from threepl_bridge.flows.inbound_types import SETTLED, FileResult, Inbound, InboundKind, Processed, _result, inbound_document
-from threepl_bridge.flows.inbox import _move, _refuse_up_front, _unreadable, _vanished, list_files, max_file_bytes
+from threepl_bridge.flows.inbox import _move, _refuse_up_front, _unreadable, _vanished, bare, list_files, max_file_bytes, settled_folder
 from threepl_bridge.formats.reader import UnreadableFile, read_frame, read_rows
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
@@ -48,9 +48,6 @@ log = logging.getLogger(__name__)
 
 # errors of pure parsing/validation code on some input: retrying never helps, so the file is quarantined
 READER_DEFECTS = (ValueError, ArithmeticError, KeyError, IndexError, TypeError, UnicodeError, OverflowError)
-
-
-# ---------------------------------------------------------------------------------------------- listing
 
 
 # ------------------------------------------------------------------------------------------- lifecycle
@@ -97,8 +94,7 @@ def receive_file(partner: Partner, kind: InboundKind, name: str, *, transport: S
     and tests that take a file through in two steps (then :func:`process_exchange`); tasks use :func:`handle_file`."""
     with transport.connected():
         _, reg = _receive(partner, kind, name, transport, ledger, run_id)
-        work = Inbound(partner=partner, exchange=ledger.exchange(reg.exchange_id), ledger=ledger, transport=transport, client=None,
-                       now=datetime.now(), run_id=run_id, options={})
+        work = bare(partner, ledger.exchange(reg.exchange_id), ledger, transport, run_id)
         moved_to = None
         if reg.state in (State.INPUT_DUPLICATE, State.INPUT_PROCESSED):
             moved_to = _move(work, kind.name, partner.spec.sftp.archive_folder, only_if_present=True)
@@ -123,9 +119,7 @@ def process_exchange(kind: InboundKind, partner: Partner, exchange_id: int, *, t
 
 def _settle(kind: InboundKind, work: Inbound, duplicate_of: int | None) -> FileResult:
     """An exchange already settled: its file (still in the inbox if the task died before the move) goes where it belongs."""
-    sftp = work.partner.spec.sftp
-    target = sftp.error_folder if work.exchange.state == State.INPUT_ERROR else sftp.archive_folder
-    moved_to = _move(work, kind.name, target, only_if_present=True)
+    moved_to = _move(work, kind.name, settled_folder(work.partner, work.exchange), only_if_present=True)
     if moved_to:
         why = f"duplicate of exchange {duplicate_of}" if duplicate_of else str(work.exchange.state)
         log.info("%s %s: %s is %s; moved to %s", work.partner.code, kind.name, work.name, why, moved_to)

@@ -20,7 +20,6 @@ from threepl_bridge.specs.models import Partner
 from threepl_bridge.transport.sftp import SftpTransport
 
 SETTLED = (State.INPUT_PROCESSED, State.INPUT_DUPLICATE, State.INPUT_ERROR)
-DECLARED: dict[str, InboundKind] = {}  # every inbound kind declared so far, by name (the listing quarantines with its codes)
 
 
 @dataclass
@@ -87,7 +86,6 @@ class InboundKind:
         known = DOCUMENT_KINDS.get(self.name)
         if known is None or known.direction is not Direction.INBOUND:
             raise ValueError(f"{self.name!r} is not an inbound document kind of specs/documents.py")
-        DECLARED.setdefault(self.name, self)  # the first declaration of a kind is its flow's (tests declare toys)
 
 
 @dataclass

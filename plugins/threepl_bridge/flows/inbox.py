@@ -10,52 +10,49 @@ import json
 import logging
 import os
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
-from threepl_bridge.flows.inbound_types import DECLARED, SETTLED, FileResult, Inbound, InboundKind, _result, inbound_document
+from threepl_bridge.flows.inbound_types import SETTLED, FileResult, Inbound, InboundKind, _result, inbound_document
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.specs.models import Partner
-from threepl_bridge.transport.sftp import SftpTransport, UnsafeRemoteName, remote_path, safe_name
+from threepl_bridge.formats.reader import UnreadableFile, read_rows
+from threepl_bridge.ledger.models import Exchange
+from threepl_bridge.transport.sftp import SftpTransport, TransportError, remote_path
 
 log = logging.getLogger(__name__)
 
 
-def list_files(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger | None = None) -> list[str]:
+def list_files(partner: Partner, kind: InboundKind, transport: SftpTransport, ledger: Ledger | None = None) -> list[str]:
     """Names of the complete files waiting in the partner's folder for ``kind``, oldest name first. With the
     ledger, a complete file whose name cannot be used safely (a newline, a backslash, bytes that are not UTF-8) is
     quarantined to error/ under a safe name with the kind's ``unreadable`` exception, instead of failing every
     run; markers left behind by an interrupted move (their data file settled and gone) are moved after it."""
-    doc = inbound_document(partner, kind)
+    doc = inbound_document(partner, kind.name)
     unsafe: list[Any] = []
     files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete, unsafe=unsafe)
     if ledger is not None:
         for found in unsafe:
             _quarantine_unsafe(partner, kind, found, transport, ledger)
+        listed = {f.name for f in files}
         if doc.complete.rule == "marker":
-            _sweep_markers(partner, kind, transport, ledger, {f.name for f in files})
-        _settle_unmoved(partner, kind, transport, ledger, {f.name for f in files})
-    log.info("%s %s: %d complete file(s) in %s", partner.code, kind, len(files), doc.folder)
+            _sweep_markers(partner, kind.name, transport, ledger, listed)
+        _settle_unmoved(partner, kind.name, transport, ledger, listed)
+    log.info("%s %s: %d complete file(s) in %s", partner.code, kind.name, len(files), doc.folder)
     return [f.name for f in files]
 
 
-def _quarantine_unsafe(partner: Partner, kind: str, found: Any, transport: SftpTransport, ledger: Ledger) -> None:
-    doc = inbound_document(partner, kind)
-    declared = DECLARED.get(kind)
+def _quarantine_unsafe(partner: Partner, kind: InboundKind, found: Any, transport: SftpTransport, ledger: Ledger) -> None:
+    """Recorded as an arrival (name escaped, identified by name, size and time), then moved under a safe name."""
+    doc = inbound_document(partner, kind.name)
     identity = hashlib.sha256(f"unsafe:{found.name!r}:{found.size}:{found.mtime}".encode()).hexdigest()
-    reg = ledger.register_inbound(partner=partner.code, kind=kind, folder=doc.folder, name=reg_name(found.name), sha256=identity,
+    reg = ledger.register_inbound(partner=partner.code, kind=kind.name, folder=doc.folder, name=reg_name(found.name), sha256=identity,
                                   size=found.size)
-    moved = transport.quarantine(found, partner.spec.sftp.error_folder, companions=_companion_suffixes(partner, kind))
     reason = (f"{found.name!r} is not a name the bridge can use safely (a path separator, a control character or bytes that "
-              f"are not UTF-8); quarantined unread as {moved}: ask the 3PL to send it under a plain name")
-    if ledger.exchange(reg.exchange_id).state not in SETTLED:
-        ledger.transition(reg.exchange_id, State.INPUT_ERROR, error=reason)
-    ledger.set_moved(reg.exchange_id, moved)
-    if declared is not None:
-        problem = declared.unreadable(file=reg_name(found.name), detail=reason)
-        ledger.raise_exception(partner=partner.code, code=problem.code, object_type="file", object_ref=f"{reg_name(found.name)}#{reg.exchange_id}",
-                               message=problem.message, exchange_id=reg.exchange_id)
-    log.error("%s %s: %s", partner.code, kind, reason)
+              f"are not UTF-8); quarantined unread under a safe name: ask the 3PL to send it under a plain name")
+    work = bare(partner, ledger.exchange(reg.exchange_id), ledger, transport)
+    _unreadable(kind, work, reason, move=lambda: transport.quarantine(found, partner.spec.sftp.error_folder, companions=_companions(partner, kind.name)))
 
 
 def reg_name(name: str) -> str:
@@ -63,9 +60,22 @@ def reg_name(name: str) -> str:
     return repr(name)[1:-1][:255]
 
 
-def _companion_suffixes(partner: Partner, kind: str) -> tuple[str, ...]:
+def _companions(partner: Partner, kind: str) -> tuple[str, ...]:
+    """The suffixes of the files that travel with a data file (its completion marker)."""
     doc = inbound_document(partner, kind)
     return (doc.complete.marker_suffix,) if doc.complete.rule == "marker" else ()
+
+
+def bare(partner: Partner, exchange: Exchange, ledger: Ledger, transport: SftpTransport, run_id: str | None = None) -> Inbound:
+    """The file's context for the steps that only move or record it (no Odoo, nothing parsed)."""
+    return Inbound(partner=partner, exchange=exchange, ledger=ledger, transport=transport, client=None, now=datetime.now(), run_id=run_id,
+                   options={})
+
+
+def settled_folder(partner: Partner, exchange: Exchange) -> str:
+    """Where a settled file belongs: error/ when it could not be read, else archive/."""
+    sftp = partner.spec.sftp
+    return sftp.error_folder if exchange.state == State.INPUT_ERROR else sftp.archive_folder
 
 
 def _settle_unmoved(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger, listed: set[str]) -> None:
@@ -74,9 +84,7 @@ def _settle_unmoved(partner: Partner, kind: str, transport: SftpTransport, ledge
     for exchange in ledger.settled_unmoved(partner.code, kind):
         if exchange.remote_name in listed:
             continue  # still in the inbox: its task moves it
-        work = Inbound(partner=partner, exchange=exchange, ledger=ledger, transport=transport, client=None, now=datetime.now(),
-                       run_id=None, options={})
-        _move_orphans(work, kind)
+        _move_orphans(bare(partner, exchange, ledger, transport), kind)
 
 
 def _sweep_markers(partner: Partner, kind: str, transport: SftpTransport, ledger: Ledger, listed: set[str]) -> None:
@@ -89,9 +97,7 @@ def _sweep_markers(partner: Partner, kind: str, transport: SftpTransport, ledger
             continue
         latest = ledger.inbound_named(partner.code, kind, doc.folder, name)
         if latest is not None and latest.state in SETTLED:
-            work = Inbound(partner=partner, exchange=latest, ledger=ledger, transport=transport, client=None, now=datetime.now(),
-                           run_id=None, options={})
-            _move_orphans(work, kind)
+            _move_orphans(bare(partner, latest, ledger, transport), kind)
 
 
 def max_file_bytes() -> int:
@@ -101,13 +107,10 @@ def max_file_bytes() -> int:
 
 def _refuse_up_front(kind: InboundKind, partner: Partner, name: str, transport: SftpTransport, ledger: Ledger,
                      run_id: str | None) -> FileResult | None:
-    """A file whose name cannot be used safely, or that is over the size limit, is quarantined without being
-    read: recorded (as an arrival identified by name, size and time), its exception raised, moved to error/."""
+    """A file over the size limit is quarantined without being read: recorded (as an arrival identified by name,
+    size and time), its exception raised, moved to error/. (A name that cannot be used safely never gets here: the
+    listing quarantines it, and ``remote_path`` refuses it.)"""
     doc = inbound_document(partner, kind.name)
-    try:
-        safe_name(name)
-    except UnsafeRemoteName as exc:
-        return _quarantine(kind, partner, name, None, ledger, transport, run_id, f"{exc}; the 3PL must send it under a plain name")
     found = transport.stat(remote_path(doc.folder, name))
     if found is None:
         return _vanished(kind, partner, name, transport, ledger, run_id)
@@ -126,12 +129,10 @@ def _size(n: int) -> str:
 def _quarantine(kind: InboundKind, partner: Partner, name: str, found: Any, ledger: Ledger, transport: SftpTransport,
                 run_id: str | None, reason: str) -> FileResult:
     doc = inbound_document(partner, kind.name)
-    identity = hashlib.sha256(f"unread:{name}:{getattr(found, 'size', '')}:{getattr(found, 'mtime', '')}".encode()).hexdigest()
+    identity = hashlib.sha256(f"unread:{name}:{found.size}:{found.mtime}".encode()).hexdigest()
     reg = ledger.register_inbound(partner=partner.code, kind=kind.name, folder=doc.folder, name=name, sha256=identity,
-                                  size=getattr(found, "size", 0), run_id=run_id, replay_processed=kind.replay_processed)
-    work = Inbound(partner=partner, exchange=ledger.exchange(reg.exchange_id), ledger=ledger, transport=transport, client=None,
-                   now=datetime.now(), run_id=run_id, options={})
-    return _unreadable(kind, work, reason)
+                                  size=found.size, run_id=run_id, replay_processed=kind.replay_processed)
+    return _unreadable(kind, bare(partner, ledger.exchange(reg.exchange_id), ledger, transport, run_id), reason)
 
 
 def _vanished(kind: InboundKind, partner: Partner, name: str, transport: SftpTransport, ledger: Ledger, run_id: str | None) -> FileResult:
@@ -142,15 +143,9 @@ def _vanished(kind: InboundKind, partner: Partner, name: str, transport: SftpTra
     if latest is None or latest.state not in SETTLED:
         log.info("%s %s: %s is no longer in %s; nothing to do", partner.code, kind.name, name, doc.folder)
         return FileResult(exchange_id=latest.id if latest else 0, name=name, state="gone", error="no longer in the inbox")
-    work = Inbound(partner=partner, exchange=latest, ledger=ledger, transport=transport, client=None, now=datetime.now(), run_id=run_id,
-                   options={})
+    work = bare(partner, latest, ledger, transport, run_id)
     _move_orphans(work, kind.name)
     return _result(work, details=kind.settled(work) if kind.settled else {})
-
-
-def _companions(work: Inbound, kind: str) -> tuple[str, ...]:
-    doc = inbound_document(work.partner, kind)
-    return (doc.complete.marker_suffix,) if doc.complete.rule == "marker" else ()
 
 
 def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = False) -> str | None:
@@ -158,7 +153,7 @@ def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = Fals
     if only_if_present and work.transport.stat(path) is None:
         _move_orphans(work, kind)
         return None
-    moved = work.transport.move_unique(path, target, companions=_companions(work, kind), sha256=work.exchange.sha256)
+    moved = work.transport.move_unique(path, target, companions=_companions(work.partner, kind), sha256=work.exchange.sha256)
     work.ledger.set_moved(work.exchange.id, moved, run_id=work.run_id)
     return moved
 
@@ -166,24 +161,29 @@ def _move(work: Inbound, kind: str, target: str, *, only_if_present: bool = Fals
 def _move_orphans(work: Inbound, kind: str) -> None:
     """The data file is no longer in the inbox, so an earlier attempt moved it (and may have died before its markers
     followed, or before the ledger heard where it went): markers follow it, and the exchange records its place."""
-    ex, sftp = work.exchange, work.partner.spec.sftp
-    target_folder = sftp.error_folder if ex.state == State.INPUT_ERROR else sftp.archive_folder
+    ex, companions = work.exchange, _companions(work.partner, kind)
+    target_folder = settled_folder(work.partner, ex)
     path = remote_path(ex.remote_folder, ex.remote_name)
-    moved = work.transport.move_companions(path, target_folder, _companions(work, kind), sha256=ex.sha256)
-    if moved is not None and _companions(work, kind):
+    moved = work.transport.move_companions(path, target_folder, companions, sha256=ex.sha256)
+    if moved is not None and companions:
         log.info("%s: markers of %s left behind by an interrupted move follow it to %s", work.partner.code, path, moved)
     if ex.moved_to is None:
         work.ledger.set_moved(ex.id, moved or f"{target_folder} (moved by an earlier attempt)", run_id=work.run_id)
 
 
-def _unreadable(kind: InboundKind, work: Inbound, reason: str) -> FileResult:
-    """The file cannot be read: the exchange is in error with the reason, an exception names it, it goes to error/."""
+def _unreadable(kind: InboundKind, work: Inbound, reason: str, *, move: Callable[[], str] | None = None) -> FileResult:
+    """The file cannot be read: the exchange is in error with the reason, an exception names it, it goes to error/
+    (``move``: how, when its name cannot be used as it is). Recorded before the move, so a retry finds it settled."""
     partner, exchange = work.partner, work.exchange
     work.ledger.transition(exchange.id, State.INPUT_ERROR, error=reason, run_id=work.run_id)
     problem = kind.unreadable(file=exchange.remote_name, detail=reason)
     work.ledger.raise_exception(partner=partner.code, code=problem.code, object_type="file", object_ref=f"{exchange.remote_name}#{exchange.id}",
                                 message=problem.message, exchange_id=exchange.id)
-    moved_to = _move(work, kind.name, partner.spec.sftp.error_folder)
+    if move is None:
+        moved_to = _move(work, kind.name, partner.spec.sftp.error_folder)
+    else:
+        moved_to = move()
+        work.ledger.set_moved(exchange.id, moved_to, run_id=work.run_id)
     log.error("%s: unreadable, moved to %s: %s", exchange.remote_name, moved_to, reason)
     return _result(work, moved_to=moved_to, details=kind.settled(work) if kind.settled else {})
 
@@ -218,23 +218,19 @@ def _copy(transport: SftpTransport, source: str, target: str) -> None:
     transport.upload_atomic(folder or "/", name, transport.read_bytes(source).data)
 
 
-def waiting_rows(partner: Partner, kind: str, transport: SftpTransport, *, attempts: int = 3) -> list[tuple[str, list[dict[str, Any]]]]:
+def waiting_rows(partner: Partner, kind: InboundKind, transport: SftpTransport, *, attempts: int = 3) -> list[tuple[str, list[dict[str, Any]]]]:
     """The readable rows (canonical JSON values, as the kind keeps them) of the complete files still waiting in the
     partner's inbox for ``kind`` - the stock reconciliation's "shipped, not processed yet". A file that leaves the
     inbox while it is read (another run archived it, so its rows are in the ledger now) makes the whole listing
     start again, so no file is missed in both places; after ``attempts`` the caller's task retries."""
-    doc = partner.document(kind)
-    declared = DECLARED.get(kind)
-    if doc is None or declared is None or declared.row_data is None:
+    doc = partner.document(kind.name)
+    if doc is None or kind.row_data is None:
         return []
-    from threepl_bridge.formats.reader import UnreadableFile, read_rows
-    from threepl_bridge.transport.sftp import TransportError
-
     for _ in range(attempts):
         try:
             files = transport.list_complete(doc.folder, doc.file_pattern, doc.complete)
         except TransportError as exc:
-            log.warning("%s: timing check without the waiting %s files: %s", partner.code, kind, exc)
+            log.warning("%s: timing check without the waiting %s files: %s", partner.code, kind.name, exc)
             return []
         out = []
         try:
@@ -242,12 +238,12 @@ def waiting_rows(partner: Partner, kind: str, transport: SftpTransport, *, attem
                 if f.size > max_file_bytes():
                     continue
                 try:
-                    rows = read_rows(partner.layout_for(kind), transport.read_bytes(f.path).data, partner.spec.tz)
+                    rows = read_rows(partner.layout_for(kind.name), transport.read_bytes(f.path).data, partner.spec.tz)
                 except UnreadableFile:
                     continue
-                out.append((f.name, [json.loads(declared.row_data(r)) for r in rows if not r.problems]))
+                out.append((f.name, [json.loads(kind.row_data(r)) for r in rows if not r.problems]))
         except FileNotFoundError:
-            log.info("%s: a waiting %s file was taken by another run while it was read; listing again", partner.code, kind)
+            log.info("%s: a waiting %s file was taken by another run while it was read; listing again", partner.code, kind.name)
             continue
         return out
-    raise FileNotFoundError(f"{partner.code}: {kind} files kept leaving the inbox while they were read; retry later")
+    raise FileNotFoundError(f"{partner.code}: {kind.name} files kept leaving the inbox while they were read; retry later")

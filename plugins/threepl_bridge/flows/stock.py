@@ -335,7 +335,7 @@ def _timing(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: Sft
             if picking.get("date_done") and picking["date_done"] > stamp:
                 for row in posted_pickings[picking["id"]]:
                     explain(row["data"], f"shipped before the count, posted in Odoo on {picking['date_done']} ({picking['name']})")
-    for name, rows in waiting_rows(partner, DISPATCHES.name, transport):
+    for name, rows in waiting_rows(partner, DISPATCHES, transport):
         for data in rows:
             if data.get("shipped_at") and datetime.fromisoformat(data["shipped_at"]) <= as_of and data.get("sku"):
                 explain(data, f"shipped {data['shipped_at'][:16]} ({name}, not processed yet)")
