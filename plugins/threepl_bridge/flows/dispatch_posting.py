@@ -16,7 +16,6 @@ Every step is re-runnable, so a retry after any crash or fault posts each shippe
 from __future__ import annotations
 
 import html
-
 import logging
 from collections import defaultdict
 from datetime import date, timezone
@@ -24,7 +23,7 @@ from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
-from threepl_bridge.flows.dispatch_checks import Shipment, posting_key
+from threepl_bridge.flows.dispatch_checks import POSTING_PREFIX, Shipment, posting_key
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
@@ -46,7 +45,8 @@ def post(
     todo: list[Shipment] = []
     validated: list[Shipment] = []  # validated by an earlier attempt on this file
     keys = {s.picking["id"]: posting_key(s.picking["id"], exchange_id) for s in shipments}
-    states = {pid: ledger.posting_state(partner.code, key) for pid, key in keys.items()}
+    started = ledger.exchange_postings(partner.code, exchange_id, prefix=POSTING_PREFIX)  # one read for the file
+    states = {pid: started.get(pid) for pid in keys}
     pending = [pid for pid, state in states.items() if state == "intent"]
     in_odoo = StockQueries(client, partner).picking_states(pending) if pending else {}
     for s in shipments:
@@ -144,8 +144,11 @@ def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[
         posted.update({r.number: f"stock.picking,{s.picking['id']}" for r in s.rows})
 
 
+AFTER_PREFIX = "dispatch-after:"
+
+
 def after_key(picking_id: int, exchange_id: int) -> str:
-    return f"dispatch-after:{picking_id}:{exchange_id}"
+    return f"{AFTER_PREFIX}{picking_id}:{exchange_id}"
 
 
 def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, validated: list[Shipment], file_name: str,
@@ -156,7 +159,8 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
     completes what a crash left undone: back-dating by ``load`` and the ledger's release are idempotent, and a note
     is written only if the picking does not carry it yet."""
     keys = {s.picking["id"]: after_key(s.picking["id"], exchange_id) for s in validated}
-    states = {pid: ledger.posting_state(partner.code, key) for pid, key in keys.items()}
+    started = ledger.exchange_postings(partner.code, exchange_id, prefix=AFTER_PREFIX)
+    states = {pid: started.get(pid) for pid in keys}
     done = [s for s in validated if states[s.picking["id"]] != "done"]
     if not done:
         return
