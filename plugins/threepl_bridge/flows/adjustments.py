@@ -36,6 +36,7 @@ from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
 
 Key = tuple[str, str]
+ADJUST_LEASE_WAIT = 300.0  # seconds to wait for another run posting the same reconciliation (then LeaseBusy: retry later)
 ROUNDING = Decimal("0.005")  # below Odoo's default quantity precision (0.01): what an applied move's rounding leaves
 
 
@@ -51,9 +52,6 @@ def post_adjustments(partner: Partner, client: OdooClient, ledger: Ledger, recon
     the reconciliation's lease: two runs (a stock file and an approval, two workers) never post its lines at once."""
     with ledger.lease(f"adjust:{partner.code}:{recon_id}", wait=ADJUST_LEASE_WAIT):
         return _post_adjustments(partner, client, ledger, recon_id, approved_only=approved_only, refused=refused)
-
-
-ADJUST_LEASE_WAIT = 300.0
 
 
 def _post_adjustments(partner: Partner, client: OdooClient, ledger: Ledger, recon_id: int, *, approved_only: bool, refused: bool) -> int:

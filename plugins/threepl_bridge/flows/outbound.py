@@ -86,7 +86,7 @@ def _deliver(ledger: Ledger, transport: SftpTransport, exchange: Any, marker: Co
         return ("completed_marker", note + "; completion marker written") if wrote_marker else ("found_on_server", note)
     part = part_name(name, eid)
     found = transport.stat(remote_path(folder, part))
-    if found is not None and _holds(transport, remote_path(folder, part), exchange):
+    if found is not None and _holds(transport, remote_path(folder, part), exchange, found):
         _publish(ledger, transport, exchange, part, marker, run_id)
         log.info("%s: the interrupted attempt's complete %s renamed into place (exchange %d)", path, part, eid)
         return "completed_part", f"the interrupted attempt's complete temporary file {part} was renamed into place"
@@ -112,9 +112,9 @@ def _publish(ledger: Ledger, transport: SftpTransport, exchange: Any, part: str,
         _ensure_marker(transport, exchange, marker)
 
 
-def _holds(transport: SftpTransport, path: str, exchange: Any) -> bool:
-    """Whether ``path`` is on the server with exactly the exchange's bytes."""
-    found = transport.stat(path)
+def _holds(transport: SftpTransport, path: str, exchange: Any, found: Any = None) -> bool:
+    """Whether ``path`` is on the server with exactly the exchange's bytes (``found``: its stat, when known)."""
+    found = found or transport.stat(path)
     if found is None or found.size != exchange.size:
         return False
     return hashlib.sha256(transport.read_bytes(path).data).hexdigest() == exchange.sha256
