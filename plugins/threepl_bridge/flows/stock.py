@@ -46,7 +46,7 @@ from threepl_bridge.flows.dispatches import DISPATCHES
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
 from threepl_bridge.flows.inbox import waiting_rows
 from threepl_bridge.formats.codec import format_decimal
-from threepl_bridge.formats.lookalike import lookalikes
+from threepl_bridge.formats.lookalike import Lookalikes
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
@@ -217,12 +217,14 @@ def _kept_out(rejected: Any, products: dict[str, dict[str, Any]]) -> tuple[dict[
     why; and the rows whose SKU cannot be read (those keep absence from meaning zero)."""
     notes: dict[Key | str, list[str]] = defaultdict(list)
     blind: list[str] = []
+    twins: Lookalikes | None = None  # built on the first unknown SKU only
     for number, code, sku, lot in sorted(rejected):
         note = f"row {number} ({code})"
         if sku is None:  # unreadable: it may have been any product
             blind.append(note)
         elif sku not in products:  # a SKU Odoo does not know: keeps out the products it looks like (a typo, a homoglyph)
-            for twin in lookalikes(sku, products):
+            twins = twins or Lookalikes(products)
+            for twin in twins.of(sku):
                 notes[twin].append(f"{note} counts {sku!r}, which looks like it")
         else:
             notes[(sku, lot)].append(note)

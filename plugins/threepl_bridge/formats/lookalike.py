@@ -17,7 +17,22 @@ def skeleton(code: str) -> str:
     return "".join(c for c in text if c.isalnum()).translate(str.maketrans("oil", "011"))
 
 
+class Lookalikes:
+    """The known codes by what they look like, built once: each lookup is a dictionary read, so a snapshot with many
+    unknown SKUs costs one pass over the products, not one per unknown row."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self._by_shape: dict[str, list[str]] = {}
+        for code in known:
+            shape = skeleton(code)
+            if shape:
+                self._by_shape.setdefault(shape, []).append(code)
+
+    def of(self, code: str) -> list[str]:
+        """The known codes (other than ``code`` itself) that look like ``code``."""
+        return [k for k in self._by_shape.get(skeleton(code), []) if k != code]
+
+
 def lookalikes(code: str, known: Iterable[str]) -> list[str]:
-    """The known codes (other than ``code`` itself) that look like ``code``."""
-    shape = skeleton(code)
-    return [k for k in known if k != code and skeleton(k) == shape] if shape else []
+    """The known codes (other than ``code`` itself) that look like ``code`` (one lookup; many: :class:`Lookalikes`)."""
+    return Lookalikes(known).of(code)
