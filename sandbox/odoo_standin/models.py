@@ -12,6 +12,7 @@ from sandbox.odoo_standin.orm import (
     access_error,
     fmt_dt,
     missing_error,
+    value_error,
     validation_error,
 )
 
@@ -626,6 +627,8 @@ class Chatter:
     _name: str
 
     def rpc_message_post(self, ids: list[int], body: str = "", message_type: str = "notification", subtype_xmlid: str | None = None, attachment_ids: list[int] | None = None, **_: Any) -> int:
+        if len(ids) != 1:  # mail.thread.message_post: self.ensure_one() (seen on a real 17.0 server, contract R14)
+            raise value_error(f"Expected singleton: {self._name}({', '.join(str(i) for i in ids)})")
         self.env.require_email()
         for att in attachment_ids or []:
             if att not in self.env["ir.attachment"].records:

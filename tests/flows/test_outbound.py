@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from threepl_bridge.flows import orders as orders_flow
 from threepl_bridge.flows.outbound import deliver_pending
 from threepl_bridge.flows.products import product_problems, product_row
 from threepl_bridge.ledger.states import State
+from threepl_bridge.odoo.client import OdooClient
 
 EXPECTED = FIXTURES / "expected"
 CASE_UOM = 27  # "Case of 12" in the stand-in
@@ -168,13 +170,37 @@ def test_chatter_note_after_release_and_never_twice(world):
     assert len(notes) == 1 and "Released to 3PL Demo 3PL" in notes[0]["body"] and "ORDERS_20261120093000_" in notes[0]["body"]
 
 
-def test_chatter_failure_never_fails_the_release(world):
-    world.x("res.users", "write", [8], {"email": False})  # message_post now fails in Odoo (contract F3/F11)
+def test_release_notes_need_no_sender_email(world):
+    """message_post refuses a sender without an email (F3/F11); mail.message.create, which the notes use, does not
+    (seen on a real 17.0 server, contract R14): the release is noted all the same."""
+    world.x("res.users", "write", [8], {"email": False})
     world.run_products(world.demo)
     picking = world.sell([("FURN_7800", 1)])
     result = world.run_orders(world.demo)
     assert result["released"] == 1
     assert world.ledger.released_pickings("demo3pl")[picking["id"]].state == "released"
+    notes = world.x("mail.message", "search_read", [["model", "=", "stock.picking"], ["res_id", "=", picking["id"]]], fields=["body"])
+    assert [n["body"][:20] for n in notes] == ["<p>Released to 3PL D"]
+    assert world.ledger.released_pickings("demo3pl")[picking["id"]].noted_at is not None
+
+
+def test_a_refused_note_never_fails_the_release_and_is_not_marked(world):
+    from tests.faults import FaultyOdoo
+
+    world.run_products(world.demo)
+    picking = world.sell([("FURN_7800", 1)])
+    direct = world.odoo
+    with FaultyOdoo(direct.settings.url) as proxy:
+        proxy.fail("create", "access", model="mail.message")
+        world.odoo = OdooClient(replace(direct.settings, url=proxy.url))
+        try:
+            result = world.run_orders(world.demo)
+        finally:
+            world.odoo = direct
+        assert proxy.calls("create") == ["access"]
+    assert result["released"] == 1
+    released = world.ledger.released_pickings("demo3pl")[picking["id"]]
+    assert (released.state, released.noted_at) == ("released", None)
 
 
 def test_crash_after_upload_before_ledger_commit_does_not_release_twice(world):
@@ -342,7 +368,8 @@ def test_the_stand_in_counts_every_call_as_odoo_receives_it_chatter_included(wor
     pickings = [world.sell([("FURN_7800", 1)], ref=f"PO-{i}") for i in range(3)]
     world.run_orders(world.demo)
     assert world.env.calls == world.odoo.calls  # server side = what our client sent, one by one
-    assert world.env.calls["stock.picking.message_post"] == len(pickings)  # one chatter call per released picking
+    assert world.env.calls["mail.message.create"] == 1 and len(pickings) == 3  # the notes of a file in one call
+    assert world.env.calls["stock.picking.message_post"] == 0
 
 
 def test_a_product_changed_while_the_scan_runs_is_sent_in_the_next_run(world, monkeypatch):
@@ -363,8 +390,7 @@ def test_a_product_changed_while_the_scan_runs_is_sent_in_the_next_run(world, mo
 
     def execute(model, method, *args, **kwargs):  # noqa: ANN001, ANN202 - Odoo changes between the scan's pages
         if model == "product.product" and method == "search_read" and any(c[0] == "write_date" for c in args[0] if isinstance(c, list)):
-            [after] = [c[2] for c in args[0] if isinstance(c, list) and c[:2] == ["id", ">"]]
-            if low <= after < high and world.env.frozen_now == start:  # the scan is past `low`, `high` is to come: two users edit
+            if world.env.frozen_now == start:  # the scan has started (its signpost is `start`): two users edit
                 world.env.frozen_now = start + timedelta(seconds=1)
                 original("product.product", "write", [low], {"barcode": "4006381333931"})
                 world.env.frozen_now = start + timedelta(seconds=2)

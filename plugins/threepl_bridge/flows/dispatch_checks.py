@@ -1,7 +1,8 @@
 """Business checks of dispatch rows against Odoo and the ledger: small rules, one code each, in a declared order.
 
 Everything a rule needs is fetched once per file into a :class:`Context` (pickings, backorders, moves, products,
-units, lots, lock date, what was released); a rule only looks at one row and the context. The first rule that
+lots, lock dates, what was released; units only when a row's unit is not its move's); a rule only looks at one row
+and the context. The first rule that
 finds a problem decides the row's exception; a row that passes every rule is accepted with its picking, move,
 quantity in the move's unit and lot. Over-shipment is checked after all rows (it sums the rows of one move), and
 an order with any failing row is held whole unless the partner's policy posts the valid part.
@@ -55,6 +56,13 @@ class Shipment:
     lots: dict[int, list[tuple[int, Decimal, int]]] = field(default_factory=dict)  # move id -> [(lot, qty, product uom)]
     tracking: list[str] = field(default_factory=list)
     shipped_at: datetime | None = None
+    moves: dict[int, dict[str, Any]] = field(default_factory=dict)  # the picking's moves as read before posting (none when recovered)
+
+    @property
+    def in_full(self) -> bool:
+        """Every open move shipped exactly its demand (no backorder can come of it); unknown for a recovered one."""
+        return bool(self.moves) and all(m["state"] in ("done", "cancel") or abs(self.move_qty.get(mid, Decimal(0)) - Decimal(str(m["product_uom_qty"]))) <= EPS
+                                        for mid, m in self.moves.items())
 
     @property
     def accounting_date(self) -> date:
@@ -92,14 +100,18 @@ class Context:
     partner: Partner
     pickings: dict[str, dict[str, Any]]  # by name, as the 3PL references them
     target_of: dict[str, dict[str, Any]]  # reference -> the picking to post (the open backorder of a done one)
-    released: set[int]
-    out_types: set[int]
+    released: set[int]  # released to this partner: only its warehouses' delivery pickings ever are (orders flow)
     moves_of: dict[int, list[dict[str, Any]]]
     products: dict[int, dict[str, Any]]
-    units: dict[int, Unit]
     lots: dict[tuple[int, str], int]
-    lock_date: str | None
+    lock_dates: dict[int, str | None]  # by company
     in_flight: set[int]  # pickings an earlier attempt on this file validated: the posting record settles them
+    odoo: StockQueries
+
+    @property
+    def units(self) -> dict[int, Unit]:
+        """Odoo's units, read on first use: a file whose rows are all in their moves' units never asks."""
+        return self.odoo.units
 
 
 Rule = Callable[[Line, Context], Problem | None]
@@ -113,7 +125,7 @@ def unknown_order(line: Line, ctx: Context) -> Problem | None:
 def not_released(line: Line, ctx: Context) -> Problem | None:
     ref = line.v["order_ref"]
     assert line.picking is not None
-    if ctx.pickings[ref]["id"] in ctx.released and line.picking["picking_type_id"][0] in ctx.out_types:
+    if ctx.pickings[ref]["id"] in ctx.released:
         return None
     return line.problem(codes.DISPATCH_NOT_RELEASED, "order_ref", ref, partner=ctx.partner.code)
 
@@ -139,7 +151,7 @@ def on_picking(line: Line, ctx: Context) -> Problem | None:
 
 def convertible(line: Line, ctx: Context) -> Problem | None:
     assert line.move is not None and line.product is not None
-    line.qty = _to_move_unit(ctx.partner, line.v, line.move, ctx.units)
+    line.qty = _to_move_unit(ctx.partner, line.v, line.move, lambda: ctx.units)
     if line.qty is not None:
         return None
     return line.problem(codes.DISPATCH_UOM_NOT_CONVERTIBLE, "uom", line.v.get("uom") or "?", qty=line.v["quantity"],
@@ -156,7 +168,10 @@ def lot_known(line: Line, ctx: Context) -> Problem | None:
     lot_id = ctx.lots.get((product["id"], line.v["lot"]))
     if lot_id is None:
         return line.problem(codes.DISPATCH_LOT_UNKNOWN, "lot", line.v["lot"], sku=product["default_code"])
-    base = line.qty * Decimal(str(ctx.units[move["product_uom"][0]].ratio)) / Decimal(str(ctx.units[product["uom_id"][0]].ratio))
+    if move["product_uom"][0] == product["uom_id"][0]:
+        base = line.qty
+    else:
+        base = line.qty * Decimal(str(ctx.units[move["product_uom"][0]].ratio)) / Decimal(str(ctx.units[product["uom_id"][0]].ratio))
     line.lot = (lot_id, base, product["uom_id"][0])
     return None
 
@@ -170,9 +185,11 @@ def tracking_given(line: Line, ctx: Context) -> Problem | None:
 
 
 def open_period(line: Line, ctx: Context) -> Problem | None:
+    assert line.picking is not None
     day = line.v["shipped_at"].astimezone(ctx.partner.spec.company_tz).date()
-    if ctx.lock_date and day.isoformat() <= ctx.lock_date:
-        return line.problem(codes.DISPATCH_LOCKED_PERIOD, "shipped_at", line.v["shipped_at"], day=day, lock=ctx.lock_date)
+    lock = ctx.lock_dates.get(line.picking["company_id"][0]) if line.picking.get("company_id") else None
+    if lock and day.isoformat() <= lock:
+        return line.problem(codes.DISPATCH_LOCKED_PERIOD, "shipped_at", line.v["shipped_at"], day=day, lock=lock)
     return None
 
 
@@ -199,10 +216,10 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
     moves_of = odoo.moves_of(p["id"] for p in target_of.values())
     products = odoo.products({m["product_id"][0] for ms in moves_of.values() for m in ms}, ["default_code", "barcode", "tracking", "uom_id"])
     tracked = [pid for pid, p in products.items() if p.get("tracking") in ("lot", "serial")]
-    return Context(partner=partner, pickings=pickings, target_of=target_of, released=released, out_types=odoo.out_picking_types,
-                   moves_of=moves_of, products=products, units=odoo.units if moves_of else {},
+    return Context(partner=partner, pickings=pickings, target_of=target_of, released=released, moves_of=moves_of, products=products,
                    lots=odoo.lots((r.values["lot"] for r in rows if r.values.get("lot")), tracked),
-                   lock_date=odoo.company.lock_date, in_flight=in_flight)
+                   lock_dates=odoo.lock_dates(p["company_id"][0] for p in target_of.values() if p.get("company_id")),
+                   in_flight=in_flight, odoo=odoo)
 
 
 def _validated_before(partner: Partner, odoo: StockQueries, ledger: Ledger, pickings: dict[str, dict[str, Any]], exchange_id: int
@@ -280,6 +297,7 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
     for shipment in shipments.values():
         for m in ctx.moves_of.get(shipment.picking["id"], []):
             shipment.move_qty.setdefault(m["id"], Decimal(0))
+            shipment.moves[m["id"]] = m
     return duplicates, problems, shipments
 
 
@@ -329,16 +347,22 @@ def _match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: d
     return None
 
 
-def _to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], units: dict[int, Unit]) -> Decimal | None:
-    """The row's quantity in the move's unit, or None when the units are not convertible."""
-    move_uom = units[move["product_uom"][0]]
+def _to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], units_of: Callable[[], dict[int, Unit]]
+                  ) -> Decimal | None:
+    """The row's quantity in the move's unit, or None when the units are not convertible. Odoo's units are asked
+    for (``units_of``) only when the row's unit is not the move's own."""
+    move_uom_name = move["product_uom"][1]
     code = values.get("uom") or partner.default_uom(KIND)
     if not code:
-        mapped = partner.spec.uom_by_odoo(move_uom.name)
+        mapped = partner.spec.uom_by_odoo(move_uom_name)
         code = mapped.code if mapped else None
     mapping = partner.spec.uom_by_code(code) if code else None
     if mapping is None:
         return None
+    if mapping.odoo_uom == move_uom_name:
+        return Decimal(values["quantity"]).quantize(Decimal("0.0001"))
+    units = units_of()
+    move_uom = units[move["product_uom"][0]]
     source = next((u for u in units.values() if u.name == mapping.odoo_uom), None)
     if source is None or source.category != move_uom.category:
         return None

@@ -15,16 +15,17 @@ Every step is re-runnable, so a retry after any crash or fault posts each shippe
 
 from __future__ import annotations
 
-import html
 import logging
 from collections import defaultdict
 from datetime import date, timezone
+from decimal import Decimal
 from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
 from threepl_bridge.flows.dispatch_checks import POSTING_PREFIX, Shipment, posting_key
 from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.chatter import post_notes
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
 from threepl_bridge.odoo.stock_queries import StockQueries
@@ -65,10 +66,12 @@ def post(
         by_date[s.accounting_date].append(s)
     size = client.settings.validate_batch
     chunks = [group[start : start + size] for _, group in sorted(by_date.items()) for start in range(0, len(group), size)]
-    for n, chunk in enumerate(chunks):
-        if n:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
+    backorders_made = False
+    for chunk in chunks:
+        if backorders_made:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
             client.execute("stock.picking", "write", [s.picking["id"] for s in chunk], {"batch_id": False})
         _validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
+        backorders_made = backorders_made or not all(s.in_full for s in chunk)
     done = validated + [s for s in todo if all(r.number in posted for r in s.rows)]
     _after_validation(partner, client, ledger, done, file_name, exchange_id)
     return posted, issues, sorted(s.picking["name"] for s in done)
@@ -95,23 +98,26 @@ def _prepare_pickings(client: OdooClient, shipments: list[Shipment]) -> None:
         client.execute("stock.move.line", "unlink", stale)
     for s in shipments:
         for move_id, qty in s.move_qty.items():
+            before = s.moves.get(move_id, {})
+            if before.get("state") in ("done", "cancel"):
+                continue
+            reserved = Decimal(str(before.get("quantity", -1)))
             if move_id in s.lots:
                 m = moves[move_id]
                 for lot_id, base, uom_id in s.lots[move_id]:
                     new_lines.append({"move_id": move_id, "picking_id": s.picking["id"], "product_id": m["product_id"][0], "product_uom_id": uom_id,
                                       "location_id": m["location_id"][0], "location_dest_id": m["location_dest_id"][0],
                                       "lot_id": lot_id, "quantity": float(base), "picked": True})
-            elif qty > 0:
-                updates[move_id] = {"quantity": float(qty), "picked": True}
-            else:
+            elif qty > 0:  # reserved exactly what shipped: picking it is enough (its lines are picked with it)
+                updates[move_id] = {"picked": True} if reserved == qty else {"quantity": float(qty), "picked": True}
+            elif reserved != 0 or before.get("picked", True):
                 updates[move_id] = {"quantity": 0}
     if updates:
         client.write_many("stock.move", updates)
     if new_lines:
         client.create_many("stock.move.line", new_lines)
-    refs = [[s.picking["id"], ", ".join(s.tracking)] for s in shipments if s.tracking]
-    if refs:
-        client.execute("stock.picking", "load", [".id", "carrier_tracking_ref"], refs)
+    # before validation: a carrier that ships through its API is then not asked for a label (stock_delivery)
+    client.set_values("stock.picking", "carrier_tracking_ref", {s.picking["id"]: ", ".join(s.tracking) for s in shipments if s.tracking})
 
 
 def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[Shipment], when: date, exchange_id: int,
@@ -156,8 +162,10 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
     """Operational dates on the day the goods left; backorders stay released to the partner; chatter notes.
 
     A journalled step per picking (its own posting record, ``intent`` before and ``done`` after), so any retry
-    completes what a crash left undone: back-dating by ``load`` and the ledger's release are idempotent, and a note
-    is written only if the picking does not carry it yet."""
+    completes what a crash left undone: back-dating (set, never added) and the ledger's release are idempotent, and a
+    note is written only if the picking does not carry it yet. Calls per file, not per picking: the done moves and
+    their lines in one read, each date written grouped by value (or in one ``load`` when the moments are many), the
+    backorder search only when some picking was not shipped in full, the notes in one create."""
     keys = {s.picking["id"]: after_key(s.picking["id"], exchange_id) for s in validated}
     started = ledger.exchange_postings(partner.code, exchange_id, prefix=AFTER_PREFIX)
     states = {pid: started.get(pid) for pid in keys}
@@ -168,30 +176,23 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
                           exchange_id=exchange_id)
     stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
     if partner.spec.policy.backdate_moves and stamp:
-        # load() reads naive datetimes in the context's (else the API user's) time zone: ours are UTC
-        utc = {"tz": "UTC"}
-        client.execute("stock.picking", "load", [".id", "date_done"], [[pid, when] for pid, when in stamp.items()], context=utc)
-        moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(stamp)], ["state", "=", "done"]], ["picking_id", "move_line_ids"]))
-        client.execute("stock.move", "load", [".id", "date"], [[m["id"], stamp[m["picking_id"][0]]] for m in moves], context=utc)
-        lines = [[lid, stamp[m["picking_id"][0]]] for m in moves for lid in m["move_line_ids"]]
-        if lines:
-            client.execute("stock.move.line", "load", [".id", "date"], lines, context=utc)
-    backorders = client.execute("stock.picking", "search_read", [["backorder_id", "in", [s.picking["id"] for s in done]]], fields=["name", "backorder_id"])
+        client.set_values("stock.picking", "date_done", stamp)
+        moves = client.search_read_in("stock.move", "picking_id", list(stamp), ["picking_id", "move_line_ids"], domain=[["state", "=", "done"]])
+        client.set_values("stock.move", "date", {m["id"]: stamp[m["picking_id"][0]] for m in moves})
+        client.set_values("stock.move.line", "date", {lid: stamp[m["picking_id"][0]] for m in moves for lid in m["move_line_ids"]})
+    maybe_split = [s.picking["id"] for s in done if not s.in_full] if partner.spec.policy.backorder != "cancel" else []
+    backorders = client.search_read_in("stock.picking", "backorder_id", maybe_split, ["name", "backorder_id"]) if maybe_split else []
     hashes = _backorder_hashes(client, [b["id"] for b in backorders])
     ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
-    for s in done:
-        ledger.set_released_state(partner.code, s.picking["id"], "done")
-        ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=s.picking["name"], codes=[codes.DISPATCH_PENDING_AT_3PL])
+    ledger.set_released_states(partner.code, [s.picking["id"] for s in done], "done")
+    ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=[s.picking["name"] for s in done],
+                                 codes=[codes.DISPATCH_PENDING_AT_3PL])
     text = {s.picking["id"]: f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
                              + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "." for s in done}
-    noted = StockQueries(client, partner).comments([pid for pid in text if states[pid] is not None])  # an earlier attempt may have written it
-    # the body is an Html field that parses a string as HTML (contract R13): the text is escaped, so a 3PL's value is
-    # shown as written and the retry's lookup finds it again
-    notes = [{"model": "stock.picking", "res_id": pid, "message_type": "comment", "body": html.escape(body, quote=False)}
-             for pid, body in text.items() if body not in noted.get(pid, set())]
+    retried = {pid for pid in text if states[pid] is not None}  # an earlier attempt may have written these notes
     try:
-        if notes:
-            client.create_many("mail.message", notes)
+        post_notes(client, "stock.picking", {pid: body for pid, body in text.items() if pid in retried})
+        post_notes(client, "stock.picking", {pid: body for pid, body in text.items() if pid not in retried}, look_first=False)
     except OdooError as exc:
         if exc.retryable:
             raise  # perhaps written: the retry looks before writing again
@@ -204,7 +205,6 @@ def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int,
     from threepl_bridge.flows.orders import MOVE_FIELDS as ORDER_MOVE_FIELDS, lines_hash
 
     moves_of: dict[int, list[dict[str, Any]]] = {pid: [] for pid in backorder_ids}
-    if backorder_ids:
-        for m in client.search_read_all("stock.move", [["picking_id", "in", backorder_ids]], ORDER_MOVE_FIELDS):
-            moves_of[m["picking_id"][0]].append(m)
+    for m in client.search_read_in("stock.move", "picking_id", backorder_ids, ORDER_MOVE_FIELDS) if backorder_ids else []:
+        moves_of[m["picking_id"][0]].append(m)
     return {pid: lines_hash(moves) for pid, moves in moves_of.items()}

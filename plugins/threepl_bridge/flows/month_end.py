@@ -90,7 +90,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     move_ids = sorted({e["stock_move_id"][0] for e in entries})
     moves = client.read_by_id("stock.move", move_ids, ["location_id", "location_dest_id", "is_inventory", "picking_id", "product_qty"])
     layers = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for layer in client.search_read_all("stock.valuation.layer", [["stock_move_id", "in", move_ids]], ["stock_move_id", "quantity", "value"]) if move_ids else []:
+    for layer in client.search_read_in("stock.valuation.layer", "stock_move_id", move_ids, ["stock_move_id", "quantity", "value"]):
         acc = layers[layer["stock_move_id"][0]]
         acc[0] += Decimal(str(layer["quantity"]))
         acc[1] += Decimal(str(layer["value"]))

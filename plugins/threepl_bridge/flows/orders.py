@@ -23,6 +23,7 @@ from threepl_bridge.codes import Problem
 from threepl_bridge.flows.outbound import stage_file
 from threepl_bridge.formats.codec import check_row, encode, format_decimal
 from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.chatter import post_notes
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
 from threepl_bridge.odoo.products import stocked_among
@@ -84,7 +85,7 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     pickings = [p for p in pickings if p["id"] not in released]
     if not pickings:
         return OrdersPrepared(exchange_ids=[], candidates=0, released=0, held=0)
-    moves = list(client.search_read_all("stock.move", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "!=", "cancel"]], MOVE_FIELDS))
+    moves = client.search_read_in("stock.move", "picking_id", [p["id"] for p in pickings], MOVE_FIELDS, domain=[["state", "!=", "cancel"]])
     products = client.read_by_id("product.product", _m2o_ids(moves, "product_id"), ["default_code", "barcode", "name"])
     addresses = client.read_by_id("res.partner", _m2o_ids(pickings, "partner_id"), ADDRESS_FIELDS)
     orders = client.read_by_id("sale.order", _m2o_ids(pickings, "sale_id"), ["name", "client_order_ref", "partner_id"])
@@ -231,28 +232,24 @@ def _customer_numbers(client: OdooClient, pickings: list[dict[str, Any]], orders
 
 
 def note_released(*, partner: Partner, client: OdooClient, ledger: Ledger, exchange_id: int) -> int:
-    """A chatter note on every picking of a sent file, once: a note already in Odoo (a lost reply) is only marked;
-    a transient failure raises for the task's retry (the notes written so far are marked); a refusal is logged."""
-    from threepl_bridge.odoo.stock_queries import StockQueries
-
+    """A chatter note on every picking of a sent file, once, in one lookup and one create per ``create_batch``
+    pickings (never a call per picking): a note already in Odoo (a lost reply) is only marked; a transient failure
+    raises for the task's retry (the lookup finds what was written); a refusal is logged and the notes skipped."""
     exchange = ledger.exchange(exchange_id)
     unnoted = [p for p in ledger.released_pickings_of(exchange_id) if p.noted_at is None]
-    there = StockQueries(client, partner).comments([p.picking_id for p in unnoted]) if unnoted else {}
-    posted = 0
-    for picking in unnoted:
-        body = (f"Released to 3PL {partner.spec.name} ({partner.code}) in file {exchange.remote_name} "
-                f"at {exchange.updated_at:%Y-%m-%d %H:%M} UTC.")
-        if body not in there.get(picking.picking_id, set()):
-            try:
-                client.message_post("stock.picking", picking.picking_id, body)
-            except OdooError as exc:
-                if exc.retryable:
-                    raise
-                log.warning("chatter note on %s skipped: %s", picking.picking_name, exc)
-                continue
-            posted += 1
-        ledger.mark_noted(partner.code, picking.picking_id)
-    return posted
+    if not unnoted:
+        return 0
+    body = (f"Released to 3PL {partner.spec.name} ({partner.code}) in file {exchange.remote_name} "
+            f"at {exchange.updated_at:%Y-%m-%d %H:%M} UTC.")
+    try:
+        posted = post_notes(client, "stock.picking", {p.picking_id: body for p in unnoted})
+    except OdooError as exc:
+        if exc.retryable:
+            raise
+        log.warning("chatter notes on %d pickings of %s skipped: %s", len(unnoted), exchange.remote_name, exc)
+        return 0
+    ledger.mark_noted_many(partner.code, [p.picking_id for p in unnoted])
+    return len(posted)
 
 
 def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now: datetime, run_id: str | None = None) -> dict[str, int]:
@@ -262,7 +259,7 @@ def watch_released(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
     if not watched:
         return {"watched": 0, "cancelled": 0, "changed": 0}
     current = client.read_by_id("stock.picking", list(watched), ["name", "state"])
-    moves = list(client.search_read_all("stock.move", [["picking_id", "in", list(watched)]], MOVE_FIELDS))
+    moves = client.search_read_in("stock.move", "picking_id", list(watched), MOVE_FIELDS)
     moves_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for m in moves:
         moves_of[m["picking_id"][0]].append(m)

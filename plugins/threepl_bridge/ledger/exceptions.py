@@ -62,19 +62,27 @@ class Exceptions(_Base):
         self, *, partner: str, object_type: str, object_ref: str, codes: list[str] | None = None, keep: list[str] | None = None
     ) -> int:
         """Resolve the open exceptions of one object (all, only ``codes``, or all but ``keep``)."""
+        return self.resolve_exceptions_of(partner=partner, object_type=object_type, object_refs=[object_ref], codes=codes, keep=keep)
+
+    def resolve_exceptions_of(
+        self, *, partner: str, object_type: str, object_refs: list[str], codes: list[str] | None = None, keep: list[str] | None = None
+    ) -> int:
+        """:meth:`resolve_exceptions` for many objects in one transaction (one query per chunk of objects)."""
+        refs = sorted(set(object_refs))
+        resolved = 0
         with self.session() as s:
-            query = select(RecordException).filter_by(
-                partner=partner, object_type=object_type, object_ref=object_ref, status=ExceptionStatus.OPEN.value
-            )
-            if codes is not None:
-                query = query.where(RecordException.code.in_(codes))
-            if keep:
-                query = query.where(RecordException.code.not_in(keep))
-            found = list(s.scalars(query))
-            for item in found:
-                _move(item, ExceptionStatus.RESOLVED)
-                item.resolved_at = utcnow()
-            return len(found)
+            for start in range(0, len(refs), 5000):
+                query = select(RecordException).filter_by(partner=partner, object_type=object_type, status=ExceptionStatus.OPEN.value)
+                query = query.where(RecordException.object_ref.in_(refs[start : start + 5000]))
+                if codes is not None:
+                    query = query.where(RecordException.code.in_(codes))
+                if keep:
+                    query = query.where(RecordException.code.not_in(keep))
+                for item in s.scalars(query):
+                    _move(item, ExceptionStatus.RESOLVED)
+                    item.resolved_at = utcnow()
+                    resolved += 1
+        return resolved
 
     def open_exceptions(self, partner: str | None = None) -> list[RecordException]:
         with self.session() as s:

@@ -7,7 +7,7 @@ its pickings and product versions in the same commit as the file.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from threepl_bridge.ledger.base import _Base
@@ -21,6 +21,11 @@ def _picking(s: Session, partner: str, picking_id: int) -> ReleasedPicking:
     if found is None:
         raise UnknownRecord("released picking", f"{picking_id} of {partner}")
     return found
+
+
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    """Bound the ids of one IN (...) (SQLite takes at most 32,766 parameters)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _move(picking: ReleasedPicking, wanted: str) -> None:
@@ -78,13 +83,32 @@ class Releases(_Base):
             return list(s.scalars(select(ReleasedPicking).filter_by(exchange_id=exchange_id).order_by(ReleasedPicking.picking_name)))
 
     def mark_noted(self, partner: str, picking_id: int) -> None:
+        self.mark_noted_many(partner, [picking_id])
+
+    def mark_noted_many(self, partner: str, picking_ids: list[int]) -> None:
+        """The chatter notes of these released pickings are in Odoo (one statement per chunk of pickings)."""
         with self.session() as s:
-            _picking(s, partner, picking_id).noted_at = utcnow()
+            for chunk in _chunks(sorted(set(picking_ids))):
+                s.execute(update(ReleasedPicking).where(ReleasedPicking.partner == partner, ReleasedPicking.picking_id.in_(chunk))
+                          .values(noted_at=utcnow()))
 
     def set_released_state(self, partner: str, picking_id: int, state: str) -> None:
         """Move a released picking to ``state`` (a :class:`ReleaseState`); refused if the table does not allow it."""
         with self.session() as s:
             _move(_picking(s, partner, picking_id), state)
+
+    def set_released_states(self, partner: str, picking_ids: list[int], state: str) -> None:
+        """:meth:`set_released_state` for many pickings in one transaction (one read per chunk of pickings); every
+        one must be released to the partner."""
+        wanted = sorted(set(picking_ids))
+        with self.session() as s:
+            found: dict[int, ReleasedPicking] = {}
+            for chunk in _chunks(wanted):
+                found.update({r.picking_id: r for r in s.scalars(select(ReleasedPicking).filter_by(partner=partner).where(ReleasedPicking.picking_id.in_(chunk)))})
+            for picking_id in wanted:
+                if picking_id not in found:
+                    raise UnknownRecord("released picking", f"{picking_id} of {partner}")
+                _move(found[picking_id], state)
 
     def set_released_hash(self, partner: str, picking_id: int, content_hash: str) -> None:
         with self.session() as s:

@@ -62,10 +62,12 @@ class OdooSettings:
     timeout: float = 120.0
     max_retries: int = 3
     backoff: float = 0.5
-    page_size: int = 500
-    write_batch: int = 200
-    create_batch: int = 100
-    validate_batch: int = 50
+    page_size: int = 500  # records per page of an open-ended search (the candidates of a run)
+    id_batch: int = 10_000  # ids per call of a read bounded by ids (a file's pickings, their moves...): one call a file
+    write_batch: int = 10_000
+    create_batch: int = 1_000
+    validate_batch: int = 250
+    distinct_writes: int = 3  # per-record values with at most this many distinct values are written grouped by value
     verify_tls: bool = True
 
     def __post_init__(self) -> None:
@@ -285,23 +287,36 @@ class OdooClient:
     def search_read_all(
         self, model: str, domain: Sequence[Any], fields: Sequence[str], *, page_size: int | None = None, context: dict | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Every matching record, in id order, fetched in pages by id range (stable under concurrent inserts)."""
+        """Every matching record, in id order, fetched in pages by id range (stable under concurrent inserts). A page
+        asks for one record more than it keeps, so a result of exactly a page costs no extra empty call."""
         size = page_size or self.settings.page_size
         last_id = 0
-        kwargs: dict[str, Any] = {"fields": list(fields), "limit": size, "order": "id"}
+        kwargs: dict[str, Any] = {"fields": list(fields), "limit": size + 1, "order": "id"}
         if context:
             kwargs["context"] = context
         while True:
             page = self.execute(model, "search_read", [*domain, ["id", ">", last_id]], **kwargs)
-            yield from page
-            if len(page) < size:
+            yield from page[:size]
+            if len(page) <= size:
                 return
-            last_id = page[-1]["id"]
+            last_id = page[size - 1]["id"]
+
+    def search_read_in(self, model: str, field_name: str, ids: Iterable[int], fields: Sequence[str], *,
+                       domain: Sequence[Any] = (), context: dict | None = None) -> list[dict[str, Any]]:
+        """Every record whose ``field_name`` is one of ``ids`` (and matches ``domain``), in id order: one call per
+        ``id_batch`` ids, unpaged (the result is bounded by the ids: a file's pickings, their moves)."""
+        kwargs: dict[str, Any] = {"fields": list(fields), "order": "id"}
+        if context:
+            kwargs["context"] = context
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(set(ids)), self.settings.id_batch):
+            out.extend(self.execute(model, "search_read", [[field_name, "in", chunk], *domain], **kwargs))
+        return out
 
     def read(self, model: str, ids: Iterable[int], fields: Sequence[str], *, batch: int | None = None) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(ids))
         out: list[dict[str, Any]] = []
-        for chunk in _chunks(ids, batch or self.settings.page_size):
+        for chunk in _chunks(ids, batch or self.settings.id_batch):
             out.extend(self.execute(model, "read", chunk, fields=list(fields)))
         return out
 
@@ -333,6 +348,21 @@ class OdooClient:
             created = self.execute(model, "create", chunk, **kwargs)
             ids.extend(created if isinstance(created, list) else [created])
         return ids
+
+    def set_values(self, model: str, field_name: str, values: dict[int, str], *, context: dict | None = None) -> int:
+        """Set one plain field (char, or a datetime as ``YYYY-MM-DD HH:MM:SS`` UTC) to a value per record, in as few
+        calls as cost allows: grouped by value with ``write`` while there are at most ``distinct_writes`` distinct
+        values (0.1-0.3 ms a record on Odoo 17), else all in one ``load`` (one call, 2-5 ms a record). ``load``
+        reads naive datetimes in the context's time zone: it is given UTC. Returns the number of calls."""
+        if not values:
+            return 0
+        if len(set(values.values())) <= self.settings.distinct_writes:
+            return self.write_many(model, {rid: {field_name: v} for rid, v in values.items()}, context=context)
+        calls = 0
+        for chunk in _chunks(sorted(values.items()), self.settings.write_batch):
+            self.execute(model, "load", [".id", field_name], [[rid, v] for rid, v in chunk], context={**(context or {}), "tz": "UTC"})
+            calls += 1
+        return calls
 
     def call_button(self, model: str, method: str, ids: Sequence[int], *, context: dict | None = None) -> Any:
         """Call a button method that must complete; a returned wizard action raises OdooWizardAction."""

@@ -2,8 +2,8 @@
 
 Connection ``odoo_default`` (conn_type ``odoo``): host (a URL or a host name), port, schema (``http``/``https``),
 login, password (an API key or the password), extras ``database`` (required), ``protocol`` (``xmlrpc`` default,
-``jsonrpc``), ``timeout``, ``max_retries``, ``page_size``, ``write_batch``, ``create_batch``, ``validate_batch``,
-``verify_tls``.
+``jsonrpc``), ``timeout``, ``max_retries``, ``page_size``, ``id_batch``, ``write_batch``, ``create_batch``,
+``validate_batch``, ``distinct_writes``, ``verify_tls`` (see :class:`~threepl_bridge.odoo.client.OdooSettings`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from airflow.sdk.bases.hook import BaseHook
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 from threepl_bridge.odoo.errors import OdooError
 
-_INT_EXTRAS = ("max_retries", "page_size", "write_batch", "create_batch", "validate_batch")
+_INT_EXTRAS = ("max_retries", "page_size", "id_batch", "write_batch", "create_batch", "validate_batch", "distinct_writes")
 
 
 def settings_from_connection(conn: Any) -> OdooSettings:

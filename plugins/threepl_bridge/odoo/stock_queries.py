@@ -7,9 +7,6 @@ instead of a real Odoo (or the stand-in). Nothing here writes to Odoo.
 
 from __future__ import annotations
 
-import html
-import re
-
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +15,13 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from threepl_bridge.odoo import chatter
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.warehouses import partner_warehouses
 from threepl_bridge.specs.models import Partner
 
 PICKING_FIELDS = ["name", "state", "picking_type_id", "carrier_id", "batch_id", "backorder_id", "company_id"]
-MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "quantity", "product_uom", "state", "move_line_ids"]
+MOVE_FIELDS = ["picking_id", "product_id", "product_uom_qty", "quantity", "picked", "product_uom", "state", "move_line_ids"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +93,14 @@ class StockQueries:
 
     # -------------------------------------------------------------------------- units and lots
 
+    def lock_dates(self, company_ids: Iterable[int]) -> dict[int, str | None]:
+        """company id -> the date up to which the API user may not post (contract F4: Odoo silently re-dates an entry
+        in a locked period): the later of the journal-entries and the all-users lock dates, as Odoo applies them to a
+        user who is not an accounting adviser."""
+        ids = sorted(set(company_ids))
+        found = self.client.read("res.company", ids, ["period_lock_date", "fiscalyear_lock_date"]) if ids else []
+        return {c["id"]: max((d for d in (c.get("period_lock_date"), c.get("fiscalyear_lock_date")) if d), default=None) for c in found}
+
     @cached_property
     def units(self) -> dict[int, Unit]:
         records = self.client.execute("uom.uom", "search_read", [], fields=["name", "category_id", "factor"])
@@ -127,7 +133,7 @@ class StockQueries:
         names = sorted(set(names))
         if not names:
             return {}
-        return {p["name"]: p for p in self.client.search_read_all("stock.picking", [["name", "in", names]], PICKING_FIELDS)}
+        return {p["name"]: p for p in self.client.search_read_in("stock.picking", "name", names, PICKING_FIELDS)}
 
     def picking_states(self, ids: Iterable[int]) -> dict[int, str]:
         return {p["id"]: p["state"] for p in self.client.read("stock.picking", sorted(set(ids)), ["state"])}
@@ -154,7 +160,7 @@ class StockQueries:
         ids = sorted(set(picking_ids))
         out: dict[int, list[dict[str, Any]]] = {pid: [] for pid in ids}
         if ids:
-            for m in sorted(self.client.search_read_all("stock.move", [["picking_id", "in", ids]], MOVE_FIELDS), key=lambda m: m["id"]):
+            for m in self.client.search_read_in("stock.move", "picking_id", ids, MOVE_FIELDS):
                 out[m["picking_id"][0]].append(m)
         return out
 
@@ -199,16 +205,7 @@ class StockQueries:
                                     fields=["quantity", "location_id"])
         return sorted(found, key=lambda q: (roots.index(q["location_id"][0]), q["id"]))
 
-    def comments(self, picking_ids: list[int]) -> dict[int, set[str]]:
-        return comments_of(self.client, picking_ids)
-
 
 def comments_of(client: Any, picking_ids: list[int]) -> dict[int, set[str]]:
-    """picking id -> the plain text of its chatter comments (Odoo stores a plain-text body escaped inside ``<p>``,
-    contract R13): what a retry looks for before it posts a note again."""
-    out: dict[int, set[str]] = defaultdict(set)
-    if picking_ids:
-        domain = [["model", "=", "stock.picking"], ["res_id", "in", sorted(set(picking_ids))], ["message_type", "=", "comment"]]
-        for m in client.search_read_all("mail.message", domain, ["res_id", "body"]):
-            out[m["res_id"]].add(html.unescape(re.sub(r"<[^>]*>", "", m["body"] or "")).strip())
-    return out
+    """picking id -> the plain text of its chatter comments (see :func:`threepl_bridge.odoo.chatter.comments_of`)."""
+    return chatter.comments_of(client, "stock.picking", picking_ids)
