@@ -20,7 +20,7 @@ import pytest
 
 from tests.faults import FaultyOdoo
 from threepl_bridge.flows.adjustments import applied
-from threepl_bridge.flows.dispatch_checks import Shipment
+from threepl_bridge.flows.shipments import Shipment
 from threepl_bridge.flows.dispatch_posting import _prepare_pickings
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 from threepl_bridge.odoo.errors import OdooTransientError, OdooUserError

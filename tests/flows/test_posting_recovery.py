@@ -14,7 +14,7 @@ import pytest
 
 from tests.faults import FaultyOdoo
 from tests.flows.conftest import RUN_AT, World, dispatch_csv, drop
-from threepl_bridge.flows.dispatch_checks import posting_key
+from threepl_bridge.flows.shipments import posting_key
 from threepl_bridge.flows.dispatches import DISPATCHES
 from threepl_bridge.flows.exchange import handle_file, list_files
 from threepl_bridge.ledger.states import State
@@ -208,7 +208,8 @@ def test_killed_after_the_validation_commit_the_retry_does_the_steps_after(world
 
 
 MIDWAY = {
-    "after back-dating the picking": ("execute", lambda model, method, *args: (model, method) == ("stock.picking", "load") and "date_done" in args[0]),
+    "after back-dating the picking": ("execute", lambda model, method, *args: model == "stock.picking" and (
+        (method == "write" and "date_done" in args[1]) or (method == "load" and "date_done" in args[0]))),
     "after the chatter note": ("create_many", lambda model, _values: model == "mail.message"),
 }
 

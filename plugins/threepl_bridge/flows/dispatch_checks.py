@@ -10,17 +10,15 @@ an order with any failing row is held whole unless the partner's policy posts th
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
+from threepl_bridge.flows.shipments import EPS, POSTING_PREFIX, Shipment, fingerprint
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
 from threepl_bridge.ledger.repo import Ledger
@@ -28,50 +26,6 @@ from threepl_bridge.odoo.stock_queries import PICKING_FIELDS, StockQueries, Unit
 from threepl_bridge.specs.models import Partner
 
 KIND = "dispatches"
-EPS = Decimal("0.0001")
-
-
-def fingerprint(partner: Partner, row: ParsedRow) -> str:
-    """The identity of one shipped line: the same shipment in any later file has the same fingerprint."""
-    v = row.values
-    key = [v.get("order_ref"), v.get("sku"), v.get("lot") or "", v.get("parcel") or "", str(v.get("quantity")),
-           v.get("uom") or "", v["shipped_at"].isoformat() if v.get("shipped_at") else ""]
-    return f"{partner.code}:" + hashlib.sha256(json.dumps(key).encode()).hexdigest()[:40]
-
-
-POSTING_PREFIX = "dispatch:"  # the validation of one picking for one file (the steps after it are "dispatch-after:")
-
-
-def posting_key(picking_id: int, exchange_id: int) -> str:
-    return f"{POSTING_PREFIX}{picking_id}:{exchange_id}"
-
-
-@dataclass
-class Shipment:
-    """The valid rows of one picking, resolved against Odoo."""
-
-    picking: dict[str, Any]
-    rows: list[ParsedRow]
-    move_qty: dict[int, Decimal] = field(default_factory=dict)  # move id -> shipped quantity in the move's unit
-    lots: dict[int, list[tuple[int, Decimal, int]]] = field(default_factory=dict)  # move id -> [(lot, qty, product uom)]
-    tracking: list[str] = field(default_factory=list)
-    shipped_at: datetime | None = None
-    moves: dict[int, dict[str, Any]] = field(default_factory=dict)  # the picking's moves as read before posting (none when recovered)
-
-    @property
-    def in_full(self) -> bool:
-        """Every open move shipped exactly its demand (no backorder can come of it); unknown for a recovered one."""
-        return bool(self.moves) and all(m["state"] in ("done", "cancel") or abs(self.move_qty.get(mid, Decimal(0)) - Decimal(str(m["product_uom_qty"]))) <= EPS
-                                        for mid, m in self.moves.items())
-
-    @property
-    def accounting_date(self) -> date:
-        assert self.shipped_at is not None
-        return self.shipped_at.date()
-
-    def add_moment(self, partner: Partner, row: ParsedRow) -> None:
-        moment = row.values["shipped_at"].astimezone(partner.spec.company_tz)
-        self.shipped_at = max(self.shipped_at or moment, moment)
 
 
 @dataclass
@@ -295,6 +249,8 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
             shipment.tracking.append(line.v["tracking_ref"])
         shipment.add_moment(partner, line.row)
     for shipment in shipments.values():
+        if shipment.picking["id"] in ctx.in_flight:
+            continue  # validated by an earlier attempt: its moves as they are now say nothing of what was shipped
         for m in ctx.moves_of.get(shipment.picking["id"], []):
             shipment.move_qty.setdefault(m["id"], Decimal(0))
             shipment.moves[m["id"]] = m

@@ -23,7 +23,7 @@ from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
-from threepl_bridge.flows.dispatch_checks import POSTING_PREFIX, Shipment, posting_key
+from threepl_bridge.flows.shipments import POSTING_PREFIX, Shipment, posting_key
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.chatter import post_notes
 from threepl_bridge.odoo.client import OdooClient

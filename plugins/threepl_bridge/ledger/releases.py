@@ -89,8 +89,10 @@ class Releases(_Base):
         """The chatter notes of these released pickings are in Odoo (one statement per chunk of pickings)."""
         with self.session() as s:
             for chunk in _chunks(sorted(set(picking_ids))):
-                s.execute(update(ReleasedPicking).where(ReleasedPicking.partner == partner, ReleasedPicking.picking_id.in_(chunk))
-                          .values(noted_at=utcnow()))
+                done = s.execute(update(ReleasedPicking).where(ReleasedPicking.partner == partner, ReleasedPicking.picking_id.in_(chunk))
+                                 .values(noted_at=utcnow()))
+                if done.rowcount != len(chunk):
+                    raise UnknownRecord("released picking", f"one of {chunk[:5]} of {partner}")
 
     def set_released_state(self, partner: str, picking_id: int, state: str) -> None:
         """Move a released picking to ``state`` (a :class:`ReleaseState`); refused if the table does not allow it."""

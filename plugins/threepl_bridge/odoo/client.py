@@ -213,7 +213,8 @@ class OdooClient:
         self._rpc = _XmlRpc(settings) if settings.protocol == "xmlrpc" else _JsonRpc(settings)
         self._uid: int | None = None
         self._sleep = sleep
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()  # calls sent per model.method (retries included)
+        self.seconds: Counter[str] = Counter()  # wall time spent in them, per model.method
 
     def __repr__(self) -> str:
         s = self.settings
@@ -229,7 +230,9 @@ class OdooClient:
     def _rpc_call(self, service: str, method: str, args: list[Any], *, model: str | None = None, model_method: str | None = None) -> Any:
         name = model_method or method
         for attempt in itertools.count():
-            self.calls[f"{model}.{name}" if model else f"{service}.{method}"] += 1
+            key = f"{model}.{name}" if model else f"{service}.{method}"
+            self.calls[key] += 1
+            started = time.perf_counter()
             try:
                 return self._rpc.call(service, method, args, model=model, model_method=model_method)
             except OdooError as error:
@@ -238,6 +241,8 @@ class OdooClient:
                 delay = self.settings.backoff * (2**attempt) * (1 + random.random() / 4)  # noqa: S311
                 log.warning("odoo %s: %s; retry %d/%d in %.1fs", name, error, attempt + 1, self.settings.max_retries, delay)
                 self._sleep(delay)
+            finally:
+                self.seconds[key] += time.perf_counter() - started
         raise AssertionError("unreachable")
 
     @property
