@@ -162,6 +162,10 @@ def main() -> None:
             ratio = f"{ours / base:>7.2f}" if base else f"{'-':>7}"
             print(f"{n:>8} {label:>5} {args.reps:>4} {ours:>9.3f} {base if base else float('nan'):>7.3f} {ratio} {total:>5} {'<= ' + str(goal(n)):>6} "
                   f"{'met' if total <= goal(n) else 'MISSED'}  " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))  # type: ignore[union-attr]
+            spent = runs[-1]["spent"]
+            top = sorted(spent.items(), key=lambda kv: -kv[1])[:5]  # type: ignore[union-attr]
+            print(f"{'':>8} time (last rep): {runs[-1]['seconds']:.1f} s, of which Odoo calls {sum(spent.values()):.1f} s: "  # type: ignore[union-attr]
+                  + ", ".join(f"{k} {v:.1f}" for k, v in top))
             if floors:
                 each = ", ".join(f"{r['seconds'] / n:.3f}" for r in runs)  # type: ignore[operator]
                 print(f"{'':>8} per rep: ours {each}; floor {', '.join(f'{f:.3f}' for f in floors)}")

@@ -36,13 +36,14 @@ sftp-{list,get,rename}-{b,a}           stock      the same on the stock snapshot
 sftp-orders-{put,rename}-{b,a}         orders     the same on the orders upload (``.part`` written, publish);
                                                   products uploads: tests/flows/test_outbound_faults.py
 odoo-<method>-<mode>                   dispatch   FaultyOdoo in front of the stand-in on each write the
-                                                  dispatch path makes (button_validate, write, load, create
-                                                  [stock.move.line, mail.message], do_unreserve; unlink only
+                                                  dispatch path makes (button_validate, write [stock.move,
+                                                  stock.picking, stock.move.line], create [stock.move.line,
+                                                  mail.message], do_unreserve; unlink only
                                                   runs on a retry: reached by the kill cases);
                                                   modes ``lost_reply``, ``timeout_unapplied``, ``502`` x100,
                                                   ``serialization`` x100
 odoo-stock-<method>-<mode>             stock      the same on the stock.quant write (the adjustment)
-odoo-orders-<method>-<mode>            orders     the same on the orders flow's write (message_post)
+odoo-orders-<method>-<mode>            orders     the same on the orders flow's write (the notes' create)
 access (its own test, below)           dispatch   access error twice: the batch, then its first half (the
                                                   plain order): that picking is refused; explicit expected
                                                   state; the replay (fixed permission) posts it, once
@@ -51,7 +52,7 @@ kill-<Qualname>-<before|after>         dispatch   SIGKILL of a real worker proce
                                                   Ledger.start_postings, Ledger.complete_postings,
                                                   Ledger.record_rows, Ledger.close_counts, Ledger.transition;
                                                   at the Odoo and SFTP side effects (OdooClient.call_button,
-                                                  OdooClient.execute load/create, SftpTransport.move_unique)
+                                                  OdooClient.execute write/create, SftpTransport.move_unique)
                                                   the worker dies in-process at the same nth call (SystemExit:
                                                   the side effect's outcome is the same); recovery: a normal run
 kill-stock-<Qualname>-<before|after>   stock      the same at Ledger.store_reconciliation, Ledger.complete_postings,
@@ -494,12 +495,13 @@ def _sftp_cases() -> list[Case]:
 
 MODES = (("lost_reply", 1), ("timeout_unapplied", 1), ("502", 100), ("serialization", 100))
 ODOO_WRITES = {
-    "dispatches": [("stock.picking", "button_validate"), ("stock.move", "write"), ("stock.picking", "load"), ("stock.move", "load"),
-                   ("stock.move.line", "load"), ("stock.move.line", "create"), ("mail.message", "create"), ("stock.picking", "do_unreserve")],
+    # tracking refs and back-dating are writes grouped by value here (a few distinct values; many go in one load)
+    "dispatches": [("stock.picking", "button_validate"), ("stock.move", "write"), ("stock.picking", "write"),
+                   ("stock.move.line", "write"), ("stock.move.line", "create"), ("mail.message", "create"), ("stock.picking", "do_unreserve")],
     # stock.move.line unlink only runs on a retry (lines an interrupted attempt wrote): the kill-execute-stock.move.line.create
     # cases reach it
     "stock": [("stock.quant", "write")],
-    "orders": [("stock.picking", "message_post")],
+    "orders": [("mail.message", "create")],
 }
 
 
@@ -510,7 +512,8 @@ def _odoo_cases() -> list[Case]:
             for mode, times in MODES:
                 prefix = {"dispatches": "odoo", "stock": "odoo-stock", "orders": "odoo-orders"}[phase]
                 out.append(Case(f"{prefix}-{model}.{method}-{mode}", phase, "odoo", (model, method, mode, times),
-                                pg=(method, mode) in (("button_validate", "lost_reply"), ("write", "502")) and model != "stock.move"))
+                                pg=(method, mode) in (("button_validate", "lost_reply"), ("write", "502")) and model == "stock.quant"
+                                or (model, method, mode) == ("stock.picking", "button_validate", "lost_reply")))
     return out
 
 
@@ -525,8 +528,8 @@ KILLS = {
         ("start_postings-1", _kill("Ledger.start_postings"), 1), ("start_postings-2", _kill("Ledger.start_postings"), 2),
         ("call_button", _kill("OdooClient.call_button", CLIENT), 1),
         ("complete_postings-1", _kill("Ledger.complete_postings"), 1), ("complete_postings-2", _kill("Ledger.complete_postings"), 2),
-        ("execute-stock.picking.load-1", _kill("OdooClient.execute", CLIENT), ("stock.picking", "load", 1)),
-        ("execute-stock.picking.load-2", _kill("OdooClient.execute", CLIENT), ("stock.picking", "load", 2)),
+        ("execute-stock.picking.write-1", _kill("OdooClient.execute", CLIENT), ("stock.picking", "write", 1)),
+        ("execute-stock.picking.write-2", _kill("OdooClient.execute", CLIENT), ("stock.picking", "write", 2)),
         ("execute-stock.move.line.create", _kill("OdooClient.execute", CLIENT), ("stock.move.line", "create", 1)),
         ("execute-mail.message.create", _kill("OdooClient.execute", CLIENT), ("mail.message", "create", 1)),
         ("record_rows", _kill("Ledger.record_rows"), 1), ("close_counts", _kill("Ledger.close_counts"), 1),
@@ -543,7 +546,7 @@ PG_KILLS = {("dispatches", "complete_postings-1", "before"), ("dispatches", "tra
 # reply lost) is the same whether the process dies in-process (SystemExit: nothing after the call runs in this
 # attempt) or by SIGKILL, so they run in-process (matched by the same nth call as the worker's --kill-at). Every
 # death between a ledger commit and the next step stays a real SIGKILL of a worker process.
-IN_PROCESS = {"call_button", "execute-stock.picking.load-1", "execute-stock.picking.load-2", "execute-stock.move.line.create",
+IN_PROCESS = {"call_button", "execute-stock.picking.write-1", "execute-stock.picking.write-2", "execute-stock.move.line.create",
               "execute-mail.message.create", "move_unique", "execute-stock.quant.write"}
 
 
