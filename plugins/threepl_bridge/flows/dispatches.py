@@ -92,28 +92,35 @@ def process_dispatch_file(
 
 def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: datetime) -> list[dict[str, Any]]:
     """Released pickings with no dispatch after the partner's SLA, oldest first, as open exceptions
-    (``DISPATCH_PENDING_AT_3PL``); closed when the dispatch is posted or the picking is done/cancelled in Odoo."""
+    (``DISPATCH_PENDING_AT_3PL``); closed when the dispatch is posted or the picking is done/cancelled in Odoo.
+
+    Asks the ledger only about the pickings released now (which of them the 3PL named in a dispatch row) and
+    updates it in one call per kind of change, so a run costs the same whatever the ledger's history."""
     released = ledger.released_pickings(partner.code, states=["released"])
     if not released:
         return []
     states = StockQueries(client, partner).picking_states(released)
-    reported = {r["data"].get("order_ref") for r in ledger.dispatch_rows(partner.code)}  # the 3PL did report these
+    reported = ledger.reported_orders(partner.code, [r.picking_name for r in released.values()])  # the 3PL did report these
     sla_hours = partner.spec.policy.pending_sla_hours
-    pending = []
+    pending, closed, done = [], [], []
     for pid, r in released.items():
         state = states.get(pid, "cancel")
         if state in ("done", "cancel"):
-            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=r.picking_name, codes=[codes.DISPATCH_PENDING_AT_3PL])
+            closed.append(r.picking_name)
             if state == "done":
-                ledger.set_released_state(partner.code, pid, "done")
+                done.append(pid)
             continue
         age_hours = (now - r.released_at).total_seconds() / 3600
         if r.picking_name in reported:  # dispatched but held on our side: its row exceptions say why
-            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=r.picking_name, codes=[codes.DISPATCH_PENDING_AT_3PL])
+            closed.append(r.picking_name)
             continue
         if age_hours > sla_hours:
             pending.append({"picking": r.picking_name, "released_at": r.released_at.isoformat(), "age_hours": round(age_hours, 1)})
             problem = codes.DISPATCH_PENDING_AT_3PL(value=r.picking_name, age=age_hours, sla=sla_hours)
             ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=r.picking_name,
                                    message=problem.message, at=now)
+    if closed:
+        ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=closed, codes=[codes.DISPATCH_PENDING_AT_3PL])
+    if done:
+        ledger.set_released_states(partner.code, done, "done")
     return sorted(pending, key=lambda p: -p["age_hours"])

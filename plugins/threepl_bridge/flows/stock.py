@@ -320,7 +320,8 @@ def _timing(partner: Partner, odoo: StockQueries, ledger: Ledger, transport: Sft
         why[key].append(f"{format_decimal(amount)} {text}")
 
     posted_pickings: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in ledger.dispatch_rows(partner.code):
+    # only rows that can still explain a difference at T: not posted, or posted lately (see Ledger.timing_rows)
+    for row in ledger.timing_rows(partner.code, as_of):
         data = row["data"]
         if not data.get("shipped_at") or not data.get("sku") or data.get("quantity") is None:
             continue

@@ -8,7 +8,6 @@ twice returns the same exchange, recording the same row outcome twice stores it 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -16,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from threepl_bridge.ledger.base import _Base
+from threepl_bridge.ledger.dispatch_rows import row_columns, settle_shipments
 from threepl_bridge.ledger.errors import AlreadyStaged, CountMismatch, MissingPayload, UnknownRecord
 from threepl_bridge.ledger.models import Exchange, ExchangeEvent, RowOutcome, utcnow
 from threepl_bridge.ledger.releases import release_sent, stage_releases
@@ -194,25 +194,36 @@ class Exchanges(_Base):
 
     def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
         """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again. One read of
-        the exchange's stored outcomes and one bulk insert, whatever the number of rows."""
+        the exchange's stored outcomes and one bulk insert, whatever the number of rows; the indexed columns come
+        from each row's data, and exception rows whose shipment is posted are marked (ledger/dispatch_rows.py)."""
         if not outcomes:
             return
         with self.session() as s:
+            exchange = s.get(Exchange, exchange_id)
+            if exchange is None:
+                raise UnknownRecord("exchange", exchange_id)
             stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id))}
             new: dict[tuple[object, ...], dict[str, object]] = {}
+            changed: list[dict[str, object]] = []
             for item in outcomes:
                 row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
                 key = (row["row_number"], row["outcome"], row["code"], row["field"])
                 found = stored.get(key)  # type: ignore[arg-type]
                 if found is None:
-                    new.setdefault(key, row)
+                    new.setdefault(key, {**row, **row_columns(row.get("data"))})  # type: ignore[arg-type]
                     continue
                 for attr in ("message", "record_key", "odoo_ref", "data"):
                     if row.get(attr) is not None:
                         setattr(found, attr, row[attr])
+                if row.get("data") is not None:
+                    columns = row_columns(found.data)
+                    found.order_ref, found.shipped_at = columns["order_ref"], columns["shipped_at"]
+                    changed.append({"outcome": found.outcome, **columns})
             now, pending = utcnow(), list(new.values())
             for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction
                 s.execute(insert(RowOutcome), [{"created_at": now, **r} for r in pending[start : start + INSERT_CHUNK]])
+            s.flush()
+            settle_shipments(s, exchange, [*pending, *changed])  # exception rows whose shipment is posted now
 
     def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
         with self.session() as s:
@@ -248,24 +259,6 @@ class Exchanges(_Base):
             exchange.rows_exception = counts[Outcome.EXCEPTION]
             exchange.rows_duplicate = counts[Outcome.DUPLICATE]
             return counts
-
-    def dispatch_rows(self, partner: str) -> list[dict[str, object]]:
-        """Every row of every dispatch file with its final outcome and canonical values."""
-        with self.session() as s:
-            query = (
-                select(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.outcome, RowOutcome.code, RowOutcome.data,
-                       RowOutcome.odoo_ref, Exchange.remote_name)
-                .join(Exchange, Exchange.id == RowOutcome.exchange_id)
-                .where(Exchange.partner == partner, Exchange.kind == "dispatches")
-                .order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
-            )
-            rows: dict[tuple[int, int], dict[str, object]] = {}
-            for eid, number, outcome, code, data, ref, name in s.execute(query):
-                current = rows.get((eid, number))
-                if current is None or outcome == Outcome.POSTED:
-                    rows[(eid, number)] = {"exchange_id": eid, "row": number, "outcome": outcome, "code": code, "odoo_ref": ref,
-                                           "file": name, "data": json.loads(data) if data else {}}
-            return list(rows.values())
 
     # -------------------------------------------------------------------------------- outbound files
 

@@ -126,7 +126,12 @@ class RowOutcome(Base):
     """What became of one row of a file: posted, duplicate, or an exception with a stable code."""
 
     __tablename__ = "ledger_row_outcome"
-    __table_args__ = (UniqueConstraint("exchange_id", "row_number", "outcome", "code", "field", name="uq_ledger_row_outcome_key"),)
+    __table_args__ = (
+        UniqueConstraint("exchange_id", "row_number", "outcome", "code", "field", name="uq_ledger_row_outcome_key"),
+        Index("ix_ledger_row_outcome_order_ref", "order_ref"),  # the pending check; the same shipment in other files
+        Index("ix_ledger_row_outcome_outcome_posted_in_shipped_at", "outcome", "posted_in", "shipped_at"),  # rows not posted
+        Index("ix_ledger_row_outcome_outcome_created_at", "outcome", "created_at"),  # rows posted lately
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     exchange_id: Mapped[int] = mapped_column(ForeignKey("ledger_exchange.id"), index=True)
@@ -138,6 +143,12 @@ class RowOutcome(Base):
     message: Mapped[str | None] = mapped_column(Text, default=None)
     odoo_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     data: Mapped[str | None] = mapped_column(Text, default=None)  # the row's canonical values (JSON), for reconciliations
+    # from ``data`` when the row is recorded (ledger/dispatch_rows.py), so the window queries need no JSON
+    order_ref: Mapped[str | None] = mapped_column(String(255), default=None)
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # an exception row whose shipment was posted after all (a retry, a replay, a corrected file): the exchange that
+    # posted it; empty while the shipment is not posted (a plain number: an audit hint, never joined on)
+    posted_in: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -6,6 +6,7 @@ exchange, recording the same row outcome twice stores it once, and a watermark n
 :class:`Ledger` is the composition of one class per aggregate:
 
 - :class:`~threepl_bridge.ledger.exchanges.Exchanges`: files in and out, their states, events and row outcomes;
+- :class:`~threepl_bridge.ledger.dispatch_rows.DispatchRows`: dispatch rows for the window a run needs (pending, timing);
 - :class:`~threepl_bridge.ledger.exceptions.Exceptions`: record-level exceptions for operations;
 - :class:`~threepl_bridge.ledger.postings.Postings`: the write-ahead journal of writes to Odoo;
 - :class:`~threepl_bridge.ledger.releases.Releases`: released pickings, product versions, watermarks;
@@ -18,6 +19,7 @@ State machines are in :mod:`threepl_bridge.ledger.states`, errors in :mod:`three
 
 from __future__ import annotations
 
+from threepl_bridge.ledger.dispatch_rows import DispatchRows
 from threepl_bridge.ledger.engine import make_engine, migrate
 from threepl_bridge.ledger.exceptions import Exceptions
 from threepl_bridge.ledger.exchanges import Exchanges, Registered
@@ -30,7 +32,7 @@ from threepl_bridge.ledger.releases import Releases
 __all__ = ["Ledger", "Registered"]
 
 
-class Ledger(Exchanges, OutboundSteps, Exceptions, Postings, Releases, Reconciliations, Leases):
+class Ledger(Exchanges, DispatchRows, OutboundSteps, Exceptions, Postings, Releases, Reconciliations, Leases):
     @classmethod
     def open(cls, url: str | None = None, *, upgrade: bool = True) -> "Ledger":
         """The ledger at ``url`` (default: :func:`~threepl_bridge.ledger.engine.ledger_url`), migrated to head."""
