@@ -83,7 +83,7 @@ def test_a_shipment_refused_for_a_locked_period_and_posted_by_its_replay_is_not_
     drop(world, world.demo, "dispatches", "DISPATCH_L.csv", body)
     [replay] = run_dispatches(world, world.demo)
     assert replay.posted == 2
-    assert {r.posted_in for r in world.ledger.row_outcomes(first.exchange_id)} == {replay.exchange_id}
+    assert {r.settled_in for r in world.ledger.row_outcomes(first.exchange_id)} == {replay.exchange_id}
 
     as_of = datetime(2026, 11, 20, 9, 15, tzinfo=timezone.utc)  # 01:15 in Los Angeles, after the stand-in's opening stock
     products = {p["id"]: p for p in world.x("product.product", "search_read", [["detailed_type", "=", "product"]], fields=["default_code"])}

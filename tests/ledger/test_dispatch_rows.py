@@ -122,7 +122,7 @@ def test_an_exception_posted_by_a_replay_or_a_corrected_file_no_longer_explains_
     replay = h.file("DISPATCH_L.csv", [(Outcome.POSTED, locked, "")], DAY0 + timedelta(days=6))
     h.file("DISPATCH_L_fixed.csv", [(Outcome.POSTED, {**untracked, "tracking_ref": "T9"}, "")], DAY0 + timedelta(days=7), done="backdated")
     rows = {r.row_number: r for r in h.ledger.row_outcomes(first)}
-    assert (rows[2].posted_in, rows[3].posted_in, rows[4].posted_in) == (replay, replay + 1, None)
+    assert (rows[2].settled_in, rows[3].settled_in, rows[4].settled_in) == (replay, replay + 1, None)
 
     everything = h.ledger.dispatch_rows("demo3pl")
     settled = {("DISPATCH_L.csv", 2), ("DISPATCH_L.csv", 3)}
@@ -140,7 +140,7 @@ def test_an_exception_recorded_after_its_shipment_was_posted_is_settled_at_once(
     shipment = values("WH/OUT/00042", "A", 3, DAY0)
     posted = h.file("DISPATCH_1.csv", [(Outcome.POSTED, shipment, "")], DAY0 + timedelta(hours=2))
     late = h.file("DISPATCH_2.csv", [(Outcome.EXCEPTION, shipment, "DISPATCH_UNKNOWN_ORDER")], DAY0 + timedelta(days=3))
-    assert [r.posted_in for r in h.ledger.row_outcomes(late)] == [posted]
+    assert [r.settled_in for r in h.ledger.row_outcomes(late)] == [posted]
     assert [r["file"] for r in h.ledger.timing_rows("demo3pl", DAY0 + timedelta(days=4))] == []
 
 

@@ -1,4 +1,4 @@
-"""Revision 0005: row outcomes written before it get ``order_ref``, ``shipped_at`` and ``posted_in`` from their data."""
+"""Revision 0005: row outcomes written before it get ``order_ref``, ``shipped_at`` and ``settled_in`` from their data."""
 
 from __future__ import annotations
 
@@ -63,21 +63,24 @@ def test_rows_recorded_before_0005_get_their_columns_and_their_posted_shipments(
     migrate(engine)
     ledger = Ledger(engine)
     rows = {r.id: r for eid in (ids["a"], ids["replay"], ids["fixed"], ids["stock"]) for r in ledger.row_outcomes(eid)}
-    got = {name: (rows[ids[name]].order_ref, rows[ids[name]].shipped_at, rows[ids[name]].posted_in)
+    got = {name: (rows[ids[name]].order_ref, rows[ids[name]].shipped_at, rows[ids[name]].settled_in)
            for name in ("posted", "locked", "untracked", "open", "naive", "nodata", "garbled", "replayed", "corrected", "count")}
     at = datetime(2026, 10, 1, 8, tzinfo=timezone.utc)
     assert got == {
-        "posted": ("WH/OUT/00001", at, None),
+        "posted": ("WH/OUT/00001", at, ids["a"]),              # settled in its own file
         "locked": ("WH/OUT/00002", at, ids["replay"]),         # posted by the replay
         "untracked": ("WH/OUT/00003", at, ids["fixed"]),       # posted by the corrected copy
         "open": ("WH/OUT/00004", at, None),                    # another quantity, another partner: still not posted
         "naive": ("WH/OUT/00005", datetime(2026, 10, 1, 9, 30, tzinfo=timezone.utc), None),
-        "nodata": (None, None, None),
-        "garbled": (None, None, None),
-        "replayed": ("WH/OUT/00002", at, None),
-        "corrected": ("WH/OUT/00003", at, None),
-        "count": (None, None, None),
+        "nodata": (None, None, ids["a"]),                      # not a shipment: nothing to wait for
+        "garbled": (None, None, ids["a"]),
+        "replayed": ("WH/OUT/00002", at, ids["replay"]),
+        "corrected": ("WH/OUT/00003", at, ids["fixed"]),
+        "count": (None, None, ids["stock"]),
     }
+    # each row carries its exchange's partner and kind
+    assert (rows[ids["posted"]].partner, rows[ids["posted"]].kind, rows[ids["count"]].kind) == ("demo3pl", "dispatches", "stock")
+    assert {(r.partner, r.kind) for r in ledger.row_outcomes(ids["other"])} == {("semi3pl", "dispatches")}
     # and the window queries read them
     assert ledger.reported_orders("demo3pl", ["WH/OUT/00002", "WH/OUT/00004", "WH/OUT/00009"]) == {"WH/OUT/00002", "WH/OUT/00004"}
     unposted = [(r["file"], r["row"]) for r in ledger.timing_rows("demo3pl", datetime(2026, 10, 2, tzinfo=timezone.utc)) if r["outcome"] == "exception"]
@@ -102,6 +105,6 @@ def test_a_ledger_of_more_rows_than_a_batch_is_filled_to_the_last_row(ledger_url
     migrate(engine)
     ledger = Ledger(engine)
     old = [r for r in ledger.row_outcomes(ids["a"]) if r.row_number >= 100]
-    assert len(old) == n and all(r.posted_in == ids["replay"] and r.shipped_at == T0 for r in old)
+    assert len(old) == n and all(r.settled_in == ids["replay"] and r.shipped_at == T0 for r in old)
     assert [r.order_ref for r in old] == [f"WH/OUT/1{i:05d}" for i in range(n)]
-    assert all(r.order_ref for r in ledger.row_outcomes(ids["replay"]))
+    assert all(r.order_ref and r.settled_in == ids["replay"] for r in ledger.row_outcomes(ids["replay"]))

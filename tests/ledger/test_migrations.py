@@ -222,8 +222,9 @@ def test_upgrading_a_0002_ledger_keeps_every_row_and_adds_the_indexes(ledger_url
     settled = {"input_processed", "input_duplicate", "input_error"}
     assert all((r["moved_to"] is not None) == (r["direction"] == "inbound" and r["state"] in settled) for r in exchanges)
     after["ledger_exchange"] = [{k: v for k, v in r.items() if k not in added} for r in exchanges]
-    windowed = ("order_ref", "shipped_at", "posted_in")  # 0005: backfilled from the rows' data (test_migration_0005.py)
-    assert [tuple(r[k] for k in windowed) for r in after["ledger_row_outcome"]] == [("3PL/OUT/00007", None, None), ("3PL/OUT/00009", None, None)]
+    windowed = ("order_ref", "shipped_at", "settled_in", "partner", "kind")  # 0005: backfilled from the rows' data (test_migration_0005.py)
+    assert [tuple(r[k] for k in windowed) for r in after["ledger_row_outcome"]] == [
+        ("3PL/OUT/00007", None, ids["dispatch"], "demo3pl", "dispatches"), ("3PL/OUT/00009", None, None, "demo3pl", "dispatches")]
     after["ledger_row_outcome"] = [{k: v for k, v in r.items() if k not in windowed} for r in after["ledger_row_outcome"]]
     assert after == before
     assert NEW_INDEXES <= indexes(engine)

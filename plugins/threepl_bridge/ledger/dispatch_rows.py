@@ -4,10 +4,11 @@ one of a million rows.
 
 When a row outcome is recorded (:meth:`~threepl_bridge.ledger.exchanges.Exchanges.record_rows`),
 :func:`row_columns` copies what those queries filter on out of the row's JSON ``data``: the order reference and
-the ship time (UTC). :func:`settle_shipments` then marks each exception row whose shipment is posted after all -
-by a retry of the same file, a replay after a fix, or another file carrying the same shipment (a corrected copy)
-- with the exchange that posted it (``posted_in``). An exception row without it is a shipment Odoo does not
-carry. "The same shipment" is what the dispatch fingerprint (``flows/dispatch_checks.fingerprint``) says: the same
+the ship time (UTC), and settles the row in its own exchange (``settled_in``) - unless it is an exception row of a
+shipment (it has an order reference or a ship time): that one stays open until :func:`settle_shipments` finds its
+shipment posted - by a retry of the same file, a replay after a fix, or another file carrying the same shipment
+(a corrected copy) - and settles it in the exchange that posted it. An open row is a shipment Odoo does not carry.
+"The same shipment" is what the dispatch fingerprint (``flows/dispatch_checks.fingerprint``) says: the same
 order, SKU, lot, parcel, quantity, unit and ship time (the tracking reference and the barcode may differ).
 """
 
@@ -30,6 +31,13 @@ IN_CHUNK = 500  # values per IN (...): bounded parameter sets on every backend
 SHIPMENT = ("order_ref", "sku", "lot", "parcel", "quantity", "uom", "shipped_at")  # the dispatch fingerprint's fields
 # How far the ledger's clock (when a row is recorded) may run behind Odoo's (when the picking is done): see timing_rows
 CLOCK_MARGIN = timedelta(days=1)
+
+
+def _of(partner: str, kind: str = KIND) -> tuple[Any, ...]:
+    """The row is of a file of ``partner`` and ``kind``: the row's own copies of its exchange's, so a query reads one
+    table from the row's own index (joined with the exchanges, SQLite - no statistics - starts from the partner's
+    files, every row of its history, and PostgreSQL hashes every file of the partner)."""
+    return (RowOutcome.partner == partner, RowOutcome.kind == kind)
 
 
 def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -57,11 +65,17 @@ def _utc(text: object) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def row_columns(data: str | None) -> dict[str, Any]:
-    """The indexed columns of a row outcome, from its canonical values (JSON): order reference, ship time."""
+def row_columns(data: str | None, outcome: str, exchange: Exchange) -> dict[str, Any]:
+    """The window columns of a row outcome of ``exchange``: its partner and kind, order reference and ship time
+    from its canonical values (JSON), and the exchange that settles it (its own; none yet for an exception row of
+    a shipment)."""
     values = _values(data)
     ref = values.get("order_ref")
-    return {"order_ref": str(ref)[:255] if ref not in (None, "") else None, "shipped_at": _utc(values.get("shipped_at"))}
+    ref = str(ref)[:255] if ref not in (None, "") else None
+    shipped = _utc(values.get("shipped_at"))
+    shipment_open = outcome == Outcome.EXCEPTION and (ref is not None or shipped is not None)
+    return {"partner": exchange.partner, "kind": exchange.kind, "order_ref": ref, "shipped_at": shipped,
+            "settled_in": None if shipment_open else exchange.id}
 
 
 def shipment(values: dict[str, Any]) -> tuple[str, ...]:
@@ -70,10 +84,10 @@ def shipment(values: dict[str, Any]) -> tuple[str, ...]:
 
 
 def settle_shipments(s: Session, exchange: Exchange, rows: Iterable[dict[str, Any]]) -> int:
-    """In the transaction that recorded ``rows`` (outcomes of ``exchange``): mark the exception rows of the
-    exchange's partner and kind whose shipment now has a posted row - the new exception rows whose shipment was
-    posted before, and the open exception rows of earlier files whose shipment one of the new posted rows posts.
-    Reads only rows of the orders concerned (the order reference is indexed); returns the rows marked."""
+    """In the transaction that recorded ``rows`` (outcomes of ``exchange``): settle the open exception rows of the
+    exchange's partner and kind whose shipment now has a posted row - new exception rows whose shipment was posted
+    before, and open rows of earlier files whose shipment one of the new posted rows posts - in the exchange that
+    posted it first. Reads only open rows and rows of the orders concerned; returns the rows settled."""
     posted_refs, raised_refs = set(), set()
     for row in rows:
         if row.get("order_ref"):
@@ -83,28 +97,27 @@ def settle_shipments(s: Session, exchange: Exchange, rows: Iterable[dict[str, An
                 raised_refs.add(row["order_ref"])
     if not posted_refs and not raised_refs:
         return 0
-    scope = (Exchange.partner == exchange.partner, Exchange.kind == exchange.kind)
+    scope = _of(exchange.partner, exchange.kind)
     if posted_refs:  # only orders with an exception row still open can be settled (few: the ones operators still owe)
         open_refs = set(s.scalars(
-            select(RowOutcome.order_ref).distinct().join(Exchange, Exchange.id == RowOutcome.exchange_id)
-            .where(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.posted_in.is_(None), RowOutcome.order_ref.is_not(None), *scope)
+            select(RowOutcome.order_ref).distinct()
+            .where(RowOutcome.settled_in.is_(None), RowOutcome.order_ref.is_not(None), *scope)
         ))
         posted_refs &= open_refs
     marked = 0
     for chunk in _chunks(sorted(posted_refs | raised_refs)):
         found = s.execute(
             select(RowOutcome.id, RowOutcome.outcome, RowOutcome.exchange_id, RowOutcome.data)
-            .join(Exchange, Exchange.id == RowOutcome.exchange_id)
             .where(RowOutcome.order_ref.in_(chunk), *scope,
                    or_(RowOutcome.outcome == Outcome.POSTED.value,
-                       and_(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.posted_in.is_(None))))
+                       and_(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.settled_in.is_(None))))
             .order_by(RowOutcome.id)
         ).all()
         posted_by: dict[tuple[str, ...], int] = {}
         for _, outcome, eid, data in found:
             if outcome == Outcome.POSTED:
                 posted_by.setdefault(shipment(_values(data)), eid)  # the first exchange that posted it
-        settled = [{"id": rid, "posted_in": posted_by[key]} for rid, outcome, _, data in found
+        settled = [{"id": rid, "settled_in": posted_by[key]} for rid, outcome, _, data in found
                    if outcome == Outcome.EXCEPTION and (key := shipment(_values(data))) in posted_by]
         if settled:
             s.execute(update(RowOutcome), settled)
@@ -141,19 +154,16 @@ class DispatchRows(_Base):
         found: set[str] = set()
         with self.session() as s:
             for chunk in _chunks(sorted(set(refs))):
-                found.update(s.scalars(
-                    select(RowOutcome.order_ref).distinct().join(Exchange, Exchange.id == RowOutcome.exchange_id)
-                    .where(RowOutcome.order_ref.in_(chunk), Exchange.partner == partner, Exchange.kind == KIND)
-                ))
+                found.update(s.scalars(select(RowOutcome.order_ref).distinct().where(RowOutcome.order_ref.in_(chunk), *_of(partner))))
         return found
 
     def timing_rows(self, partner: str, as_of: datetime, *, margin: timedelta = CLOCK_MARGIN) -> list[dict[str, object]]:
         """The dispatch rows that can explain a difference between the 3PL's count at ``as_of`` (T) and Odoo at T,
         in the shape and order of :meth:`dispatch_rows` (file, then row):
 
-        - exception rows shipped at or before T whose shipment no file has posted since (``posted_in`` empty; a
-          posted outcome of the same row, or of the same shipment in a later file or arrival, wins), one per row
-          of a file (its first exception);
+        - exception rows shipped at or before T whose shipment no file has posted since (open: ``settled_in``
+          empty; a posted outcome of the same row, or of the same shipment in a later file or arrival, wins), one
+          per row of a file (its first exception);
         - posted rows shipped at or before T and recorded in the ledger at or after T minus ``margin``.
 
         Why the second window is sound: a posted row explains a difference only if Odoo did its picking after T
@@ -161,23 +171,21 @@ class DispatchRows(_Base):
         ``date_done`` (Odoo's clock) is never later than the row's ``created_at`` (the ledger's clock) plus the
         skew between the two clocks; a row recorded before T minus ``margin`` therefore had its picking done
         before T and explains nothing, as long as the ledger's clock is not ``margin`` (a day) behind Odoo's.
-        Both windows hold what is recent or still open, not history: two indexed queries.
+        Both windows hold what is recent or still open, not history: two queries on the row's own indexes.
         """
-        cols = (RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.outcome, RowOutcome.code, RowOutcome.odoo_ref,
-                Exchange.remote_name, RowOutcome.data)
-        mine = (Exchange.partner == partner, Exchange.kind == KIND, RowOutcome.shipped_at <= as_of)
+        name = select(Exchange.remote_name).where(Exchange.id == RowOutcome.exchange_id).scalar_subquery()
+        cols = (RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.outcome, RowOutcome.code, RowOutcome.odoo_ref, name, RowOutcome.data)
+        mine = (*_of(partner), RowOutcome.shipped_at <= as_of)
         rows: dict[tuple[int, int], dict[str, object]] = {}
         with self.session() as s:
             unposted = s.execute(
-                select(*cols).join(Exchange, Exchange.id == RowOutcome.exchange_id)
-                .where(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.posted_in.is_(None), *mine)
+                select(*cols).where(RowOutcome.settled_in.is_(None), RowOutcome.outcome == Outcome.EXCEPTION.value, *mine)
                 .order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
             )
             for eid, number, *rest in unposted:
                 rows.setdefault((eid, number), _row(eid, number, *rest))
             posted = s.execute(
-                select(*cols).join(Exchange, Exchange.id == RowOutcome.exchange_id)
-                .where(RowOutcome.outcome == Outcome.POSTED.value, RowOutcome.created_at >= as_of - margin, *mine)
+                select(*cols).where(RowOutcome.outcome == Outcome.POSTED.value, RowOutcome.created_at >= as_of - margin, *mine)
             )
             for eid, number, *rest in posted:
                 rows[(eid, number)] = _row(eid, number, *rest)

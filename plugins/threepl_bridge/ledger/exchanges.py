@@ -210,14 +210,16 @@ class Exchanges(_Base):
                 key = (row["row_number"], row["outcome"], row["code"], row["field"])
                 found = stored.get(key)  # type: ignore[arg-type]
                 if found is None:
-                    new.setdefault(key, {**row, **row_columns(row.get("data"))})  # type: ignore[arg-type]
+                    new.setdefault(key, {**row, **row_columns(row.get("data"), row["outcome"], exchange)})  # type: ignore[arg-type]
                     continue
                 for attr in ("message", "record_key", "odoo_ref", "data"):
                     if row.get(attr) is not None:
                         setattr(found, attr, row[attr])
                 if row.get("data") is not None:
-                    columns = row_columns(found.data)
-                    found.order_ref, found.shipped_at = columns["order_ref"], columns["shipped_at"]
+                    columns = row_columns(found.data, found.outcome, exchange)
+                    found.partner, found.kind, found.order_ref, found.shipped_at = (columns[k] for k in ("partner", "kind", "order_ref", "shipped_at"))
+                    if found.settled_in in (None, exchange_id):  # a shipment settled by another file stays settled
+                        found.settled_in = columns["settled_in"]
                     changed.append({"outcome": found.outcome, **columns})
             now, pending = utcnow(), list(new.values())
             for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction

@@ -129,7 +129,7 @@ class RowOutcome(Base):
     __table_args__ = (
         UniqueConstraint("exchange_id", "row_number", "outcome", "code", "field", name="uq_ledger_row_outcome_key"),
         Index("ix_ledger_row_outcome_order_ref", "order_ref"),  # the pending check; the same shipment in other files
-        Index("ix_ledger_row_outcome_outcome_posted_in_shipped_at", "outcome", "posted_in", "shipped_at"),  # rows not posted
+        Index("ix_ledger_row_outcome_settled_in_shipped_at", "settled_in", "shipped_at"),  # shipments not posted
         Index("ix_ledger_row_outcome_outcome_created_at", "outcome", "created_at"),  # rows posted lately
     )
 
@@ -143,12 +143,17 @@ class RowOutcome(Base):
     message: Mapped[str | None] = mapped_column(Text, default=None)
     odoo_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     data: Mapped[str | None] = mapped_column(Text, default=None)  # the row's canonical values (JSON), for reconciliations
-    # from ``data`` when the row is recorded (ledger/dispatch_rows.py), so the window queries need no JSON
+    # the window queries' columns (ledger/dispatch_rows.py), set when the row is recorded: its exchange's partner and
+    # kind (so they read one table), and from ``data`` its order reference and ship time (so they parse no JSON)
+    partner: Mapped[str | None] = mapped_column(String(32), default=None)
+    kind: Mapped[str | None] = mapped_column(String(24), default=None)
     order_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    # an exception row whose shipment was posted after all (a retry, a replay, a corrected file): the exchange that
-    # posted it; empty while the shipment is not posted (a plain number: an audit hint, never joined on)
-    posted_in: Mapped[int | None] = mapped_column(Integer, default=None)
+    # the exchange that settled the row: its own, except for an exception row of a shipment (an order reference or a
+    # ship time), which stays empty until a file posts that shipment (a retry, a replay, a corrected copy), then
+    # names that file. Empty = a shipment Odoo does not carry; one column, so planners estimate it right
+    # (a plain number, never joined on)
+    settled_in: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -1,17 +1,19 @@
-"""row outcomes carry what the pending check and the timing lookup filter on: ``order_ref``, ``shipped_at``, ``posted_in``
+"""row outcomes carry what the pending check and the timing lookup filter on: partner, kind, order_ref, shipped_at, settled_in
 
 The pending-at-3PL check and the stock reconciliation's timing lookup used to read every dispatch row of a
 partner and parse its JSON ``data`` on every run. Now they query indexed columns for the window they need
 (ledger/dispatch_rows.py):
 
+- ``partner`` and ``kind``: copied from the row's exchange, so the queries read one table from the row's indexes;
 - ``order_ref`` and ``shipped_at`` (UTC): copied from ``data`` when a row is recorded;
-- ``posted_in``: for an exception row, the exchange that posted the same shipment after all (the same order,
-  SKU, lot, parcel, quantity, unit and ship time: a retry, a replay, a corrected file); empty while not posted.
+- ``settled_in``: the exchange that settled the row - its own, except for an exception row of a shipment (an
+  order reference or a ship time), which stays empty until a file posts the same shipment (the same order, SKU,
+  lot, parcel, quantity, unit and ship time: a retry, a replay, a corrected copy) and then names that file.
 
-Existing rows are backfilled from their ``data`` in batches of ``BATCH`` rows (a ledger of a million rows takes
-seconds on SQLite; PostgreSQL updates each batch in one ``UPDATE ... FROM (VALUES ...)``), then the indexes are
-built, then the exception rows of each partner's dispatch files are matched with the posted rows of the same
-orders. This file keeps its own copy of the column and shipment rules, as they were at revision 0005.
+Existing rows are backfilled from their ``data`` in batches of ``BATCH`` rows (PostgreSQL updates each batch in
+one ``UPDATE ... FROM (VALUES ...)``, SQLite in one executemany), then the indexes are built, then the open
+exception rows of each partner's files are matched with the posted rows of the same orders. This file keeps its
+own copy of the column and shipment rules, as they were at revision 0005.
 
 Revision ID: 0005
 Revises: 0004
@@ -37,13 +39,14 @@ IN_CHUNK = 500
 SHIPMENT = ('order_ref', 'sku', 'lot', 'parcel', 'quantity', 'uom', 'shipped_at')
 INDEXES = [
     ('ix_ledger_row_outcome_order_ref', ['order_ref']),
-    ('ix_ledger_row_outcome_outcome_posted_in_shipped_at', ['outcome', 'posted_in', 'shipped_at']),
+    ('ix_ledger_row_outcome_settled_in_shipped_at', ['settled_in', 'shipped_at']),
     ('ix_ledger_row_outcome_outcome_created_at', ['outcome', 'created_at']),
 ]
 
 rows = sa.table('ledger_row_outcome', sa.column('id', sa.Integer), sa.column('exchange_id', sa.Integer), sa.column('outcome', sa.String),
+                sa.column('partner', sa.String), sa.column('kind', sa.String),
                 sa.column('data', sa.Text), sa.column('order_ref', sa.String), sa.column('shipped_at', sa.DateTime(timezone=True)),
-                sa.column('posted_in', sa.Integer))
+                sa.column('settled_in', sa.Integer))
 exchanges = sa.table('ledger_exchange', sa.column('id', sa.Integer), sa.column('partner', sa.String), sa.column('kind', sa.String))
 
 
@@ -82,25 +85,28 @@ def _update(conn, changes, **columns) -> None:  # type: ignore[no-untyped-def]
 def _backfill_columns(conn) -> None:  # type: ignore[no-untyped-def]
     last = 0
     while True:
-        batch = conn.execute(sa.select(rows.c.id, rows.c.data).where(rows.c.id > last, rows.c.data.is_not(None))
+        batch = conn.execute(sa.select(rows.c.id, rows.c.exchange_id, rows.c.outcome, rows.c.data, exchanges.c.partner, exchanges.c.kind)
+                             .join(exchanges, exchanges.c.id == rows.c.exchange_id).where(rows.c.id > last)
                              .order_by(rows.c.id).limit(BATCH)).all()
         if not batch:
             return
         last = batch[-1][0]
         changes = []
-        for rid, data in batch:
+        for rid, eid, outcome, data, partner, kind in batch:
             values = _values(data)
             ref = values.get('order_ref')
             ref = str(ref)[:255] if ref not in (None, '') else None
             shipped = _utc(values.get('shipped_at'))
-            if ref is not None or shipped is not None:
-                changes.append({'rid': rid, 'order_ref': ref, 'shipped_at': shipped})
-        _update(conn, changes, order_ref=sa.String(255), shipped_at=sa.DateTime(timezone=True))
+            shipment_open = outcome == 'exception' and (ref is not None or shipped is not None)
+            changes.append({'rid': rid, 'partner': partner, 'kind': kind, 'order_ref': ref, 'shipped_at': shipped,
+                            'settled_in': None if shipment_open else eid})
+        _update(conn, changes, partner=sa.String(32), kind=sa.String(24), order_ref=sa.String(255), shipped_at=sa.DateTime(timezone=True),
+                settled_in=sa.Integer())
 
 
-def _backfill_posted_in(conn) -> None:  # type: ignore[no-untyped-def]
-    """Every exception row with an order reference, batch by batch: the posted rows of the same orders, partner
-    and kind; an exception row whose shipment is among them gets the exchange that posted it first."""
+def _settle_shipments(conn) -> None:  # type: ignore[no-untyped-def]
+    """The open exception rows with an order reference, batch by batch: the posted rows of the same orders, partner
+    and kind; an open row whose shipment is among them is settled in the exchange that posted it first."""
     def shipment(data):  # type: ignore[no-untyped-def]
         values = _values(data)
         return tuple(str(values.get(f) or '') for f in SHIPMENT)
@@ -108,9 +114,8 @@ def _backfill_posted_in(conn) -> None:  # type: ignore[no-untyped-def]
     last = 0
     while True:
         batch = conn.execute(
-            sa.select(rows.c.id, rows.c.order_ref, rows.c.data, exchanges.c.partner, exchanges.c.kind)
-            .join(exchanges, exchanges.c.id == rows.c.exchange_id)
-            .where(rows.c.id > last, rows.c.outcome == 'exception', rows.c.order_ref.is_not(None)).order_by(rows.c.id).limit(BATCH)
+            sa.select(rows.c.id, rows.c.order_ref, rows.c.data, rows.c.partner, rows.c.kind)
+            .where(rows.c.id > last, rows.c.settled_in.is_(None), rows.c.order_ref.is_not(None)).order_by(rows.c.id).limit(BATCH)
         ).all()
         if not batch:
             return
@@ -124,31 +129,35 @@ def _backfill_posted_in(conn) -> None:  # type: ignore[no-untyped-def]
             posted_by: dict[tuple[str, ...], int] = {}
             for start in range(0, len(refs), IN_CHUNK):
                 for eid, data in conn.execute(
-                    sa.select(rows.c.exchange_id, rows.c.data).join(exchanges, exchanges.c.id == rows.c.exchange_id)
-                    .where(rows.c.order_ref.in_(refs[start : start + IN_CHUNK]), rows.c.outcome == 'posted',
-                           exchanges.c.partner == partner, exchanges.c.kind == kind).order_by(rows.c.id)
+                    sa.select(rows.c.exchange_id, rows.c.data)
+                    .where(rows.c.order_ref.in_(refs[start : start + IN_CHUNK]), rows.c.outcome == 'posted', rows.c.partner == partner,
+                           rows.c.kind == kind).order_by(rows.c.id)
                 ):
                     posted_by.setdefault(shipment(data), eid)
-            changes += [{'rid': rid, 'posted_in': posted_by[key]} for rid, _, data in items if (key := shipment(data)) in posted_by]
-        _update(conn, changes, posted_in=sa.Integer())
+            changes += [{'rid': rid, 'settled_in': posted_by[key]} for rid, _, data in items if (key := shipment(data)) in posted_by]
+        _update(conn, changes, settled_in=sa.Integer())
 
 
 def upgrade() -> None:
     with op.batch_alter_table('ledger_row_outcome', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('partner', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('kind', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('order_ref', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('posted_in', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('settled_in', sa.Integer(), nullable=True))
     conn = op.get_bind()
     _backfill_columns(conn)
     for name, columns in INDEXES:  # after the backfill: built once, not kept up to date row by row
         op.create_index(name, 'ledger_row_outcome', columns, unique=False)
-    _backfill_posted_in(conn)
+    _settle_shipments(conn)
 
 
 def downgrade() -> None:
     for name, _ in reversed(INDEXES):
         op.drop_index(name, table_name='ledger_row_outcome')
     with op.batch_alter_table('ledger_row_outcome', schema=None) as batch_op:
-        batch_op.drop_column('posted_in')
+        batch_op.drop_column('settled_in')
         batch_op.drop_column('shipped_at')
         batch_op.drop_column('order_ref')
+        batch_op.drop_column('kind')
+        batch_op.drop_column('partner')
