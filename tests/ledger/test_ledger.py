@@ -135,6 +135,19 @@ def test_exceptions_stay_open_while_seen_and_resolve(ledger):
     assert ledger.open_exceptions("demo3pl") == []
 
 
+def test_many_exceptions_raised_at_once_open_count_and_reopen_as_one_by_one(ledger):
+    t0 = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    t1 = datetime(2026, 11, 2, 8, tzinfo=timezone.utc)
+    scope = dict(partner="demo3pl", code="PENDING_AT_3PL", object_type="picking")
+    seen = ledger.raise_exception(**scope, object_ref="OUT/1", message="pending 50 h", at=t0)
+    gone = ledger.raise_exception(**scope, object_ref="OUT/2", message="pending 50 h", at=t0)
+    ledger.resolve_exceptions(partner="demo3pl", object_type="picking", object_ref="OUT/2")
+    ids = ledger.raise_exceptions_of(**scope, messages={"OUT/1": "pending 74 h", "OUT/2": "pending again", "OUT/3": "pending 49 h"}, at=t1)
+    assert (ids["OUT/1"], ids["OUT/2"]) == (seen, gone) and ids["OUT/3"] not in (seen, gone)
+    got = {e.object_ref: (e.occurrences, e.message, e.first_seen_at, e.last_seen_at) for e in ledger.open_exceptions("demo3pl")}
+    assert got == {"OUT/1": (2, "pending 74 h", t0, t1), "OUT/2": (2, "pending again", t1, t1), "OUT/3": (1, "pending 49 h", t1, t1)}
+
+
 def test_watermark_only_moves_forward(ledger):
     assert ledger.watermark("demo3pl", "products") is None
     assert ledger.advance_watermark("demo3pl", "products", "2026-11-01 10:00:00", 40)

@@ -95,7 +95,8 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
     (``DISPATCH_PENDING_AT_3PL``); closed when the dispatch is posted or the picking is done/cancelled in Odoo.
 
     Asks the ledger only about the pickings released now (which of them the 3PL named in a dispatch row) and
-    updates it in one call per kind of change, so a run costs the same whatever the ledger's history."""
+    updates it in one call per kind of change (raise, resolve, done), so a run costs the same whatever the
+    ledger's history, and a few statements whatever the number of pickings."""
     released = ledger.released_pickings(partner.code, states=["released"])
     if not released:
         return []
@@ -103,6 +104,7 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
     reported = ledger.reported_orders(partner.code, [r.picking_name for r in released.values()])  # the 3PL did report these
     sla_hours = partner.spec.policy.pending_sla_hours
     pending, closed, done = [], [], []
+    messages: dict[str, str] = {}  # picking -> why it is pending
     for pid, r in released.items():
         state = states.get(pid, "cancel")
         if state in ("done", "cancel"):
@@ -116,9 +118,9 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
             continue
         if age_hours > sla_hours:
             pending.append({"picking": r.picking_name, "released_at": r.released_at.isoformat(), "age_hours": round(age_hours, 1)})
-            problem = codes.DISPATCH_PENDING_AT_3PL(value=r.picking_name, age=age_hours, sla=sla_hours)
-            ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=r.picking_name,
-                                   message=problem.message, at=now)
+            messages[r.picking_name] = codes.DISPATCH_PENDING_AT_3PL(value=r.picking_name, age=age_hours, sla=sla_hours).message
+    if messages:
+        ledger.raise_exceptions_of(partner=partner.code, code=codes.DISPATCH_PENDING_AT_3PL, object_type="picking", messages=messages, at=now)
     if closed:
         ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=closed, codes=[codes.DISPATCH_PENDING_AT_3PL])
     if done:

@@ -35,28 +35,43 @@ class Exceptions(_Base):
         at: datetime | None = None,
     ) -> int:
         """Open (or keep open, counting occurrences) a record-level exception; returns its id."""
+        return self.raise_exceptions_of(partner=partner, code=code, object_type=object_type, messages={object_ref: message},
+                                        exchange_id=exchange_id, at=at)[object_ref]
+
+    def raise_exceptions_of(
+        self, *, partner: str, code: str, object_type: str, messages: dict[str, str], exchange_id: int | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, int]:
+        """:meth:`raise_exception` for many objects of one code (object ref -> message) in one transaction (one read
+        per chunk of objects); returns object ref -> exception id."""
         now = at or utcnow()
-        key = dict(partner=partner, code=code, object_type=object_type, object_ref=object_ref)
+        refs = sorted(messages)
+        scope = dict(partner=partner, code=code, object_type=object_type)
         for _ in range(2):
             try:
                 with self.session() as s:
-                    found = s.scalars(select(RecordException).filter_by(**key)).one_or_none()
-                    if found is None:
-                        found = RecordException(**key, message=message, exchange_id=exchange_id, first_seen_at=now, last_seen_at=now,
-                                                status=ExceptionStatus.OPEN.value)
-                        s.add(found)
-                    else:
-                        if found.status != ExceptionStatus.OPEN:
-                            _move(found, ExceptionStatus.OPEN)
-                            found.resolved_at, found.first_seen_at = None, now
-                        found.occurrences += 1
-                        found.message, found.last_seen_at = message, now
-                        found.exchange_id = exchange_id or found.exchange_id
+                    found: dict[str, RecordException] = {}
+                    for start in range(0, len(refs), 5000):
+                        found.update({e.object_ref: e for e in s.scalars(
+                            select(RecordException).filter_by(**scope).where(RecordException.object_ref.in_(refs[start : start + 5000])))})
+                    for ref in refs:
+                        item = found.get(ref)
+                        if item is None:
+                            found[ref] = RecordException(**scope, object_ref=ref, message=messages[ref], exchange_id=exchange_id,
+                                                         first_seen_at=now, last_seen_at=now, status=ExceptionStatus.OPEN.value)
+                            s.add(found[ref])
+                            continue
+                        if item.status != ExceptionStatus.OPEN:
+                            _move(item, ExceptionStatus.OPEN)
+                            item.resolved_at, item.first_seen_at = None, now
+                        item.occurrences += 1
+                        item.message, item.last_seen_at = messages[ref], now
+                        item.exchange_id = exchange_id or item.exchange_id
                     s.flush()
-                    return found.id
-            except IntegrityError:
+                    return {ref: item.id for ref, item in found.items()}
+            except IntegrityError:  # another worker opened one of them between our read and our insert
                 continue
-        raise ConcurrentUpdate(f"could not record exception {key}")
+        raise ConcurrentUpdate(f"could not record exceptions {scope} of {refs[:5]}")
 
     def resolve_exceptions(
         self, *, partner: str, object_type: str, object_ref: str, codes: list[str] | None = None, keep: list[str] | None = None

