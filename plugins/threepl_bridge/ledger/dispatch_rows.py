@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from threepl_bridge.ledger.base import _Base
@@ -65,14 +66,18 @@ def _utc(text: object) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)  # a file of one line repeated (every row a duplicate) parses it once
+def _parsed(data: str) -> tuple[str | None, datetime | None]:
+    values = _values(data)
+    ref = values.get("order_ref")
+    return (str(ref)[:255] if ref not in (None, "") else None), _utc(values.get("shipped_at"))
+
+
 def row_columns(data: str | None, outcome: str, exchange: Exchange) -> dict[str, Any]:
     """The window columns of a row outcome of ``exchange``: its partner and kind, order reference and ship time
     from its canonical values (JSON), and the exchange that settles it (its own; none yet for an exception row of
     a shipment)."""
-    values = _values(data)
-    ref = values.get("order_ref")
-    ref = str(ref)[:255] if ref not in (None, "") else None
-    shipped = _utc(values.get("shipped_at"))
+    ref, shipped = _parsed(data) if data else (None, None)
     shipment_open = outcome == Outcome.EXCEPTION and (ref is not None or shipped is not None)
     return {"partner": exchange.partner, "kind": exchange.kind, "order_ref": ref, "shipped_at": shipped,
             "settled_in": None if shipment_open else exchange.id}
@@ -106,21 +111,21 @@ def settle_shipments(s: Session, exchange: Exchange, rows: Iterable[dict[str, An
         posted_refs &= open_refs
     marked = 0
     for chunk in _chunks(sorted(posted_refs | raised_refs)):
+        # every row of these orders, sorted out here: a condition on the outcome in SQL lets SQLite read the
+        # (outcome, created_at) index instead, every posted row of the ledger
         found = s.execute(
-            select(RowOutcome.id, RowOutcome.outcome, RowOutcome.exchange_id, RowOutcome.data)
-            .where(RowOutcome.order_ref.in_(chunk), *scope,
-                   or_(RowOutcome.outcome == Outcome.POSTED.value,
-                       and_(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.settled_in.is_(None))))
-            .order_by(RowOutcome.id)
+            select(RowOutcome.id, RowOutcome.outcome, RowOutcome.exchange_id, RowOutcome.settled_in, RowOutcome.data)
+            .where(RowOutcome.order_ref.in_(chunk), *scope).order_by(RowOutcome.id)
         ).all()
         posted_by: dict[tuple[str, ...], int] = {}
-        for _, outcome, eid, data in found:
+        for _, outcome, eid, _, data in found:
             if outcome == Outcome.POSTED:
                 posted_by.setdefault(shipment(_values(data)), eid)  # the first exchange that posted it
-        settled = [{"id": rid, "settled_in": posted_by[key]} for rid, outcome, _, data in found
-                   if outcome == Outcome.EXCEPTION and (key := shipment(_values(data))) in posted_by]
-        if settled:
-            s.execute(update(RowOutcome), settled)
+        settled = [{"rid": rid, "by": posted_by[key]} for rid, outcome, _, by, data in found
+                   if outcome == Outcome.EXCEPTION and by is None and (key := shipment(_values(data))) in posted_by]
+        if settled:  # one executemany (the ORM's update by primary key runs one statement per row on SQLite)
+            table = RowOutcome.__table__
+            s.execute(update(table).where(table.c.id == bindparam("rid")).values(settled_in=bindparam("by")), settled)
             marked += len(settled)
     return marked
 
@@ -178,12 +183,12 @@ class DispatchRows(_Base):
         mine = (*_of(partner), RowOutcome.shipped_at <= as_of)
         rows: dict[tuple[int, int], dict[str, object]] = {}
         with self.session() as s:
-            unposted = s.execute(
-                select(*cols).where(RowOutcome.settled_in.is_(None), RowOutcome.outcome == Outcome.EXCEPTION.value, *mine)
-                .order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
+            unposted = s.execute(  # open rows are exception rows (row_columns): no condition on the outcome for SQLite to misuse
+                select(*cols).where(RowOutcome.settled_in.is_(None), *mine).order_by(RowOutcome.exchange_id, RowOutcome.row_number, RowOutcome.id)
             )
-            for eid, number, *rest in unposted:
-                rows.setdefault((eid, number), _row(eid, number, *rest))
+            for eid, number, outcome, *rest in unposted:
+                if outcome == Outcome.EXCEPTION:
+                    rows.setdefault((eid, number), _row(eid, number, outcome, *rest))
             posted = s.execute(
                 select(*cols).where(RowOutcome.outcome == Outcome.POSTED.value, RowOutcome.created_at >= as_of - margin, *mine)
             )

@@ -222,8 +222,10 @@ class Exchanges(_Base):
                         found.settled_in = columns["settled_in"]
                     changed.append({"outcome": found.outcome, **columns})
             now, pending = utcnow(), list(new.values())
+            blank = {"created_at": now, "message": None, "record_key": None, "odoo_ref": None, "data": None}
             for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction
-                s.execute(insert(RowOutcome), [{"created_at": now, **r} for r in pending[start : start + INSERT_CHUNK]])
+                # every row with every column (None included): one executemany per chunk, not one per run of rows alike
+                s.execute(insert(RowOutcome.__table__), [{**blank, **r} for r in pending[start : start + INSERT_CHUNK]])
             s.flush()
             settle_shipments(s, exchange, [*pending, *changed])  # exception rows whose shipment is posted now
 

@@ -133,12 +133,13 @@ def _settle_shipments(conn) -> None:  # type: ignore[no-untyped-def]
             refs = sorted({ref for _, ref, _ in items})
             posted_by: dict[tuple[str, ...], int] = {}
             for start in range(0, len(refs), IN_CHUNK):
-                for eid, data in conn.execute(
-                    sa.select(rows.c.exchange_id, rows.c.data)
-                    .where(rows.c.order_ref.in_(refs[start : start + IN_CHUNK]), rows.c.outcome == 'posted', rows.c.partner == partner,
-                           rows.c.kind == kind).order_by(rows.c.id)
+                for eid, outcome, data in conn.execute(  # no condition on the outcome: SQLite would read the outcome index
+                    sa.select(rows.c.exchange_id, rows.c.outcome, rows.c.data)
+                    .where(rows.c.order_ref.in_(refs[start : start + IN_CHUNK]), rows.c.partner == partner, rows.c.kind == kind)
+                    .order_by(rows.c.id)
                 ):
-                    posted_by.setdefault(shipment(data), eid)
+                    if outcome == 'posted':
+                        posted_by.setdefault(shipment(data), eid)
             changes += [{'rid': rid, 'settled_in': posted_by[key]} for rid, _, data in items if (key := shipment(data)) in posted_by]
         _update(conn, changes, settled_in='integer')
 
