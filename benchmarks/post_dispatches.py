@@ -45,7 +45,7 @@ FLOOR = """
 import json, time
 ids, stamp, day, login = json.loads({args!r})
 user = env["res.users"].search([("login", "=", login)])
-e = env(user=user.id, su=False)
+e = env(user=user.id, su=False, context=user.with_user(user).context_get())  # as an RPC call of the API user runs (its lang and tz)
 pickings = e["stock.picking"].browse(ids)
 started = time.perf_counter()
 pickings.move_ids.write({{"picked": True}})
