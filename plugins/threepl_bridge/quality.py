@@ -76,67 +76,208 @@ def add_keys(frame: Any) -> Any:
 
 def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any]) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over the parsed rows; returns row issues and a per-expectation summary."""
-    if not rows:
-        return [], []
-    parse_failed = {(r.number, p.field) for r in rows for p in r.problems}
-    return validate_frame(kind, _frame(rows), parameters=parameters, parse_failed=parse_failed)
+    validation = Validation(kind, parameters=parameters)
+    validation.add_rows(rows)
+    return validation.finish()
 
 
 def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_failed: set[tuple[int, str]] | None = None) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over a frame with a ``row`` column; values already reported unreadable
     (``parse_failed``: (row, field)) are not reported again."""
-    if len(frame) == 0:
-        return [], []
-    frame = frame.reset_index(drop=True)  # GX reports failing rows by index label: here a label is a position
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    validation = Validation(kind, parameters=parameters)
+    validation.add(frame, parse_failed)
+    return validation.finish()
+
+
+GX_ROWS = 1_000_000  # rows per Great Expectations run: a larger file is validated in runs of this many rows
+_KEYS = ("threepl-bridge-1", "threepl-bridge-2")  # two 64-bit hashes per row (pandas takes a 16-byte hash_key)
+
+
+class Validation:
+    """The ``kind`` suite over a file given a chunk at a time (:meth:`add`), then :meth:`finish`.
+
+    A file of at most :data:`GX_ROWS` rows is validated in one run of the whole suite, as it is. A larger one runs
+    the row-wise expectations on each :data:`GX_ROWS` rows, and the file-wide ones (compound uniqueness) once at the
+    end, on the rows' keys: two independent 64-bit hashes of the key columns per row, so memory stays 24 bytes a row
+    (two different keys hash alike in both with a probability of about 2**-128). GX sees only the columns the suite
+    checks, texts as categories (its data fingerprint and the uniqueness check hash every value otherwise). Issues
+    come in the order of one run: expectation by expectation, row by row.
+    """
+
+    def __init__(self, kind: str, *, parameters: dict[str, Any], rows: int = GX_ROWS) -> None:
+        import pandas as pd
+
+        self.kind, self.rows = kind, rows
+        self.suite = load_suite(kind)
+        self.params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
+        self.pending: list[Any] = []
+        self.pending_rows = 0
+        self.parse_failed: set[tuple[int, str]] = set()
+        self.expectations: list[dict[str, Any]] | None = None
+        self.runs = 0
+        self.found: dict[int, list[Problem]] = {}  # expectation position -> issues, over the runs
+        self.counts: dict[int, list[Any]] = {}  # expectation position -> [config, success, unexpected]
+        self.order: list[int] = []  # expectation positions in GX's result order
+        self.keys: list[tuple[Any, Any, Any]] = []  # (row numbers, hash 1, hash 2) per run, for the file-wide expectations
+        self.gx: Any = None
+
+    def add_rows(self, rows: list[ParsedRow]) -> None:
+        if rows:
+            self.add(_frame(rows), {(r.number, p.field) for r in rows for p in r.problems})
+
+    def add(self, frame: Any, parse_failed: set[tuple[int, str]] | None = None) -> None:
+        """One chunk: a frame with a ``row`` column, rows in file order (``parse_failed``: (row, field) of its values
+        already reported unreadable, not reported again)."""
+        failed = parse_failed or set()
+        while len(frame) > self.rows:  # larger than a run: in runs of self.rows
+            head, frame = frame.iloc[: self.rows], frame.iloc[self.rows :]
+            last = int(head["row"].iloc[-1])
+            head_failed = {k for k in failed if k[0] <= last}
+            self._queue(head, head_failed)
+            failed = failed - head_failed
+        self._queue(frame, failed)
+
+    def _queue(self, frame: Any, failed: set[tuple[int, str]]) -> None:
+        if len(frame) == 0:
+            return
+        self.pending.append(frame)
+        self.pending_rows += len(frame)
+        self.parse_failed |= failed
+        if self.pending_rows > self.rows:
+            self._flush()
+
+    def finish(self) -> tuple[list[Problem], list[CheckSummary]]:
+        """Every issue (each naming its row and field) and the per-expectation summary."""
+        if self.pending_rows:
+            self._flush(whole=not self.runs)
+        if self.keys:
+            self._file_wide()
+        issues = [p for position in self.order for p in self.found.get(position, [])]
+        summary = [self._summary(position) for position in self.order]
+        return issues, summary
+
+    # ------------------------------------------------------------------------------------------------ runs
+
+    def _flush(self, *, whole: bool = False) -> None:
+        """One run over the rows queued (``whole``: the file's only run, every expectation in it)."""
+        import pandas as pd
+
+        batch = self.pending[0] if len(self.pending) == 1 else pd.concat(self.pending, ignore_index=True)
+        failed, self.pending, self.pending_rows, self.parse_failed = self.parse_failed, [], 0, set()
+        numbers = batch["row"].to_numpy()
+        if self.expectations is None:  # an optional field the partner's layout does not map has nothing to check
+            self.expectations = [e for e in self.suite["expectations"] if all(c in batch.columns for c in _columns(e))]
+        chosen = [(i, e) for i, e in enumerate(self.expectations) if whole or not _file_wide(e)]
+        if not whole:
+            self._hash_keys(batch, numbers)
+        self._run(chosen, batch.reset_index(drop=True), numbers, failed)
+        self.runs += 1
+
+    def _hash_keys(self, batch: Any, numbers: Any) -> None:
+        import pandas as pd
+
+        assert self.expectations is not None
+        for e in self.expectations:
+            if _file_wide(e):
+                keys = batch[list(_columns(e))]
+                hashes = [pd.util.hash_pandas_object(keys, index=False, hash_key=k).to_numpy() for k in _KEYS]
+                self.keys.append((numbers, *hashes))
+                return  # the suites' file-wide expectations share one key here (checked in _file_wide_frame)
+
+    def _file_wide(self) -> None:
+        import numpy as np
+        import pandas as pd
+
+        assert self.expectations is not None
+        chosen = [(i, e) for i, e in enumerate(self.expectations) if _file_wide(e)]
+        if not chosen:
+            return
+        if len({tuple(_columns(e)) for _, e in chosen}) > 1 or any((e.get("kwargs") or {}).get("ignore_row_if", "never") != "never" for _, e in chosen):
+            raise RuntimeError(f"suite {self.kind}: a file of more than {self.rows} rows takes one compound key, every row counted")
+        numbers = np.concatenate([k[0] for k in self.keys])
+        first, second = np.concatenate([k[1] for k in self.keys]), np.concatenate([k[2] for k in self.keys])
+        frame = pd.DataFrame({"_key1": first, "_key2": second})
+        rewritten = [(i, {**e, "kwargs": {**e["kwargs"], "column_list": ["_key1", "_key2"]}}) for i, e in chosen]
+        self._run(rewritten, frame, numbers, set())
+
+    def _context(self) -> Any:
+        if self.gx is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+
+            context = gx.get_context(mode="ephemeral")
+            try:
+                context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
+            except Exception:  # noqa: BLE001 - cosmetic only
+                pass
+            definition = context.data_sources.add_pandas("threepl").add_dataframe_asset(self.kind).add_batch_definition_whole_dataframe("file")
+            self.gx = (gx, context, definition)
+        return self.gx
+
+    def _run(self, chosen: list[tuple[int, dict[str, Any]]], frame: Any, numbers: Any, parse_failed: set[tuple[int, str]]) -> None:
+        """One GX run of the ``chosen`` expectations (position in the suite, expectation) over ``frame``."""
+        if not chosen:
+            return
+        gx, context, definition = self._context()
+        suite = context.suites.add(gx.ExpectationSuite(name=f"{self.suite['name']}-{self.runs}-{chosen[0][0]}",
+                                                       expectations=[e for _, e in chosen]))
+        position_of = {e.id: i for (i, _), e in zip(chosen, suite.expectations)}
+        original = dict(enumerate(self.expectations or []))
+        batch = definition.get_batch(batch_parameters={"dataframe": _compact(frame, [c for _, e in chosen for c in _columns(e)])})
+        # index labels, not {"row": ...} dicts: GX builds those with one DataFrame.at per failing row and column,
+        # which took most of the time of a file with many failing rows
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0},
+                                expectation_parameters=self.params)
+        for item in result.results:
+            config = item.expectation_config
+            position = position_of[config.id]
+            code = (config.meta or {}).get("code")
+            kwargs = original[position].get("kwargs") or {}
+            column = kwargs.get("column") or ",".join(kwargs.get("column_list") or [])
+            if not code:
+                raise RuntimeError(f"expectation {config.type} on {kwargs.get('column')} in suite {self.kind} has no meta.code")
+            exc = item.exception_info or {}
+            if exc.get("raised_exception"):
+                raise RuntimeError(f"expectation {config.type} on {column} could not run: {exc.get('exception_message')}")
+            unexpected = item.result.get("unexpected_index_list") or []
+            if position not in self.counts:
+                self.order.append(position)
+                self.counts[position] = [config.type, column, code, True, 0]
+            counts = self.counts[position]
+            counts[3] = counts[3] and bool(item.success)
+            counts[4] += len(unexpected)
+            if not unexpected:
+                continue
+            field = kwargs.get("column") or "key"
+            values = frame[field].to_numpy() if field in frame.columns else None
+            make, details = code_named(code), _details(config.type, column, kwargs, self.params)
+            found = self.found.setdefault(position, [])
+            for label in unexpected:
+                number = int(numbers[label])
+                if (number, field) in parse_failed:
+                    continue  # already reported as an unreadable value
+                found.append(make(row=number, field=field, value=None if values is None else values[label], **details))
+
+    def _summary(self, position: int) -> CheckSummary:
+        expectation, column, code, success, unexpected = self.counts[position]
+        return CheckSummary(expectation=expectation, column=column, code=code, success=success, unexpected=unexpected)
+
+
+def _file_wide(expectation: dict[str, Any]) -> bool:
+    """Whether an expectation compares rows with each other (so it cannot run chunk by chunk)."""
+    return expectation.get("type") == "expect_compound_columns_to_be_unique"
+
+
+def _compact(frame: Any, columns: list[str]) -> Any:
+    """The columns GX checks, texts as categories (the same values, nulls and sets; hashing and uniqueness work on
+    the codes)."""
     import pandas as pd
 
-    suite_dict = load_suite(kind)
-    params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
-    context = gx.get_context(mode="ephemeral")
-    try:
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass
-    # an optional canonical field the partner's layout does not map (e.g. no unit column) has nothing to check
-    expectations = [e for e in suite_dict["expectations"] if all(c in frame.columns for c in _columns(e))]
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_dict["name"], expectations=expectations))
-    batch = (
-        context.data_sources.add_pandas("threepl").add_dataframe_asset(kind).add_batch_definition_whole_dataframe("file")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    # index labels, not {"row": ...} dicts: GX builds those with one DataFrame.at per failing row and column,
-    # which took most of the time of a file with many failing rows
-    result = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0}, expectation_parameters=params,
-    )
-    parse_failed = parse_failed or set()
-    numbers = frame["row"].to_numpy()
-    issues: list[Problem] = []
-    summary: list[CheckSummary] = []
-    for item in result.results:
-        config = item.expectation_config
-        code = (config.meta or {}).get("code")
-        if not code:
-            raise RuntimeError(f"expectation {config.type} on {config.kwargs.get('column')} in suite {kind} has no meta.code")
-        column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or [])
-        exc = item.exception_info or {}
-        if exc.get("raised_exception"):
-            raise RuntimeError(f"expectation {config.type} on {column} could not run: {exc.get('exception_message')}")
-        unexpected = item.result.get("unexpected_index_list") or []
-        summary.append(CheckSummary(expectation=config.type, column=column, code=code, success=bool(item.success), unexpected=len(unexpected)))
-        if not unexpected:
-            continue
-        field = config.kwargs.get("column") or "key"
-        values = frame[field].to_numpy() if field in frame.columns else None
-        make, details = code_named(code), _details(config.type, column, config.kwargs, params)
-        for label in unexpected:
-            number = int(numbers[label])
-            if (number, field) in parse_failed:
-                continue  # already reported as an unreadable value
-            issues.append(make(row=number, field=field, value=None if values is None else values[label], **details))
-    return issues, summary
+    out = {}
+    for c in dict.fromkeys(columns):
+        column = frame[c]
+        out[c] = column.astype("category") if column.dtype == object or pd.api.types.is_string_dtype(column.dtype) else column
+    return pd.DataFrame(out)
 
 
 def _columns(expectation: dict[str, Any]) -> list[str]:
