@@ -102,12 +102,16 @@ class Validation:
     (two different keys hash alike in both with a probability of about 2**-128). GX sees only the columns the suite
     checks, texts as categories (its data fingerprint and the uniqueness check hash every value otherwise). Issues
     come in the order of one run: expectation by expectation, row by row.
+
+    ``keep``: at most this many issues are kept (a file far too wrong is quarantined whole: its issues are only
+    counted); :attr:`truncated` says whether any was left out, :attr:`failing` marks every row with one.
     """
 
-    def __init__(self, kind: str, *, parameters: dict[str, Any], rows: int = GX_ROWS) -> None:
+    def __init__(self, kind: str, *, parameters: dict[str, Any], rows: int = GX_ROWS, keep: int | None = None) -> None:
         import pandas as pd
 
-        self.kind, self.rows = kind, rows
+        self.kind, self.rows, self.keep = kind, rows, keep
+        self.kept, self.truncated, self.failing = 0, False, RowSet()
         self.suite = load_suite(kind)
         self.params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
         self.pending: list[Any] = []
@@ -121,9 +125,10 @@ class Validation:
         self.keys: list[tuple[Any, Any, Any]] = []  # (row numbers, hash 1, hash 2) per run, for the file-wide expectations
         self.gx: Any = None
 
-    def add_rows(self, rows: list[ParsedRow]) -> None:
+    def add_rows(self, rows: list[ParsedRow], parse_failed: set[tuple[int, str]] | None = None) -> None:
+        """Rows, as :meth:`add` (``parse_failed``: by default, the rows' own problems)."""
         if rows:
-            self.add(_frame(rows), {(r.number, p.field) for r in rows for p in r.problems})
+            self.add(_frame(rows), {(r.number, p.field) for r in rows for p in r.problems} if parse_failed is None else parse_failed)
 
     def add(self, frame: Any, parse_failed: set[tuple[int, str]] | None = None) -> None:
         """One chunk: a frame with a ``row`` column, rows in file order (``parse_failed``: (row, field) of its values
@@ -195,10 +200,14 @@ class Validation:
         if len({tuple(_columns(e)) for _, e in chosen}) > 1 or any((e.get("kwargs") or {}).get("ignore_row_if", "never") != "never" for _, e in chosen):
             raise RuntimeError(f"suite {self.kind}: a file of more than {self.rows} rows takes one compound key, every row counted")
         numbers = np.concatenate([k[0] for k in self.keys])
-        first, second = np.concatenate([k[1] for k in self.keys]), np.concatenate([k[2] for k in self.keys])
-        frame = pd.DataFrame({"_key1": first, "_key2": second})
-        rewritten = [(i, {**e, "kwargs": {**e["kwargs"], "column_list": ["_key1", "_key2"]}}) for i, e in chosen]
-        self._run(rewritten, frame, numbers, set())
+        frame = pd.DataFrame({"_key1": np.concatenate([k[1] for k in self.keys]), "_key2": np.concatenate([k[2] for k in self.keys])})
+        # GX's own condition for this expectation on pandas (~duplicated(keep=False)), over the keys' hashes: GX itself
+        # would also list every unexpected row's values, a dict each (a GiB for a few million duplicate rows)
+        unexpected = np.flatnonzero(frame.duplicated(keep=False).to_numpy()).tolist()
+        for position, e in chosen:
+            mostly = float((e.get("kwargs") or {}).get("mostly", 1))
+            self._take(position, e["type"], e.get("meta") or {}, e.get("kwargs") or {}, len(frame) - len(unexpected) >= mostly * len(frame),
+                       unexpected, frame, numbers, set())
 
     def _context(self) -> Any:
         if self.gx is None:
@@ -230,37 +239,76 @@ class Validation:
                                 expectation_parameters=self.params)
         for item in result.results:
             config = item.expectation_config
-            position = position_of[config.id]
-            code = (config.meta or {}).get("code")
-            kwargs = original[position].get("kwargs") or {}
-            column = kwargs.get("column") or ",".join(kwargs.get("column_list") or [])
-            if not code:
-                raise RuntimeError(f"expectation {config.type} on {kwargs.get('column')} in suite {self.kind} has no meta.code")
             exc = item.exception_info or {}
             if exc.get("raised_exception"):
-                raise RuntimeError(f"expectation {config.type} on {column} could not run: {exc.get('exception_message')}")
-            unexpected = item.result.get("unexpected_index_list") or []
-            if position not in self.counts:
-                self.order.append(position)
-                self.counts[position] = [config.type, column, code, True, 0]
-            counts = self.counts[position]
-            counts[3] = counts[3] and bool(item.success)
-            counts[4] += len(unexpected)
-            if not unexpected:
-                continue
-            field = kwargs.get("column") or "key"
-            values = frame[field].to_numpy() if field in frame.columns else None
-            make, details = code_named(code), _details(config.type, column, kwargs, self.params)
-            found = self.found.setdefault(position, [])
-            for label in unexpected:
-                number = int(numbers[label])
-                if (number, field) in parse_failed:
-                    continue  # already reported as an unreadable value
-                found.append(make(row=number, field=field, value=None if values is None else values[label], **details))
+                raise RuntimeError(f"expectation {config.type} on {config.kwargs.get('column')} could not run: {exc.get('exception_message')}")
+            position = position_of[config.id]
+            self._take(position, config.type, config.meta or {}, original[position].get("kwargs") or {}, bool(item.success),
+                       item.result.get("unexpected_index_list") or [], frame, numbers, parse_failed)
+
+    def _take(self, position: int, expectation: str, meta: dict[str, Any], kwargs: dict[str, Any], success: bool, unexpected: list[int],
+              frame: Any, numbers: Any, parse_failed: set[tuple[int, str]]) -> None:
+        """One expectation's result on one run: its summary counts, its issues (``unexpected``: positions in ``frame``)."""
+        code = meta.get("code")
+        column = kwargs.get("column") or ",".join(kwargs.get("column_list") or [])
+        if not code:
+            raise RuntimeError(f"expectation {expectation} on {kwargs.get('column')} in suite {self.kind} has no meta.code")
+        if position not in self.counts:
+            self.order.append(position)
+            self.counts[position] = [expectation, column, code, True, 0]
+        counts = self.counts[position]
+        counts[3] = counts[3] and success
+        counts[4] += len(unexpected)
+        if not unexpected:
+            return
+        field = kwargs.get("column") or "key"
+        values = frame[field].to_numpy() if field in frame.columns else None
+        make, details = code_named(code), _details(expectation, column, kwargs, self.params)
+        found = self.found.setdefault(position, [])
+        self.failing.add(numbers[unexpected])
+        if self.keep is not None and self.kept + len(unexpected) > self.keep:
+            self.truncated, unexpected = True, unexpected[: max(0, self.keep - self.kept)]
+        self.kept += len(unexpected)
+        for label in unexpected:
+            number = int(numbers[label])
+            if (number, field) in parse_failed:
+                continue  # already reported as an unreadable value
+            found.append(make(row=number, field=field, value=None if values is None else values[label], **details))
 
     def _summary(self, position: int) -> CheckSummary:
         expectation, column, code, success, unexpected = self.counts[position]
         return CheckSummary(expectation=expectation, column=column, code=code, success=success, unexpected=unexpected)
+
+
+class RowSet:
+    """A set of row numbers (line numbers), one byte a line: a file's failing rows in a few MB, however many."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.marks = np.zeros(0, dtype=bool)
+
+    def add(self, numbers: Any) -> None:
+        import numpy as np
+
+        numbers = np.asarray(numbers, dtype=np.int64)
+        if len(numbers):
+            top = int(numbers.max()) + 1
+            if top > len(self.marks):
+                self.marks = np.concatenate([self.marks, np.zeros(max(top - len(self.marks), len(self.marks)), dtype=bool)])
+            self.marks[numbers] = True
+
+    def __or__(self, other: "RowSet") -> "RowSet":
+        import numpy as np
+
+        out, n = RowSet(), max(len(self.marks), len(other.marks))
+        out.marks = np.zeros(n, dtype=bool)
+        out.marks[: len(self.marks)] |= self.marks
+        out.marks[: len(other.marks)] |= other.marks
+        return out
+
+    def __len__(self) -> int:
+        return int(self.marks.sum())
 
 
 def _file_wide(expectation: dict[str, Any]) -> bool:

@@ -95,7 +95,7 @@ def process(work: Inbound) -> Processed:
     work.problems += [codes.STOCK_UNKNOWN_SKU(file=work.name, row=number, field="sku", value=sku) for number, sku in unknown_rows.items()]
     adjusted = post_adjustments(partner, work.client, ledger, recon_id)
     failed = work.failed_rows()
-    outcomes = [{"row_number": n, "outcome": Outcome.POSTED, "odoo_ref": f"reconciliation,{recon_id}"} for n in work.row_numbers() if n not in failed]
+    outcomes = ({"row_number": n, "outcome": Outcome.POSTED, "odoo_ref": f"reconciliation,{recon_id}"} for n in frame["row"].tolist() if n not in failed)
 
     def after_archive() -> dict[str, Any]:
         from threepl_bridge.reports import write_reconciliation_report

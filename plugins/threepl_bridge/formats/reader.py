@@ -233,14 +233,16 @@ def _chunks(layout: Layout, data: bytes, size: int) -> Iterator[_Records]:
     plain = _scan(layout, data)
     pieces = _pieces(layout, data)
     if isinstance(layout, FixedWidthLayout):
-        return _fixed_width(layout, pieces, size)
-    return _plain_delimited(layout, pieces, size) if plain else _delimited(layout, pieces, size)
+        chunks = _fixed_width(layout, pieces, size)
+    else:
+        chunks = _plain_delimited(layout, pieces, size) if plain else _delimited(layout, pieces, size)
+    return (records for records in chunks if len(records.numbers))  # (a chunk of blank lines only is none)
 
 
-def iter_rows(layout: Layout, data: bytes, tz: ZoneInfo, size: int = CHUNK_ROWS) -> Iterator[list[ParsedRow]]:
-    """:func:`read_rows` a chunk of at most ``size`` rows at a time (row numbers are the file's)."""
+def iter_rows(layout: Layout, data: bytes, tz: ZoneInfo, size: int | None = None) -> Iterator[list[ParsedRow]]:
+    """:func:`read_rows` a chunk of at most ``size`` (:data:`CHUNK_ROWS`) rows at a time (row numbers are the file's)."""
     convert = _Values(layout, tz)
-    for records in _chunks(layout, data, size):
+    for records in _chunks(layout, data, size or CHUNK_ROWS):
         yield _rows(layout, records, convert)
 
 
@@ -479,11 +481,15 @@ def _fixed_width(layout: FixedWidthLayout, pieces: Iterator[str], size: int) -> 
                        cells={f.name: [_unpad(f, line[begin:end]) for line in lines] for f, begin, end in spans})
 
 
-def iter_frames(layout: Layout, data: bytes, tz: ZoneInfo, size: int = CHUNK_ROWS):  # type: ignore[no-untyped-def]
-    """:func:`read_frame` a chunk of at most ``size`` rows at a time: (frame, problems) per chunk."""
-    convert = _Values(layout, tz)
-    for records in _chunks(layout, data, size):
+def iter_frames(layout: Layout, data: bytes, tz: ZoneInfo, size: int | None = None):  # type: ignore[no-untyped-def]
+    """:func:`read_frame` a chunk of at most ``size`` rows at a time: (frame, problems) per chunk (one empty frame
+    for a file without records)."""
+    convert, empty = _Values(layout, tz), True
+    for records in _chunks(layout, data, size or CHUNK_ROWS):
+        empty = False
         yield _frame(layout, records, convert, tz)
+    if empty:  # a header only: one empty frame, with the columns
+        yield _frame(layout, _Records(numbers=[], cells={}, shape={}), convert, tz)
 
 
 def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-untyped-def]
@@ -501,8 +507,6 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
     for frame, found in iter_frames(layout, data, tz):
         frames.append(frame)
         problems += found
-    if not frames:  # a header only
-        return _frame(layout, _Records(numbers=[], cells={}, shape={}), _Values(layout, tz), tz)
     if len(frames) == 1:
         return frames[0], problems
     return pd.concat(frames, ignore_index=True), problems

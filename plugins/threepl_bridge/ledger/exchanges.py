@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -192,27 +194,36 @@ class Exchanges(_Base):
 
     # ---------------------------------------------------------------------------------- row outcomes
 
-    def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
+    def record_rows(self, exchange_id: int, outcomes: Iterable[dict[str, object]]) -> None:
         """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again. One read of
-        the exchange's stored outcomes and one bulk insert, whatever the number of rows."""
-        if not outcomes:
-            return
+        the exchange's stored outcomes (none for a new file: not read) and bulk inserts of at most INSERT_CHUNK
+        rows, whatever the number of rows; ``outcomes`` may be a generator, taken a chunk at a time, so a file's
+        outcomes are never all in memory (the outcomes already taken are told apart by one byte per row)."""
         with self.session() as s:
-            stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id))}
-            new: dict[tuple[object, ...], dict[str, object]] = {}
-            for item in outcomes:
-                row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
-                key = (row["row_number"], row["outcome"], row["code"], row["field"])
-                found = stored.get(key)  # type: ignore[arg-type]
-                if found is None:
-                    new.setdefault(key, row)
-                    continue
-                for attr in ("message", "record_key", "odoo_ref", "data"):
-                    if row.get(attr) is not None:
-                        setattr(found, attr, row[attr])
-            now, pending = utcnow(), list(new.values())
-            for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction
-                s.execute(insert(RowOutcome), [{"created_at": now, **r} for r in pending[start : start + INSERT_CHUNK]])
+            query = select(RowOutcome).filter_by(exchange_id=exchange_id)
+            first = s.scalars(query.limit(1)).one_or_none()
+            stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(query)} if first is not None else {}
+            seen: dict[tuple[object, ...], bytearray] = {}  # (outcome, code, field) -> a mark per row number taken
+            now, items = utcnow(), iter(outcomes)
+            while chunk := list(islice(items, INSERT_CHUNK)):
+                pending = []
+                for item in chunk:
+                    row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
+                    key = (row["row_number"], row["outcome"], row["code"], row["field"])
+                    found = stored.get(key)  # type: ignore[arg-type]
+                    if found is None:
+                        marks, number = seen.setdefault(key[1:], bytearray()), int(key[0])  # type: ignore[call-overload]
+                        if number >= len(marks):
+                            marks.extend(bytes(number + 1 - len(marks) + len(marks) // 2))
+                        if not marks[number]:
+                            marks[number] = 1
+                            pending.append(row)
+                        continue
+                    for attr in ("message", "record_key", "odoo_ref", "data"):
+                        if row.get(attr) is not None:
+                            setattr(found, attr, row[attr])
+                if pending:  # bounded parameter sets, one transaction
+                    s.execute(insert(RowOutcome), [{"created_at": now, **r} for r in pending])
 
     def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
         with self.session() as s:
