@@ -1,11 +1,13 @@
-"""Benchmark: row-heavy inbound files through the real lifecycle (issue 13, item 8).
+"""Benchmark: row-heavy inbound files through the real lifecycle (issue 13, item 8; issue 14).
 
 Cases, for each size in MB: a dispatch file where every row is the same valid line (so every row is a duplicate),
 a dispatch file where every row is unreadable, and stock snapshots of the same two shapes. Each case runs in a
 child process of its own (a clean peak memory): the Odoo stand-in with one released order, the embedded SFTP
 server playing the 3PL, a SQLite ledger in a temporary directory, and ``handle_file`` from the download to
 archive/. Prints per case: rows, wall time of ``handle_file``, peak RSS of the child (and the baseline before the
-file was handled), rows/s and seconds per MB (linear when that ratio stays flat as the size grows).
+file was handled), rows/s and seconds per MB (linear when that ratio stays flat as the size grows), and for the
+largest size the figures against issue 14's goals: within the task timeout, and bounded memory (a peak under
+1.5 GiB, growing less than the file: MiB of peak per MB of file falling as the size grows).
 
     ./bin/bench benchmarks/row_heavy.py                 # 1 10 50 200 MB
     ./bin/bench benchmarks/row_heavy.py 1 10            # chosen sizes (MB, decimals allowed)
@@ -34,6 +36,7 @@ CASES = ("dispatch-duplicate", "dispatch-unreadable", "stock-duplicate", "stock-
 DEFAULT_SIZES = (1.0, 10.0, 50.0, 200.0)
 QUICK_SIZES = (0.02, 0.05)
 TASK_TIMEOUT_S = 3600  # plugins/threepl_bridge/airflow/dags.py DEFAULT_ARGS["execution_timeout"]
+PEAK_GOAL_MIB = 1536  # issue 14: bounded memory, e.g. under 1.5 GB at 200 MB
 SHIPPED = "2026-11-19 16:00:00"  # the demo partner's local time, before the run (2026-11-20 09:30 UTC)
 
 
@@ -141,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for case in cases:
         per_mb: list[float] = []
+        measured: list[tuple[float, float, float]] = []  # (MB, seconds, peak MiB)
         for mb in sizes:
             r = child(case, mb, a.timeout)
             if r.get("seconds") is None:
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             refused = r["state"] == "input_error" and "limit (THREEPL_MAX_FILE_MB)" in str(r.get("error"))  # not even read
             if not refused:
                 per_mb.append(secs / size)
+                measured.append((size, secs, float(r["peak_mib"])))  # type: ignore[arg-type]
             outcome = f"{r['state']}: posted {r['posted']}, duplicate {r['duplicate']}, exception {r['exception']} of {r['rows_recorded']}"
             if r.get("error"):
                 label = "REFUSED UP FRONT" if refused else "QUARANTINED WHOLE" if r["state"] == "input_error" else outcome
@@ -161,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             growth = per_mb[-1] / per_mb[0]
             print(f"{case:<20} s/MB from the smallest to the largest size x{growth:.2f} "
                   f"({'linear' if growth < 1.5 else 'NOT linear'})")
+        if measured:
+            size, secs, peak = measured[-1]
+            within = secs <= TASK_TIMEOUT_S and peak < PEAK_GOAL_MIB
+            memory = ", ".join(f"{p / s:.1f}" for s, _, p in measured)
+            print(f"{case:<20} {size:.0f} MB: {secs:.0f} s (goal <= {TASK_TIMEOUT_S}), peak {peak:.0f} MiB (goal < {PEAK_GOAL_MIB}): "
+                  f"{'MET' if within else 'MISSED'}; peak MiB per MB by size: {memory}")
     return 1 if failed else 0
 
 

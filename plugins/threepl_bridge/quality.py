@@ -76,67 +76,256 @@ def add_keys(frame: Any) -> Any:
 
 def validate_rows(kind: str, rows: list[ParsedRow], *, parameters: dict[str, Any]) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over the parsed rows; returns row issues and a per-expectation summary."""
-    if not rows:
-        return [], []
-    parse_failed = {(r.number, p.field) for r in rows for p in r.problems}
-    return validate_frame(kind, _frame(rows), parameters=parameters, parse_failed=parse_failed)
+    validation = Validation(kind, parameters=parameters)
+    validation.add_rows(rows)
+    return validation.finish()
 
 
 def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_failed: set[tuple[int, str]] | None = None) -> tuple[list[Problem], list[CheckSummary]]:
     """Run the ``kind`` suite over a frame with a ``row`` column; values already reported unreadable
     (``parse_failed``: (row, field)) are not reported again."""
-    if len(frame) == 0:
-        return [], []
-    frame = frame.reset_index(drop=True)  # GX reports failing rows by index label: here a label is a position
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
-    import pandas as pd
+    validation = Validation(kind, parameters=parameters)
+    validation.add(frame, parse_failed)
+    return validation.finish()
 
-    suite_dict = load_suite(kind)
-    params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
-    context = gx.get_context(mode="ephemeral")
-    try:
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass
-    # an optional canonical field the partner's layout does not map (e.g. no unit column) has nothing to check
-    expectations = [e for e in suite_dict["expectations"] if all(c in frame.columns for c in _columns(e))]
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_dict["name"], expectations=expectations))
-    batch = (
-        context.data_sources.add_pandas("threepl").add_dataframe_asset(kind).add_batch_definition_whole_dataframe("file")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    # index labels, not {"row": ...} dicts: GX builds those with one DataFrame.at per failing row and column,
-    # which took most of the time of a file with many failing rows
-    result = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0}, expectation_parameters=params,
-    )
-    parse_failed = parse_failed or set()
-    numbers = frame["row"].to_numpy()
-    issues: list[Problem] = []
-    summary: list[CheckSummary] = []
-    for item in result.results:
-        config = item.expectation_config
-        code = (config.meta or {}).get("code")
+
+GX_ROWS = 1_000_000  # rows per Great Expectations run: a larger file is validated in runs of this many rows
+_KEYS = ("threepl-bridge-1", "threepl-bridge-2")  # two 64-bit hashes per row (pandas takes a 16-byte hash_key)
+
+
+class Validation:
+    """The ``kind`` suite over a file given a chunk at a time (:meth:`add`), then :meth:`finish`.
+
+    A file of at most :data:`GX_ROWS` rows is validated in one run of the whole suite, as it is. A larger one runs
+    the row-wise expectations on each :data:`GX_ROWS` rows, and the file-wide ones (compound uniqueness) once at the
+    end, on the rows' keys: two independent 64-bit hashes of the key columns per row, so memory stays 24 bytes a row
+    (two different keys hash alike in both with a probability of about 2**-128). GX sees only the columns the suite
+    checks, texts as categories (its data fingerprint and the uniqueness check hash every value otherwise). Issues
+    come in the order of one run: expectation by expectation, row by row.
+
+    ``keep``: at most this many issues are kept (a file far too wrong is quarantined whole: its issues are only
+    counted); :attr:`truncated` says whether any was left out, :attr:`failing` marks every row with one.
+    """
+
+    def __init__(self, kind: str, *, parameters: dict[str, Any], rows: int = GX_ROWS, keep: int | None = None) -> None:
+        import pandas as pd
+
+        self.kind, self.rows, self.keep = kind, rows, keep
+        self.kept, self.truncated, self.failing = 0, False, RowSet()
+        self.suite = load_suite(kind)
+        self.params = {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in parameters.items()}
+        self.pending: list[Any] = []
+        self.pending_rows = 0
+        self.parse_failed: set[tuple[int, str]] = set()
+        self.expectations: list[dict[str, Any]] | None = None
+        self.runs = 0
+        self.found: dict[int, list[Problem]] = {}  # expectation position -> issues, over the runs
+        self.counts: dict[int, list[Any]] = {}  # expectation position -> [config, success, unexpected]
+        self.order: list[int] = []  # expectation positions in GX's result order
+        self.keys: list[tuple[Any, Any, Any]] = []  # (row numbers, hash 1, hash 2) per run, for the file-wide expectations
+        self.gx: Any = None
+
+    def add_rows(self, rows: list[ParsedRow], parse_failed: set[tuple[int, str]] | None = None) -> None:
+        """Rows, as :meth:`add` (``parse_failed``: by default, the rows' own problems)."""
+        if rows:
+            self.add(_frame(rows), {(r.number, p.field) for r in rows for p in r.problems} if parse_failed is None else parse_failed)
+
+    def add(self, frame: Any, parse_failed: set[tuple[int, str]] | None = None) -> None:
+        """One chunk: a frame with a ``row`` column, rows in file order (``parse_failed``: (row, field) of its values
+        already reported unreadable, not reported again)."""
+        failed = parse_failed or set()
+        while len(frame) > self.rows:  # larger than a run: in runs of self.rows
+            head, frame = frame.iloc[: self.rows], frame.iloc[self.rows :]
+            last = int(head["row"].iloc[-1])
+            head_failed = {k for k in failed if k[0] <= last}
+            self._queue(head, head_failed)
+            failed = failed - head_failed
+        self._queue(frame, failed)
+
+    def _queue(self, frame: Any, failed: set[tuple[int, str]]) -> None:
+        if len(frame) == 0:
+            return
+        self.pending.append(frame)
+        self.pending_rows += len(frame)
+        self.parse_failed |= failed
+        if self.pending_rows > self.rows:
+            self._flush()
+
+    def finish(self) -> tuple[list[Problem], list[CheckSummary]]:
+        """Every issue (each naming its row and field) and the per-expectation summary."""
+        if self.pending_rows:
+            self._flush(whole=not self.runs)
+        if self.keys:
+            self._file_wide()
+        issues = [p for position in self.order for p in self.found.get(position, [])]
+        summary = [self._summary(position) for position in self.order]
+        return issues, summary
+
+    # ------------------------------------------------------------------------------------------------ runs
+
+    def _flush(self, *, whole: bool = False) -> None:
+        """One run over the rows queued (``whole``: the file's only run, every expectation in it)."""
+        import pandas as pd
+
+        batch = self.pending[0] if len(self.pending) == 1 else pd.concat(self.pending, ignore_index=True)
+        failed, self.pending, self.pending_rows, self.parse_failed = self.parse_failed, [], 0, set()
+        numbers = batch["row"].to_numpy()
+        if self.expectations is None:  # an optional field the partner's layout does not map has nothing to check
+            self.expectations = [e for e in self.suite["expectations"] if all(c in batch.columns for c in _columns(e))]
+        chosen = [(i, e) for i, e in enumerate(self.expectations) if whole or not _file_wide(e)]
+        if not whole:
+            self._hash_keys(batch, numbers)
+        self._run(chosen, batch.reset_index(drop=True), numbers, failed)
+        self.runs += 1
+
+    def _hash_keys(self, batch: Any, numbers: Any) -> None:
+        import pandas as pd
+
+        assert self.expectations is not None
+        for e in self.expectations:
+            if _file_wide(e):
+                keys = batch[list(_columns(e))]
+                hashes = [pd.util.hash_pandas_object(keys, index=False, hash_key=k).to_numpy() for k in _KEYS]
+                self.keys.append((numbers, *hashes))
+                return  # the suites' file-wide expectations share one key here (checked in _file_wide_frame)
+
+    def _file_wide(self) -> None:
+        import numpy as np
+        import pandas as pd
+
+        assert self.expectations is not None
+        chosen = [(i, e) for i, e in enumerate(self.expectations) if _file_wide(e)]
+        if not chosen:
+            return
+        if len({tuple(_columns(e)) for _, e in chosen}) > 1 or any((e.get("kwargs") or {}).get("ignore_row_if", "never") != "never" for _, e in chosen):
+            raise RuntimeError(f"suite {self.kind}: a file of more than {self.rows} rows takes one compound key, every row counted")
+        numbers = np.concatenate([k[0] for k in self.keys])
+        frame = pd.DataFrame({"_key1": np.concatenate([k[1] for k in self.keys]), "_key2": np.concatenate([k[2] for k in self.keys])})
+        # GX's own condition for this expectation on pandas (~duplicated(keep=False)), over the keys' hashes: GX itself
+        # would also list every unexpected row's values, a dict each (a GiB for a few million duplicate rows)
+        unexpected = np.flatnonzero(frame.duplicated(keep=False).to_numpy()).tolist()
+        for position, e in chosen:
+            mostly = float((e.get("kwargs") or {}).get("mostly", 1))
+            self._take(position, e["type"], e.get("meta") or {}, e.get("kwargs") or {}, len(frame) - len(unexpected) >= mostly * len(frame),
+                       unexpected, frame, numbers, set())
+
+    def _context(self) -> Any:
+        if self.gx is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+
+            context = gx.get_context(mode="ephemeral")
+            try:
+                context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
+            except Exception:  # noqa: BLE001 - cosmetic only
+                pass
+            definition = context.data_sources.add_pandas("threepl").add_dataframe_asset(self.kind).add_batch_definition_whole_dataframe("file")
+            self.gx = (gx, context, definition)
+        return self.gx
+
+    def _run(self, chosen: list[tuple[int, dict[str, Any]]], frame: Any, numbers: Any, parse_failed: set[tuple[int, str]]) -> None:
+        """One GX run of the ``chosen`` expectations (position in the suite, expectation) over ``frame``."""
+        if not chosen:
+            return
+        gx, context, definition = self._context()
+        suite = context.suites.add(gx.ExpectationSuite(name=f"{self.suite['name']}-{self.runs}-{chosen[0][0]}",
+                                                       expectations=[e for _, e in chosen]))
+        position_of = {e.id: i for (i, _), e in zip(chosen, suite.expectations)}
+        original = dict(enumerate(self.expectations or []))
+        batch = definition.get_batch(batch_parameters={"dataframe": _compact(frame, [c for _, e in chosen for c in _columns(e)])})
+        # index labels, not {"row": ...} dicts: GX builds those with one DataFrame.at per failing row and column,
+        # which took most of the time of a file with many failing rows
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0},
+                                expectation_parameters=self.params)
+        for item in result.results:
+            config = item.expectation_config
+            exc = item.exception_info or {}
+            if exc.get("raised_exception"):
+                raise RuntimeError(f"expectation {config.type} on {config.kwargs.get('column')} could not run: {exc.get('exception_message')}")
+            position = position_of[config.id]
+            self._take(position, config.type, config.meta or {}, original[position].get("kwargs") or {}, bool(item.success),
+                       item.result.get("unexpected_index_list") or [], frame, numbers, parse_failed)
+
+    def _take(self, position: int, expectation: str, meta: dict[str, Any], kwargs: dict[str, Any], success: bool, unexpected: list[int],
+              frame: Any, numbers: Any, parse_failed: set[tuple[int, str]]) -> None:
+        """One expectation's result on one run: its summary counts, its issues (``unexpected``: positions in ``frame``)."""
+        code = meta.get("code")
+        column = kwargs.get("column") or ",".join(kwargs.get("column_list") or [])
         if not code:
-            raise RuntimeError(f"expectation {config.type} on {config.kwargs.get('column')} in suite {kind} has no meta.code")
-        column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or [])
-        exc = item.exception_info or {}
-        if exc.get("raised_exception"):
-            raise RuntimeError(f"expectation {config.type} on {column} could not run: {exc.get('exception_message')}")
-        unexpected = item.result.get("unexpected_index_list") or []
-        summary.append(CheckSummary(expectation=config.type, column=column, code=code, success=bool(item.success), unexpected=len(unexpected)))
+            raise RuntimeError(f"expectation {expectation} on {kwargs.get('column')} in suite {self.kind} has no meta.code")
+        if position not in self.counts:
+            self.order.append(position)
+            self.counts[position] = [expectation, column, code, True, 0]
+        counts = self.counts[position]
+        counts[3] = counts[3] and success
+        counts[4] += len(unexpected)
         if not unexpected:
-            continue
-        field = config.kwargs.get("column") or "key"
+            return
+        field = kwargs.get("column") or "key"
         values = frame[field].to_numpy() if field in frame.columns else None
-        make, details = code_named(code), _details(config.type, column, config.kwargs, params)
+        make, details = code_named(code), _details(expectation, column, kwargs, self.params)
+        found = self.found.setdefault(position, [])
+        self.failing.add(numbers[unexpected])
+        if self.keep is not None and self.kept + len(unexpected) > self.keep:
+            self.truncated, unexpected = True, unexpected[: max(0, self.keep - self.kept)]
+        self.kept += len(unexpected)
         for label in unexpected:
             number = int(numbers[label])
             if (number, field) in parse_failed:
                 continue  # already reported as an unreadable value
-            issues.append(make(row=number, field=field, value=None if values is None else values[label], **details))
-    return issues, summary
+            found.append(make(row=number, field=field, value=None if values is None else values[label], **details))
+
+    def _summary(self, position: int) -> CheckSummary:
+        expectation, column, code, success, unexpected = self.counts[position]
+        return CheckSummary(expectation=expectation, column=column, code=code, success=success, unexpected=unexpected)
+
+
+class RowSet:
+    """A set of row numbers (line numbers), one byte a line: a file's failing rows in a few MB, however many."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.marks = np.zeros(0, dtype=bool)
+
+    def add(self, numbers: Any) -> None:
+        import numpy as np
+
+        numbers = np.asarray(numbers, dtype=np.int64)
+        if len(numbers):
+            top = int(numbers.max()) + 1
+            if top > len(self.marks):
+                self.marks = np.concatenate([self.marks, np.zeros(max(top - len(self.marks), len(self.marks)), dtype=bool)])
+            self.marks[numbers] = True
+
+    def __or__(self, other: "RowSet") -> "RowSet":
+        import numpy as np
+
+        out, n = RowSet(), max(len(self.marks), len(other.marks))
+        out.marks = np.zeros(n, dtype=bool)
+        out.marks[: len(self.marks)] |= self.marks
+        out.marks[: len(other.marks)] |= other.marks
+        return out
+
+    def __len__(self) -> int:
+        return int(self.marks.sum())
+
+
+def _file_wide(expectation: dict[str, Any]) -> bool:
+    """Whether an expectation compares rows with each other (so it cannot run chunk by chunk)."""
+    return expectation.get("type") == "expect_compound_columns_to_be_unique"
+
+
+def _compact(frame: Any, columns: list[str]) -> Any:
+    """The columns GX checks, texts as categories (the same values, nulls and sets; hashing and uniqueness work on
+    the codes)."""
+    import pandas as pd
+
+    out = {}
+    for c in dict.fromkeys(columns):
+        column = frame[c]
+        out[c] = column.astype("category") if column.dtype == object or pd.api.types.is_string_dtype(column.dtype) else column
+    return pd.DataFrame(out)
 
 
 def _columns(expectation: dict[str, Any]) -> list[str]:

@@ -79,7 +79,7 @@ def test_the_same_unreadable_bytes_dropped_again_are_read_again_not_a_duplicate(
     calls = {"n": 0}
     from threepl_bridge.flows import exchange as lifecycle
 
-    real = lifecycle.read_rows
+    real = lifecycle.iter_rows
 
     def crashing_once(*args, **kwargs):  # a reader defect on this file, fixed by the next release
         calls["n"] += 1
@@ -87,7 +87,7 @@ def test_the_same_unreadable_bytes_dropped_again_are_read_again_not_a_duplicate(
             raise OverflowError("date value out of range")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "read_rows", crashing_once)
+    monkeypatch.setattr(lifecycle, "iter_rows", crashing_once)
     drop(world, world.demo, "dispatches", "DISPATCH_P.csv", body)
     drop(world, world.demo, "dispatches", "DISPATCH_Q.csv", dispatch_csv([
         f"{released['two']['name']},1,FURN_8855,,10,EA,,2026-11-02 10:00:00,Standard delivery,SD1,P2",

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from threepl_bridge.flows.inbound_types import SETTLED, FileResult, Inbound, InboundKind, Processed, _result, inbound_document
 from threepl_bridge.flows.inbox import _move, _refuse_up_front, _unreadable, _vanished, bare, list_files, max_file_bytes, settled_folder
-from threepl_bridge.formats.reader import UnreadableFile, read_frame, read_rows
+from threepl_bridge.formats.reader import UnreadableFile, iter_frames, iter_rows
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome, State
 from threepl_bridge.specs.models import Partner
@@ -130,15 +132,14 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     partner, ledger, exchange = work.partner, work.ledger, work.exchange
     layout = partner.layout_for(kind.name)
     try:
-        _parse_and_validate(kind, work, layout, data)
+        rows, failed = _parse_and_validate(kind, work, layout, data)
     except UnreadableFile as exc:
         return _unreadable(kind, work, f"{exchange.remote_name}: {exc}")
     except READER_DEFECTS as exc:  # a value our reader or a check could not cope with: quarantined, replayable once fixed
         log.exception("%s: reading failed", exchange.remote_name)
         return _unreadable(kind, work, f"{exchange.remote_name}: could not be read ({type(exc).__name__}: {exc}); "
                                        "this is a defect of the bridge: report it with the file")
-    failed, rows = len(work.failed_rows()), len(work.row_numbers())
-    if failed > max_row_exceptions() and failed * 2 > rows:
+    if _too_wrong(failed, rows):
         return _unreadable(kind, work, f"{exchange.remote_name}: {failed} of {rows} rows cannot be taken (first: {work.problems[0].message}); "
                                        "a file this wrong is quarantined whole rather than excepted row by row: check the layout "
                                        "with the 3PL, then replay it")
@@ -147,11 +148,11 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     with work.held:  # leases the kind took (pickings) are held until its rows' outcomes are committed
         processed = kind.process(work)
         _record(kind, work, processed.outcomes)
-        counts = ledger.close_counts(exchange.id, rows_total=len(work.row_numbers()))
+        counts = ledger.close_counts(exchange.id, rows_total=rows)
     note = processed.note or f"posted {counts['posted']}, duplicate {counts['duplicate']}, exception {counts['exception']}"
     ledger.transition(exchange.id, State.INPUT_PROCESSED, note=note, run_id=work.run_id)
     moved_to = _move(work, kind.name, partner.spec.sftp.archive_folder)
-    log.info("%s: %d rows: %s; archived as %s", exchange.remote_name, len(work.row_numbers()), counts, moved_to)
+    log.info("%s: %d rows: %s; archived as %s", exchange.remote_name, rows, counts, moved_to)
     details = dict(processed.result)
     if processed.after_archive is not None:
         details.update(processed.after_archive())
@@ -164,27 +165,68 @@ def max_row_exceptions() -> int:
     return int(os.environ.get("THREEPL_MAX_ROW_EXCEPTIONS", "10000"))
 
 
-def _parse_and_validate(kind: InboundKind, work: Inbound, layout: Any, data: bytes) -> None:
-    """Steps 3 and 4: the rows (or frame) and every value and row problem, each naming its row."""
-    from threepl_bridge.quality import add_keys, validate_frame, validate_rows
+def _too_wrong(failed: int, rows: int) -> bool:
+    return failed > max_row_exceptions() and failed * 2 > rows
+
+
+KEEP_ROWS = 100_000  # row objects kept on the first reading of a row-shaped file (see _parse_and_validate)
+KEEP_PROBLEMS = 1000  # problems kept on the first reading, at least (else 4 x THREEPL_MAX_ROW_EXCEPTIONS)
+
+
+def _parse_and_validate(kind: InboundKind, work: Inbound, layout: Any, data: bytes) -> tuple[int, int]:
+    """Steps 3 and 4: the rows (or frame) and every value and row problem, each naming its row; returns the number
+    of rows and of failing rows.
+
+    The file is read and validated a chunk at a time. The first reading keeps at most :data:`KEEP_ROWS` row objects
+    (a frame-shaped kind keeps its compact frame whole) and ``4 * THREEPL_MAX_ROW_EXCEPTIONS`` problems (at least
+    :data:`KEEP_PROBLEMS`); beyond those it only counts the failing rows, so a file far too wrong is quarantined in
+    bounded memory. A large file that is not too wrong is read a second time in full, for its kind's step and its
+    row outcomes."""
+    rows, failed, complete = _read(kind, work, layout, data, keep=max(4 * max_row_exceptions(), KEEP_PROBLEMS))
+    if not complete and not _too_wrong(failed, rows):
+        rows, failed, _ = _read(kind, work, layout, data, keep=None)
+    return rows, failed
+
+
+def _read(kind: InboundKind, work: Inbound, layout: Any, data: bytes, *, keep: int | None) -> tuple[int, int, bool]:
+    """One reading (``keep``: None keeps every row and problem): (rows, failing rows, whether all was kept)."""
+    import pandas as pd
+
+    from threepl_bridge.quality import GX_ROWS, RowSet, Validation, add_keys
 
     partner, name = work.partner, work.exchange.remote_name
-    if kind.frame:
-        frame, parse_problems = read_frame(layout, data, partner.spec.tz)
-        work.frame = add_keys(frame)
-    else:
-        work.rows = read_rows(layout, data, partner.spec.tz)
-        parse_problems = [p for r in work.rows for p in r.problems]
-    work.problems = [p.reported_as(kind.value_unreadable).located(name) for p in parse_problems]
-    parameters = {"uom_codes": [u.code for u in partner.spec.uom], "now": work.now}
-    if kind.frame:
-        found, work.summary = validate_frame(kind.name, work.frame, parameters=parameters, parse_failed={(p.row, p.field) for p in parse_problems})
-    else:
-        found, work.summary = validate_rows(kind.name, work.rows, parameters=parameters)
-    work.problems += [p.located(name) for p in found]
+    validation = Validation(kind.name, parameters={"uom_codes": [u.code for u in partner.spec.uom], "now": work.now}, keep=keep,
+                            rows=GX_ROWS if kind.frame else GX_ROWS // 4)  # (a row object's frame is wider than a snapshot's)
+    work.rows, work.frame, work.problems = [], None, []
+    frames, unreadable, rows, complete = [], RowSet(), 0, True
+    for chunk in (iter_frames if kind.frame else iter_rows)(layout, data, partner.spec.tz):
+        frame, found = (add_keys(chunk[0]), chunk[1]) if kind.frame else (None, [p for r in chunk for p in r.problems])
+        unreadable.add([p.row for p in found])
+        room = len(found) if keep is None else max(0, keep - len(work.problems))  # beyond: only counted (the file is
+        complete = complete and room >= len(found)  # quarantined, or read again in full: nothing more is kept)
+        work.problems += [p.reported_as(kind.value_unreadable).located(name) for p in found[:room]]
+        parse_failed = {(p.row, p.field) for p in found} if complete else set()
+        if frame is not None:
+            validation.add(frame, parse_failed)
+        else:
+            validation.add_rows(chunk, parse_failed)
+            complete = complete and (keep is None or rows + len(chunk) <= KEEP_ROWS)
+        rows += len(frame) if frame is not None else len(chunk)
+        if not complete:
+            frames, work.rows = [], []
+        elif frame is not None:
+            frames.append(frame)
+        else:
+            work.rows += chunk
+    found, work.summary = validation.finish()
+    complete = complete and not validation.truncated
+    work.problems += [p.located(name) for p in (found if complete else found[: max(0, (keep or 0) - len(work.problems))])]
+    if kind.frame and complete:
+        work.frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return rows, len(unreadable | validation.failing), complete
 
 
-def _record(kind: InboundKind, work: Inbound, outcomes: list[dict[str, Any]]) -> None:
+def _record(kind: InboundKind, work: Inbound, outcomes: Iterable[dict[str, Any]]) -> None:
     """Every problem becomes its row's exception (the first problem of a row when the kind keeps one per row)."""
     by_number = {r.number: r for r in work.rows}
     rows: list[dict[str, Any]] = []
@@ -200,4 +242,4 @@ def _record(kind: InboundKind, work: Inbound, outcomes: list[dict[str, Any]]) ->
         if kind.row_data is not None and p.row in by_number:
             item["data"] = kind.row_data(by_number[p.row])
         rows.append(item)
-    work.ledger.record_rows(work.exchange.id, rows + outcomes)
+    work.ledger.record_rows(work.exchange.id, chain(rows, outcomes))  # (outcomes may be a generator)

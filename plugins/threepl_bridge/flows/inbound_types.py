@@ -4,7 +4,7 @@ the file on its way (:class:`Inbound`), what a kind's step did (:class:`Processe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -59,10 +59,11 @@ class Inbound:
 
 @dataclass
 class Processed:
-    """What a kind's ``process`` step did: outcomes of the rows that are not exceptions, a note for the exchange's
+    """What a kind's ``process`` step did: outcomes of the rows that are not exceptions (a list, or a generator: a
+    snapshot of millions of rows yields them while they are recorded), a note for the exchange's
     history, the kind's own result fields, and work to do once the file is archived (reports)."""
 
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: Iterable[dict[str, Any]] = field(default_factory=list)
     note: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     after_archive: Callable[[], dict[str, Any]] | None = None

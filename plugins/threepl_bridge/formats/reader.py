@@ -25,12 +25,15 @@ records with the same code and convert every value with :func:`parse_value`, so 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from itertools import chain, islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,39 +178,83 @@ def _problem(f: LayoutField, row: int, text: str, failure: tuple[codes.Code, str
     return Problem(code=code, message=message, row=row, field=f.name, value=text)
 
 
-def _decode(layout: Layout, data: bytes) -> str:
-    try:
-        text = data.decode(layout.encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UnreadableFile(f"line {line}: bytes {data[exc.start:exc.end]!r} are not valid {layout.encoding}") from None
-    if text.startswith(BOM):  # a UTF-8 BOM in a file whose layout says plain utf-8
-        text = text[1:]
-    if not text.strip():
+PIECE_BYTES = 1 << 22  # the text is decoded about this many bytes at a time
+CHUNK_ROWS = 100_000  # records per chunk: the readers' memory is that of one chunk, whatever the size of the file
+
+
+def _pieces(layout: Layout, data: bytes) -> Iterator[str]:
+    """The file's text in pieces of about :data:`PIECE_BYTES`, each cut after a line feed (in an encoding where a line
+    feed is that one byte, so no character straddles two pieces; in another, UTF-16 say, one piece), the BOM dropped.
+    Undecodable bytes raise :class:`UnreadableFile` naming the line."""
+    decoder = codecs.getincrementaldecoder(layout.encoding)("strict")
+    step = PIECE_BYTES if "a\n".encode(layout.encoding).endswith(b"a\n") else len(data) + 1  # (utf-8-sig: after its BOM)
+    start, first = 0, True
+    while first or start < len(data):
+        end = data.find(b"\n", start + step) if start + step < len(data) else -1
+        end = len(data) if end < 0 else end + 1
+        try:
+            text = decoder.decode(data[start:end], final=end >= len(data))
+        except UnicodeDecodeError as exc:
+            at = start + exc.start
+            line = data[:at].count(b"\n") + 1
+            raise UnreadableFile(f"line {line}: bytes {data[at:start + exc.end]!r} are not valid {layout.encoding}") from None
+        if first and text.startswith(BOM):  # a UTF-8 BOM in a file whose layout says plain utf-8
+            text = text[1:]
+        first, start = False, end
+        yield text
+
+
+def _scan(layout: Layout, data: bytes) -> bool:
+    """Decode the whole file once, piece by piece, so that undecodable bytes and an empty file are found before any
+    other problem (as when the file was decoded in one go; decoding is cheap next to parsing). Returns whether the
+    text is *plain*: no quote or escape character, no NUL, an ASCII delimiter - then every line is one record
+    whose fields lie between the delimiters, and :func:`_plain_delimited` reads it with pandas' C parser."""
+    blank, plain = True, isinstance(layout, DelimitedLayout) and layout.delimiter.isascii()
+    marks = [c for c in (getattr(layout, "quotechar", None), getattr(layout, "escapechar", None), "\x00") if c]
+    for piece in _pieces(layout, data):
+        blank = blank and not piece.strip()
+        plain = plain and not any(mark in piece for mark in marks)
+    if blank:
         raise UnreadableFile("the file is empty")
-    return text
+    return plain
 
 
 @dataclass
 class _Records:
-    """The file's records, column by column: the one reading both readers share."""
+    """One chunk of the file's records, column by column: the one reading both readers share."""
 
-    numbers: list[int]  # the line each record starts on
-    cells: dict[str, list[str]]  # canonical field -> its text per record (only the fields the file has)
+    numbers: Sequence[int]  # the line each record starts on
+    cells: dict[str, Sequence[str]]  # canonical field -> its text per record (only the fields the file has)
     shape: dict[int, str]  # record index -> why its shape is wrong
 
 
-def _records(layout: Layout, data: bytes) -> _Records:
-    text = _decode(layout, data)
-    return _fixed_width(layout, text) if isinstance(layout, FixedWidthLayout) else _delimited(layout, text)
+def _chunks(layout: Layout, data: bytes, size: int) -> Iterator[_Records]:
+    """The file's records, at most ``size`` at a time (a file-level problem raises :class:`UnreadableFile`)."""
+    plain = _scan(layout, data)
+    pieces = _pieces(layout, data)
+    if isinstance(layout, FixedWidthLayout):
+        chunks = _fixed_width(layout, pieces, size)
+    else:
+        chunks = _plain_delimited(layout, pieces, size) if plain else _delimited(layout, pieces, size)
+    return (records for records in chunks if len(records.numbers))  # (a chunk of blank lines only is none)
+
+
+def iter_rows(layout: Layout, data: bytes, tz: ZoneInfo, size: int | None = None) -> Iterator[list[ParsedRow]]:
+    """:func:`read_rows` a chunk of at most ``size`` (:data:`CHUNK_ROWS`) rows at a time (row numbers are the file's)."""
+    convert = _Values(layout, tz)
+    for records in _chunks(layout, data, size or CHUNK_ROWS):
+        yield _rows(layout, records, convert)
 
 
 def read_rows(layout: Layout, data: bytes, tz: ZoneInfo) -> list[ParsedRow]:
-    records = _records(layout, data)
+    return [row for chunk in iter_rows(layout, data, tz) for row in chunk]
+
+
+def _rows(layout: Layout, records: _Records, convert: _Values) -> list[ParsedRow]:
+    numbers = records.numbers
     present = [(f, records.cells[f.name]) for f in layout.fields if f.name in records.cells]
-    convert = _Values(layout, tz)
     rows = []
-    for index, number in enumerate(records.numbers):
+    for index, number in enumerate(numbers):
         raw = {f.name: cells[index] for f, cells in present}
         row = ParsedRow(number=number, values={}, raw=raw)
         for f in layout.fields:
@@ -244,34 +291,170 @@ def _positions(layout: DelimitedLayout, header: list[str]) -> dict[str, int]:
     return positions
 
 
-def _delimited(layout: DelimitedLayout, text: str) -> _Records:
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(layout))
-    lines: list[tuple[int, list[str]]] = []
-    start = 1
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _starts(batch: list[list[str]], before: int, after: int) -> Sequence[int]:
+    """The line each record of ``batch`` starts on: the records took lines ``before + 1 .. after``, one each unless a
+    quoted field holds line breaks (a multi-line record takes one line more per break)."""
+    if after - before == len(batch):
+        return range(before + 1, after + 1)
+    starts, line = [], before + 1
+    for cells in batch:
+        starts.append(line)
+        line += 1 + sum(len(_BREAK.findall(c)) for c in cells if "\n" in c or "\r" in c)
+    return starts
+
+
+def _delimited(layout: DelimitedLayout, pieces: Iterator[str], size: int) -> Iterator[_Records]:
+    """A text with quotes (or escapes, or NULs) read by the csv module: a quoted field may hold line breaks."""
+    reader = csv.reader(chain.from_iterable(io.StringIO(piece, newline="") for piece in pieces), dialect=_dialect(layout))
     try:
-        for cells in reader:
-            lines.append((start, cells))
-            start = reader.line_num + 1
+        positions, width = _header(layout, next(reader, []) if layout.header else [])
     except csv.Error as exc:
         raise UnreadableFile(f"line {reader.line_num}: {exc}") from None
+    yield from _csv_batches(reader, positions, width, size)
+
+
+def _csv_batches(reader: Any, positions: dict[str, int], width: int, size: int, offset: int = 0) -> Iterator[_Records]:
+    """Batches of at most ``size`` records from a csv reader (``offset``: the lines before its text)."""
+    try:
+        while True:
+            before = reader.line_num
+            batch = list(islice(reader, size))
+            if not batch:
+                return
+            yield _batch(batch, _starts(batch, before + offset, reader.line_num + offset), positions, width)
+    except csv.Error as exc:
+        raise UnreadableFile(f"line {reader.line_num + offset}: {exc}") from None
+
+
+def _header(layout: DelimitedLayout, cells: list[str]) -> tuple[dict[str, int], int]:
+    """The positions of the layout's fields in a record, and the width of a record."""
     if layout.header:
-        header = [h.strip() for h in lines[0][1]]
-        positions = _positions(layout, header)
-        body, width = lines[1:], len(header)
+        header = [h.strip() for h in cells]
+        return _positions(layout, header), len(header)
+    return {f.name: i for i, f in enumerate(layout.fields)}, len(layout.fields)
+
+
+class _Solid(dict):  # type: ignore[type-arg]
+    """delimiter -> a table of the bytes that make a line not blank: ASCII that is neither whitespace for
+    ``str.strip`` nor the delimiter (a byte of a non-ASCII character proves nothing: it may be a Unicode space)."""
+
+    def __missing__(self, delimiter: str) -> Any:
+        import numpy as np
+
+        table = np.zeros(256, dtype=bool)
+        table[:128] = [not chr(b).isspace() and chr(b) != delimiter for b in range(128)]
+        self[delimiter] = table
+        return table
+
+
+_SOLID = _Solid()
+
+
+def _plain_delimited(layout: DelimitedLayout, pieces: Iterator[str], size: int) -> Iterator[_Records]:
+    """A plain text (see :func:`_scan`) read with pandas' C parser, a piece at a time: line n is record n, its fields
+    are its delimiters plus one (counted with numpy), a short record's missing fields are empty, as the csv module
+    has them. A piece the C parser reads otherwise (a line longer than csv's field limit, a BOM at its start, a
+    record count that is not its line count) is read by the csv module instead."""
+    import numpy as np
+    import pandas as pd
+
+    line = 0  # lines before the piece
+    positions: dict[str, int] | None = None
+    width = 0
+    for piece in pieces:
+        if positions is None:
+            if layout.header:
+                first = _BREAK.search(piece)
+                head, piece = (piece[: first.start()], piece[first.end():]) if first else (piece, "")
+                positions, width = _header(layout, next(csv.reader([head], dialect=_dialect(layout)), []))
+                line = 1
+            else:
+                positions, width = _header(layout, [])
+        if not piece:
+            continue
+        raw = np.frombuffer(piece.encode("utf-8"), dtype=np.uint8)
+        end = raw == 10  # a line ends at LF, or at CR not followed by LF (CRLF ends at its LF)
+        end[:-1] |= (raw[:-1] == 13) & ~end[1:]
+        end[-1] |= raw[-1] == 13
+        ends = np.flatnonzero(end)
+        lines = len(ends) + (0 if end[-1] else 1)
+        starts = np.concatenate(([0], ends + 1))[:lines]  # every line has a byte at least (its terminator, or the last text)
+        fields = np.add.reduceat(raw == ord(layout.delimiter), starts, dtype=np.int64) + 1
+        solid = np.logical_or.reduceat(_SOLID[layout.delimiter][raw], starts)  # a byte neither blank nor the delimiter
+        longest = int(np.diff(np.concatenate(([-1], ends, [len(raw) - 1]))).max())
+        frame = None
+        if longest <= csv.field_size_limit() and not piece.startswith(BOM):
+            frame = pd.read_csv(io.StringIO(piece), sep=layout.delimiter, header=None, names=range(max(int(fields.max()), width, 1)),
+                                dtype=object, na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c", index_col=False)
+        if frame is None or len(frame) != lines:
+            reader = csv.reader(io.StringIO(piece, newline=""), dialect=_dialect(layout))
+            yield from _csv_batches(reader, positions, width, size, offset=line)
+            line += reader.line_num
+            continue
+        columns = [frame[i].to_numpy() for i in range(frame.shape[1])]
+        for start in range(0, lines, size):
+            stop = min(start + size, lines)
+            yield _block([c[start:stop] for c in columns], fields[start:stop], solid[start:stop], range(line + start + 1, line + stop + 1),
+                         positions, width)
+        line += lines
+
+
+def _block(columns: list[Any], fields: Any, solid: Any, numbers: range, positions: dict[str, int], width: int) -> _Records:
+    """Records from whole columns of cells (short records padded with empty cells), blank ones left out (``solid``:
+    the lines known not to be blank; the others are looked at)."""
+    import numpy as np
+
+    blank = [i for i in np.flatnonzero(~solid).tolist() if not "".join(c[i] for c in columns).strip()]
+    shape = {}
+    keep: Any = None
+    if blank:
+        keep = np.ones(len(numbers), dtype=bool)
+        keep[blank] = False
+    odd = np.flatnonzero(fields != width)
+    if len(odd):
+        kept = np.flatnonzero(keep) if keep is not None else None
+        index_of = {int(i): n for n, i in enumerate(kept.tolist())} if kept is not None else None
+        gone = set(blank)
+        for i in odd.tolist():
+            if i not in gone:
+                shape[index_of[i] if index_of is not None else i] = f"{int(fields[i])} fields instead of {width}"
+    if keep is not None:
+        columns = [c[keep] for c in columns]
+        numbers_: Sequence[int] = np.asarray(numbers)[keep].tolist()
     else:
-        positions = {f.name: i for i, f in enumerate(layout.fields)}
-        body, width = lines, len(layout.fields)
+        numbers_ = numbers
+    return _Records(numbers=numbers_, cells={name: columns[i] if i < len(columns) else np.full(len(numbers_), "", dtype=object)
+                                             for name, i in positions.items()}, shape=shape)
+
+
+def _batch(batch: list[list[str]], starts: Sequence[int], positions: dict[str, int], width: int) -> _Records:
+    """The records of a batch of csv rows, blank ones left out, column by column. A batch of full-width rows (the
+    usual) is turned into columns at C speed; one with a short, long or empty row record by record."""
+    if all(len(cells) == width for cells in batch) and width:
+        firsts = [cells[0] for cells in batch]
+        blank = [i for i, text in enumerate(firsts) if not text.strip() and not "".join(batch[i]).strip()]
+        if blank:
+            gone = set(blank)
+            keep = [i for i in range(len(batch)) if i not in gone]
+            batch, starts = [batch[i] for i in keep], [starts[i] for i in keep]
+        columns = list(zip(*batch)) if batch else [()] * width
+        return _Records(numbers=starts, cells={name: columns[i] for name, i in positions.items()}, shape={})
     records = _Records(numbers=[], cells={name: [] for name in positions}, shape={})
+    numbers = records.numbers
+    assert isinstance(numbers, list)
     columns = [(records.cells[name], i) for name, i in positions.items()]
-    for number, cells in body:
+    for number, cells in zip(starts, batch):
         if not cells or all(not c.strip() for c in cells):
             continue
         if len(cells) != width:
-            records.shape[len(records.numbers)] = f"{len(cells)} fields instead of {width}"
-        records.numbers.append(number)
+            records.shape[len(numbers)] = f"{len(cells)} fields instead of {width}"
+        numbers.append(number)
         n = len(cells)
         for column, i in columns:
-            column.append(cells[i] if i < n else "")
+            column.append(cells[i] if i < n else "")  # type: ignore[attr-defined]
     return records
 
 
@@ -283,19 +466,30 @@ def _unpad(f: LayoutField, cell: str) -> str:
     return cell.lstrip(f.pad) if f.align == "right" else cell.rstrip(f.pad)
 
 
-def _fixed_width(layout: FixedWidthLayout, text: str) -> _Records:
-    records = _Records(numbers=[], cells={f.name: [] for f in layout.fields}, shape={})
+def _fixed_width(layout: FixedWidthLayout, pieces: Iterator[str], size: int) -> Iterator[_Records]:
     spans = []
     for f in layout.fields:
         assert f.start is not None and f.length is not None
-        spans.append((f, records.cells[f.name], f.start - 1, f.start - 1 + f.length))
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        records.numbers.append(number)
-        for f, column, begin, end in spans:
-            column.append(_unpad(f, line[begin:end]))
-    return records
+        spans.append((f, f.start - 1, f.start - 1 + f.length))
+    numbered = ((n, line) for n, line in enumerate(chain.from_iterable(piece.splitlines() for piece in pieces), start=1) if line.strip())
+    while True:
+        batch = list(islice(numbered, size))
+        if not batch:
+            return
+        lines = [line for _, line in batch]
+        yield _Records(numbers=[n for n, _ in batch], shape={},
+                       cells={f.name: [_unpad(f, line[begin:end]) for line in lines] for f, begin, end in spans})
+
+
+def iter_frames(layout: Layout, data: bytes, tz: ZoneInfo, size: int | None = None):  # type: ignore[no-untyped-def]
+    """:func:`read_frame` a chunk of at most ``size`` rows at a time: (frame, problems) per chunk (one empty frame
+    for a file without records)."""
+    convert, empty = _Values(layout, tz), True
+    for records in _chunks(layout, data, size or CHUNK_ROWS):
+        empty = False
+        yield _frame(layout, records, convert, tz)
+    if empty:  # a header only: one empty frame, with the columns
+        yield _frame(layout, _Records(numbers=[], cells={}, shape={}), convert, tz)
 
 
 def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-untyped-def]
@@ -304,51 +498,66 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
     Returns a DataFrame with a ``row`` column (line number), one column per layout field (numbers as float,
     timestamps as UTC, dates and booleans as Python objects), and ``problems``: a
     :class:`~threepl_bridge.codes.Problem` (row, field, value) for each value that could not be read, in the
-    order :func:`read_rows` gives them. Each distinct text is converted once by :func:`parse_value`; timestamps
-    take a vectorised path and only the texts it cannot settle go through :func:`parse_value`.
+    order :func:`read_rows` gives them. Each distinct text of a column is converted once by :func:`parse_value`;
+    timestamps take a vectorised path and only the texts it cannot settle go through :func:`parse_value`.
     """
     import pandas as pd
 
-    records = _records(layout, data)
+    frames, problems = [], []
+    for frame, found in iter_frames(layout, data, tz):
+        frames.append(frame)
+        problems += found
+    if len(frames) == 1:
+        return frames[0], problems
+    return pd.concat(frames, ignore_index=True), problems
+
+
+def _frame(layout: Layout, records: _Records, convert: _Values, tz: ZoneInfo):  # type: ignore[no-untyped-def]
+    """One chunk as a frame: per column, the distinct texts are found at C speed (``pandas.factorize``), each is
+    converted once, and the values are taken back to the rows."""
+    import numpy as np
+    import pandas as pd
+
     numbers = records.numbers
-    convert = _Values(layout, tz)
-    frame = pd.DataFrame({"row": pd.Series(numbers, dtype="int64")})
+    n = len(numbers)
+    frame = pd.DataFrame({"row": np.asarray(numbers, dtype="int64")})
     found: list[tuple[int, int, Problem]] = []  # (record, field position, problem)
     for position, f in enumerate(layout.fields):
-        cells = records.cells.get(f.name) or [""] * len(numbers)
-        texts = pd.Series(cells, dtype=object)
-        stripped = texts.str.strip() if len(texts) else texts
-        if f.type is FieldType.STRING:
-            poisoned = stripped.str.contains(CONTROL.pattern, regex=True) if len(stripped) else stripped.astype(bool)
-            for index in poisoned.to_numpy().nonzero()[0].tolist():
-                found.append((index, position, _problem(f, numbers[index], cells[index], convert(f, cells[index])[1])))
-            frame[f.name] = stripped.where((stripped != "") & ~poisoned, None).to_numpy()
-            continue
-        if f.type is FieldType.DATETIME:
-            values, todo = _datetimes(layout, f, stripped, tz)
+        cells = records.cells.get(f.name)
+        if cells is None:
+            codes_, texts = np.zeros(n, dtype="intp"), [""]
         else:
-            values, todo = pd.Series([None] * len(texts), dtype=object), stripped != ""
-        if todo.any():
-            converted: dict[str, Any] = {}
-            failed: dict[str, tuple[codes.Code, str]] = {}
-            for text in pd.unique(stripped[todo]):
-                value, failure = convert(f, text)
-                if failure is None:
-                    converted[text] = value
-                else:
-                    failed[text] = failure
-            ok = todo & stripped.isin(list(converted))
-            if f.type is FieldType.DATETIME:
-                values[ok] = pd.to_datetime(stripped[ok].map(converted), utc=True)
-            else:
-                values[ok] = stripped[ok].map(converted)
-            if failed:
-                keys = stripped.to_numpy()
-                for index in (todo & ~ok).to_numpy().nonzero()[0].tolist():
-                    found.append((index, position, _problem(f, numbers[index], cells[index], failed[keys[index]])))
-        if f.type in NUMERIC:
-            values = pd.to_numeric(values.astype(float) if f.type is FieldType.DECIMAL else values)
-        frame[f.name] = values.to_numpy() if f.type is not FieldType.DATETIME else values
+            codes_, uniques = pd.factorize(np.asarray(cells, dtype=object) if n else np.empty(0, dtype=object))
+            texts = list(uniques)
+        stripped = [t.strip() for t in texts]
+        values: list[Any] = [None] * len(texts)
+        failures: dict[int, tuple[codes.Code, str]] = {}
+        if f.type is FieldType.DATETIME:
+            settled = _datetimes(layout, f, pd.Series(stripped, dtype=object), tz)
+            moments = list(settled)
+            for u, text in enumerate(texts):
+                if stripped[u] and moments[u] is pd.NaT:
+                    value, failure = convert(f, text)
+                    if failure is None:
+                        moments[u] = pd.Timestamp(value)
+                    else:
+                        failures[u] = failure
+            distinct = pd.to_datetime(pd.Series(moments, dtype=object), utc=True).dt.as_unit(settled.dt.unit)
+            column: Any = distinct.array.take(codes_)
+        else:
+            for u, text in enumerate(texts):
+                if stripped[u]:
+                    values[u], failure = convert(f, text)
+                    if failure is not None:
+                        failures[u] = failure
+            column = _column(f, values, codes_)
+        if failures:
+            bad = np.zeros(len(texts), dtype=bool)
+            bad[list(failures)] = True
+            for index in np.flatnonzero(bad[codes_]).tolist():
+                u = int(codes_[index])
+                found.append((index, position, _problem(f, numbers[index], texts[u], failures[u])))
+        frame[f.name] = column
     after = len(layout.fields)
     for index, why in records.shape.items():
         found.append((index, after, codes.ROW_SHAPE(row=numbers[index], detail=f"line {numbers[index]}: {why}")))
@@ -356,14 +565,30 @@ def read_frame(layout: Layout, data: bytes, tz: ZoneInfo):  # type: ignore[no-un
     return frame, [p for _, _, p in found]
 
 
-def _datetimes(layout: Layout, f: LayoutField, stripped: Any, tz: ZoneInfo) -> tuple[Any, Any]:
-    """The vectorised path for plain local timestamps in the layout's format inside the window; ``todo``: what
-    :func:`parse_value` must settle (other formats, offsets, a local time that occurs twice or never, out of range)."""
+def _column(f: LayoutField, values: list[Any], codes_: Any) -> Any:
+    """The per-row column of one field from its distinct values: numbers as float (an integer column without a gap
+    as int64), the rest as Python objects."""
+    import numpy as np
+
+    if f.type is FieldType.DECIMAL:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")[codes_]
+    if f.type is FieldType.INTEGER:
+        used = np.unique(codes_).tolist() if len(codes_) else []
+        if any(values[u] is None for u in used):  # a gap: float with NaN, as pandas.to_numeric makes it
+            return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")[codes_]
+        return np.array([0 if v is None else v for v in values], dtype="int64")[codes_]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out[codes_]
+
+
+def _datetimes(layout: Layout, f: LayoutField, stripped: Any, tz: ZoneInfo) -> Any:
+    """The vectorised path for plain local timestamps in the layout's format inside the window (UTC; NaT for what
+    :func:`parse_value` must settle: other formats, offsets, a local time that occurs twice or never, out of range)."""
     import pandas as pd
 
     empty = stripped == ""
     naive = pd.to_datetime(stripped.where(~empty), format=f.format or layout.datetime_format, errors="coerce")
     inside = (naive >= pd.Timestamp(EARLIEST)) & (naive < pd.Timestamp(LATEST) + pd.Timedelta(days=1))
     naive = naive.where(inside)
-    values = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-    return values, values.isna() & ~empty
+    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")

@@ -8,7 +8,9 @@ twice returns the same exchange, recording the same row outcome twice stores it 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -192,42 +194,54 @@ class Exchanges(_Base):
 
     # ---------------------------------------------------------------------------------- row outcomes
 
-    def record_rows(self, exchange_id: int, outcomes: list[dict[str, object]]) -> None:
+    def record_rows(self, exchange_id: int, outcomes: Iterable[dict[str, object]]) -> None:
         """Store row outcomes (keys of RowOutcome); an outcome already stored is not stored again. One read of
-        the exchange's stored outcomes and one bulk insert, whatever the number of rows; the indexed columns come
-        from each row's data, and exception rows whose shipment is posted are marked (ledger/dispatch_rows.py)."""
-        if not outcomes:
-            return
+        the exchange's stored outcomes (none for a new file: not read) and bulk inserts of at most INSERT_CHUNK
+        rows, whatever the number of rows; ``outcomes`` may be a generator, taken a chunk at a time, so a file's
+        outcomes are never all in memory (the outcomes already taken are told apart by one byte per row). The
+        indexed columns come from each row's data, and exception rows whose shipment is posted are marked
+        (ledger/dispatch_rows.py)."""
         with self.session() as s:
             exchange = s.get(Exchange, exchange_id)
             if exchange is None:
                 raise UnknownRecord("exchange", exchange_id)
-            stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(select(RowOutcome).filter_by(exchange_id=exchange_id))}
-            new: dict[tuple[object, ...], dict[str, object]] = {}
-            changed: list[dict[str, object]] = []
-            for item in outcomes:
-                row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
-                key = (row["row_number"], row["outcome"], row["code"], row["field"])
-                found = stored.get(key)  # type: ignore[arg-type]
-                if found is None:
-                    new.setdefault(key, {**row, **row_columns(row.get("data"), row["outcome"], exchange)})  # type: ignore[arg-type]
-                    continue
-                for attr in ("message", "record_key", "odoo_ref", "data"):
-                    if row.get(attr) is not None:
-                        setattr(found, attr, row[attr])
-                if row.get("data") is not None:
-                    columns = row_columns(found.data, found.outcome, exchange)
-                    found.partner, found.kind, found.order_ref, found.shipped_at = (columns[k] for k in ("partner", "kind", "order_ref", "shipped_at"))
-                    if found.settled_in in (None, exchange_id):  # a shipment settled by another file stays settled
-                        found.settled_in = columns["settled_in"]
-                    changed.append({"outcome": found.outcome, **columns})
-            now, pending = utcnow(), list(new.values())
+            query = select(RowOutcome).filter_by(exchange_id=exchange_id)
+            first = s.scalars(query.limit(1)).one_or_none()
+            stored = {(o.row_number, o.outcome, o.code, o.field): o for o in s.scalars(query)} if first is not None else {}
+            seen: dict[tuple[object, ...], bytearray] = {}  # (outcome, code, field) -> a mark per row number taken
+            touched: set[tuple[object, object]] = set()  # (outcome, order_ref) of posted and exception rows: what settles
+            now, items = utcnow(), iter(outcomes)
             blank = {"created_at": now, "message": None, "record_key": None, "odoo_ref": None, "data": None}
-            for start in range(0, len(pending), INSERT_CHUNK):  # bounded parameter sets, one transaction
-                # every row with every column (None included): one executemany per chunk, not one per run of rows alike
-                s.execute(insert(RowOutcome.__table__), [{**blank, **r} for r in pending[start : start + INSERT_CHUNK]])
+            while chunk := list(islice(items, INSERT_CHUNK)):
+                pending = []
+                for item in chunk:
+                    row = {"code": "", "field": "", **item, "exchange_id": exchange_id}
+                    key = (row["row_number"], row["outcome"], row["code"], row["field"])
+                    found = stored.get(key)  # type: ignore[arg-type]
+                    if found is None:
+                        marks, number = seen.setdefault(key[1:], bytearray()), int(key[0])  # type: ignore[call-overload]
+                        if number >= len(marks):
+                            marks.extend(bytes(number + 1 - len(marks) + len(marks) // 2))
+                        if not marks[number]:
+                            marks[number] = 1
+                            columns = row_columns(row.get("data"), row["outcome"], exchange)  # type: ignore[arg-type]
+                            pending.append({**blank, **row, **columns})
+                            touched.add((row["outcome"], columns.get("order_ref")))
+                        continue
+                    for attr in ("message", "record_key", "odoo_ref", "data"):
+                        if row.get(attr) is not None:
+                            setattr(found, attr, row[attr])
+                    if row.get("data") is not None:
+                        columns = row_columns(found.data, found.outcome, exchange)
+                        found.partner, found.kind, found.order_ref, found.shipped_at = (columns[k] for k in ("partner", "kind", "order_ref", "shipped_at"))
+                        if found.settled_in in (None, exchange_id):  # a shipment settled by another file stays settled
+                            found.settled_in = columns["settled_in"]
+                        touched.add((found.outcome, columns.get("order_ref")))
+                if pending:  # bounded parameter sets, one transaction; every column given (None included): one executemany
+                    s.execute(insert(RowOutcome.__table__), pending)
             s.flush()
-            settle_shipments(s, exchange, [*pending, *changed])  # exception rows whose shipment is posted now
+            # exception rows whose shipment is posted now
+            settle_shipments(s, exchange, [{"outcome": o, "order_ref": r} for o, r in touched if r and o in (Outcome.POSTED, Outcome.EXCEPTION)])
 
     def row_outcomes(self, exchange_id: int) -> list[RowOutcome]:
         with self.session() as s:
