@@ -9,8 +9,7 @@ Each (SKU, lot) is then classified:
   (rows not posted - exceptions or files not processed yet - or posted with a date after T);
 - ``variance``: a true difference (lost, damaged, miscounted), valued at Odoo's unit cost (FIFO valuation
   layers; standard price when none remain), in company currency;
-- ``unknown_sku``: the 3PL counts a SKU Odoo does not know;
-- ``absent``: Odoo holds the product, the snapshot does not list it (``policy.absent_means_zero`` decides
+- ``unknown_sku``: the 3PL counts a SKU Odoo does not know; ``absent``: Odoo holds the product, the snapshot does not list it (``policy.absent_means_zero`` decides
   whether that counts as 0 - a variance - or stays unexplained; it stays unexplained in a snapshot with a rejected
   row whose SKU cannot be read, as that row may have been the product);
 - ``rejected``: a row of the product (SKU and lot; every lot of an untracked product or of a row without a lot)
