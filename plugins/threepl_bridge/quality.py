@@ -90,6 +90,7 @@ def validate_frame(kind: str, frame: Any, *, parameters: dict[str, Any], parse_f
 
 
 GX_ROWS = 1_000_000  # rows per Great Expectations run: a larger file is validated in runs of this many rows
+COUNTING_ROWS = 100_000  # rows per run once the issues are only counted (GX lists every failing value of a run)
 _KEYS = ("threepl-bridge-1", "threepl-bridge-2")  # two 64-bit hashes per row (pandas takes a 16-byte hash_key)
 
 
@@ -148,7 +149,7 @@ class Validation:
         self.pending.append(frame)
         self.pending_rows += len(frame)
         self.parse_failed |= failed
-        if self.pending_rows > self.rows:
+        if self.pending_rows > (min(self.rows, COUNTING_ROWS) if self.truncated else self.rows):
             self._flush()
 
     def finish(self) -> tuple[list[Problem], list[CheckSummary]]:
@@ -203,7 +204,7 @@ class Validation:
         frame = pd.DataFrame({"_key1": np.concatenate([k[1] for k in self.keys]), "_key2": np.concatenate([k[2] for k in self.keys])})
         # GX's own condition for this expectation on pandas (~duplicated(keep=False)), over the keys' hashes: GX itself
         # would also list every unexpected row's values, a dict each (a GiB for a few million duplicate rows)
-        unexpected = np.flatnonzero(frame.duplicated(keep=False).to_numpy()).tolist()
+        unexpected = np.flatnonzero(frame.duplicated(keep=False).to_numpy())
         for position, e in chosen:
             mostly = float((e.get("kwargs") or {}).get("mostly", 1))
             self._take(position, e["type"], e.get("meta") or {}, e.get("kwargs") or {}, len(frame) - len(unexpected) >= mostly * len(frame),
@@ -246,7 +247,7 @@ class Validation:
             self._take(position, config.type, config.meta or {}, original[position].get("kwargs") or {}, bool(item.success),
                        item.result.get("unexpected_index_list") or [], frame, numbers, parse_failed)
 
-    def _take(self, position: int, expectation: str, meta: dict[str, Any], kwargs: dict[str, Any], success: bool, unexpected: list[int],
+    def _take(self, position: int, expectation: str, meta: dict[str, Any], kwargs: dict[str, Any], success: bool, unexpected: Any,
               frame: Any, numbers: Any, parse_failed: set[tuple[int, str]]) -> None:
         """One expectation's result on one run: its summary counts, its issues (``unexpected``: positions in ``frame``)."""
         code = meta.get("code")
@@ -259,7 +260,7 @@ class Validation:
         counts = self.counts[position]
         counts[3] = counts[3] and success
         counts[4] += len(unexpected)
-        if not unexpected:
+        if len(unexpected) == 0:
             return
         field = kwargs.get("column") or "key"
         values = frame[field].to_numpy() if field in frame.columns else None

@@ -76,3 +76,22 @@ def test_a_snapshot_whose_problems_all_fit_is_read_once(world, released, monkeyp
                          options={"reports_dir": world.sftp_root.parent / "reports"})
     assert readings == [40] and result.state == State.INPUT_PROCESSED and result.rows == 10
     assert {o.code for o in world.ledger.row_outcomes(result.exchange_id)} == {"", "STOCK_UNKNOWN_SKU"}
+
+
+def test_a_snapshot_larger_than_the_first_reading_keeps_is_read_again_and_reconciled(world, released, monkeypatch, readings):
+    from tests.flows.conftest import RUN_AT
+    from threepl_bridge.flows.exchange import handle_file, list_files
+    from threepl_bridge.flows.stock import STOCK
+
+    monkeypatch.setattr(exchange, "KEEP_FRAME_ROWS", 4)  # frame rows kept on the first reading
+    monkeypatch.setenv("THREEPL_MAX_ROW_EXCEPTIONS", "10")
+    lines = ["FURN_7800,,5,EA,ok,2026-11-20 01:10:00"] + [f"NOPE{i},,1,EA,ok,2026-11-20 01:10:00" for i in range(8)] + ["BAD,,x,EA,ok,2026-11-20 01:10:00"]
+    drop(world, world.demo, "stock", "STOCK_TWICE.csv", ("sku,lot,qty_on_hand,uom,status,snapshot_at\r\n" + "\r\n".join(lines) + "\r\n").encode())
+    transport = world.transport(world.demo)
+    [name] = list_files(world.demo, STOCK, transport, world.ledger)
+    result = handle_file(STOCK, world.demo, name, transport=transport, ledger=world.ledger, client=world.odoo, now=RUN_AT,
+                         options={"reports_dir": world.sftp_root.parent / "reports"})
+    assert readings == [40, None] and result.state == State.INPUT_PROCESSED and result.rows == 10
+    assert result.reconciliation_id is not None
+    codes = {o.row_number: o.code for o in world.ledger.row_outcomes(result.exchange_id)}
+    assert codes[2] == "" and codes[11] == "STOCK_FIELD_INVALID" and {codes[n] for n in range(3, 11)} == {"STOCK_UNKNOWN_SKU"}

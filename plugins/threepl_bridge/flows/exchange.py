@@ -170,6 +170,7 @@ def _too_wrong(failed: int, rows: int) -> bool:
 
 
 KEEP_ROWS = 100_000  # row objects kept on the first reading of a row-shaped file (see _parse_and_validate)
+KEEP_FRAME_ROWS = 2_000_000  # frame rows kept on the first reading of a frame-shaped file (about 130 MB)
 KEEP_PROBLEMS = 1000  # problems kept on the first reading, at least (else 4 x THREEPL_MAX_ROW_EXCEPTIONS)
 
 
@@ -178,7 +179,7 @@ def _parse_and_validate(kind: InboundKind, work: Inbound, layout: Any, data: byt
     of rows and of failing rows.
 
     The file is read and validated a chunk at a time. The first reading keeps at most :data:`KEEP_ROWS` row objects
-    (a frame-shaped kind keeps its compact frame whole) and ``4 * THREEPL_MAX_ROW_EXCEPTIONS`` problems (at least
+    (:data:`KEEP_FRAME_ROWS` rows of a frame-shaped kind) and ``4 * THREEPL_MAX_ROW_EXCEPTIONS`` problems (at least
     :data:`KEEP_PROBLEMS`); beyond those it only counts the failing rows, so a file far too wrong is quarantined in
     bounded memory. A large file that is not too wrong is read a second time in full, for its kind's step and its
     row outcomes."""
@@ -210,8 +211,9 @@ def _read(kind: InboundKind, work: Inbound, layout: Any, data: bytes, *, keep: i
             validation.add(frame, parse_failed)
         else:
             validation.add_rows(chunk, parse_failed)
-            complete = complete and (keep is None or rows + len(chunk) <= KEEP_ROWS)
-        rows += len(frame) if frame is not None else len(chunk)
+        n = len(frame) if frame is not None else len(chunk)
+        complete = complete and (keep is None or rows + n <= (KEEP_FRAME_ROWS if frame is not None else KEEP_ROWS))
+        rows += n
         if not complete:
             frames, work.rows = [], []
         elif frame is not None:
