@@ -24,7 +24,7 @@ from threepl_bridge.flows.shipments import Shipment
 from threepl_bridge.flows.dispatch_posting import _prepare_pickings
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 from threepl_bridge.odoo.errors import OdooTransientError, OdooUserError
-from threepl_bridge.odoo.stock_queries import comments_of
+from threepl_bridge.odoo.chatter import comments_of
 
 CUSTOMERS = 5  # Partners/Customers
 
@@ -158,7 +158,7 @@ def test_f11_a_plain_text_note_is_stored_as_a_paragraph_and_found_by_the_api_use
     [me] = odoo.x("res.users", "read", [odoo.client.uid], fields=["partner_id"])
     assert msg["author_id"][0] == me["partner_id"][0]
     assert [m["id"] for m in odoo.x("mail.message", "search_read", domain, fields=["body"])] == [mid]
-    assert comments_of(odoo.client, [picking["id"]]) == {picking["id"]: {text}}
+    assert comments_of(odoo.client, "stock.picking", [picking["id"]]) == {picking["id"]: {text}}
 
 
 def test_f11_a_string_written_to_a_message_body_is_parsed_as_html_not_escaped(odoo):
@@ -177,7 +177,7 @@ def test_f11_a_string_written_to_a_message_body_is_parsed_as_html_not_escaped(od
     assert stored("<p>a paragraph</p>") == "<p>a paragraph</p>"
     assert stored("line 1\nline 2") == "<p>line 1\nline 2</p>"
     assert stored("tracking 1Z&amp;9&lt;b&gt;X&lt;/b&gt;.") == "<p>tracking 1Z&amp;9&lt;b&gt;X&lt;/b&gt;.</p>"
-    assert comments_of(odoo.client, [picking["id"]])[picking["id"]] == {"tracking 1Z&9X.", "bold first", "a paragraph", "line 1\nline 2",
+    assert comments_of(odoo.client, "stock.picking", [picking["id"]])[picking["id"]] == {"tracking 1Z&9X.", "bold first", "a paragraph", "line 1\nline 2",
                                                                    "tracking 1Z&9<b>X</b>."}
 
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from threepl_bridge.odoo import chatter
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.warehouses import partner_warehouses
 from threepl_bridge.specs.models import Partner
@@ -38,7 +37,6 @@ class Warehouse:
 class Company:
     id: int
     currency: str  # the company currency's name (EUR, USD...)
-    lock_date: str | None  # period_lock_date: nothing may be posted on or before it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,9 +85,8 @@ class StockQueries:
     @cached_property
     def company(self) -> Company:
         [user] = self.client.execute("res.users", "read", [self.client.uid], fields=["company_id"])
-        [company] = self.client.execute("res.company", "read", [user["company_id"][0]], fields=["currency_id", "period_lock_date"])
-        return Company(id=company["id"], currency=company["currency_id"][1] if company.get("currency_id") else "",
-                       lock_date=company.get("period_lock_date") or None)
+        [company] = self.client.execute("res.company", "read", [user["company_id"][0]], fields=["currency_id"])
+        return Company(id=company["id"], currency=company["currency_id"][1] if company.get("currency_id") else "")
 
     # -------------------------------------------------------------------------- units and lots
 
@@ -204,8 +201,3 @@ class StockQueries:
         found = self.client.execute("stock.quant", "search_read", [["product_id", "=", product_id], ["location_id", "in", roots], ["lot_id", "=", lot_id]],
                                     fields=["quantity", "location_id"])
         return sorted(found, key=lambda q: (roots.index(q["location_id"][0]), q["id"]))
-
-
-def comments_of(client: Any, picking_ids: list[int]) -> dict[int, set[str]]:
-    """picking id -> the plain text of its chatter comments (see :func:`threepl_bridge.odoo.chatter.comments_of`)."""
-    return chatter.comments_of(client, "stock.picking", picking_ids)
