@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from sandbox.odoo_standin.orm import Model, OdooFault, access_error, now_utc, user_error, value_error
+from sandbox.odoo_standin.orm import CONTRACT, Model, OdooFault, access_error, now_utc, user_error, value_error
+
+VERSIONS = ("17.0", "18.0", "19.0")
+
+
+def standin_version(version: str | None = None) -> str:
+    """The Odoo version the stand-in answers as: the argument, else ``ODOO_STANDIN_VERSION``, else 17.0."""
+    raw = str(version or os.environ.get("ODOO_STANDIN_VERSION") or "17.0").strip()
+    value = raw if "." in raw else f"{raw}.0"
+    if value not in VERSIONS:
+        raise ValueError(f"ODOO_STANDIN_VERSION must be one of {', '.join(VERSIONS)} (17, 18, 19), not {raw!r}")
+    return value
+
+
+def contract_dir(version: str) -> Path:
+    """The captured contract of a version: 17.0 at the contract's top, the others in a folder of their own."""
+    return CONTRACT if version == "17.0" else CONTRACT / version
 
 
 READ_ONLY = frozenset({"search_read", "search", "search_count", "read", "fields_get", "read_group", "default_get"})
 
 
 class Env:
-    def __init__(self, *, database: str = "odoo3pl", today: date | None = None, frozen_now: datetime | None = None) -> None:
+    def __init__(self, *, database: str = "odoo3pl", today: date | None = None, frozen_now: datetime | None = None,
+                 version: str | None = None) -> None:
         self.database = database
+        self.version = standin_version(version)  # "17.0", "18.0" or "19.0": the server it answers as
+        self.contract = contract_dir(self.version)
+        self.version_info = json.loads((self.contract / "version.json").read_text())["response"]
+        self.major = int(self.version.split(".")[0])
         self.lock = threading.RLock()
         self.models: dict[str, Model] = {}
         self.uid = 0
@@ -106,6 +130,10 @@ class Env:
                 except (KeyError, ValueError):
                     continue
         return ZoneInfo("UTC")
+
+    def uid_of_api_key(self, key: str) -> int | None:
+        """JSON-2 knows the caller by its API key only (a password is refused)."""
+        return next((uid for uid, user in self.users.items() if key and user.get("api_key") == key), None)
 
     def authenticate(self, login: str, secret: str) -> int | bool:
         for uid, user in self.users.items():

@@ -69,8 +69,8 @@ def value_error(message: str) -> OdooFault:
     return OdooFault(1, message, "builtins.ValueError", traceback_last=f"ValueError: {message}")
 
 
-def load_fields(model: str) -> dict[str, dict[str, Any]]:
-    path = CONTRACT / "fields" / f"{model}.json"
+def load_fields(model: str, contract: Path = CONTRACT) -> dict[str, dict[str, Any]]:
+    path = contract / "fields" / f"{model}.json"
     data = json.loads(path.read_text())
     return data.get("fields", data)
 
@@ -99,7 +99,7 @@ class Model:
     def __init__(self, env: "Env") -> None:
         self.env = env
         try:
-            self.fields = load_fields(self._name)
+            self.fields = load_fields(self._name, env.contract)
         except FileNotFoundError:
             self.fields = {}
         self.fields = {**self.fields, **self._extra_fields, "id": {"type": "integer", "store": True, "string": "ID"}}

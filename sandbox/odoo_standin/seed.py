@@ -34,8 +34,8 @@ def _put(model: Model, rec: dict[str, Any]) -> None:
 
 
 def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: str = "standin-etl-api-key",
-          etl_email: str | None = None, today: Any = None, frozen_now: Any = None) -> Env:
-    env = Env(database=database, today=today, frozen_now=frozen_now)
+          etl_email: str | None = None, today: Any = None, frozen_now: Any = None, version: str | None = None) -> Env:
+    env = Env(database=database, today=today, frozen_now=frozen_now, version=version)
     for cls in MODELS:
         env.register(cls)
     data = json.loads((CONTRACT / "demo_data.json").read_text())

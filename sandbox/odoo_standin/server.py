@@ -1,4 +1,5 @@
-"""HTTP front of the stand-in: Odoo's XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object) and JSON-RPC (/jsonrpc)."""
+"""HTTP front of the stand-in: Odoo's XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object), JSON-RPC (/jsonrpc) and, when it
+answers as Odoo 19 or later, JSON-2 (/json/2/<model>/<method>, an API key as bearer token; contract/19.0)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from sandbox.odoo_standin.env import Env
 from sandbox.odoo_standin.orm import CONTRACT, OdooFault
 
 log = logging.getLogger(__name__)
-VERSION = json.loads((CONTRACT / "version.json").read_text())["response"]
+# JSON-2 passes arguments by name; the ORM's own signatures give them back their places (Odoo 19's names)
+JSON2_MODEL_METHODS: dict[str, tuple[str, ...]] = {
+    "search_read": ("domain", "fields", "offset", "limit", "order"), "search": ("domain", "offset", "limit", "order"),
+    "search_count": ("domain", "limit"), "create": ("vals_list",), "fields_get": ("allfields", "attributes"),
+    "default_get": ("fields",), "load": ("fields", "data"), "read_group": ("domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"),
+    "get_param": ("key", "default"), "context_get": (),
+}
+JSON2_RECORD_METHODS: dict[str, tuple[str, ...]] = {"read": ("fields", "load"), "write": ("vals",), "unlink": ()}
+JSON2_STATUS = {"odoo.exceptions.AccessDenied": 401, "odoo.exceptions.AccessError": 403, "odoo.exceptions.MissingError": 404,
+                "odoo.exceptions.UserError": 422, "odoo.exceptions.ValidationError": 422}
 MARSHAL_NONE_LAST = "TypeError: cannot marshal None unless allow_none is enabled"
 
 
@@ -32,7 +42,7 @@ def dispatch(env: Env, service: str, method: str, args: list[Any]) -> Any:
         env.count_call(f"{service}.{method}")
     if service == "common":
         if method == "version":
-            return VERSION
+            return env.version_info
         if method in ("authenticate", "login"):
             db, login, secret = args[0], args[1], args[2]
             if db != env.database:
@@ -71,8 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet; credentials travel in bodies, never logged
         log.debug("odoo-standin %s", fmt % args)
 
-    def _reply(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
+    def _reply(self, body: bytes, content_type: str, status: int = 200) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         # a real Odoo 17.0 (Werkzeug 2.2.2, workers=0) closes the connection after every XML-RPC and JSON-RPC
@@ -85,7 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        if self.path.startswith("/xmlrpc/2/"):
+        if self.path.startswith("/json/2/") and self.env.major >= 19:
+            self._json2(self.path[len("/json/2/"):], raw)
+        elif self.path == "/web/version" and self.env.major >= 19:
+            self._reply(json.dumps(self.env.version_info).encode(), "application/json; charset=utf-8")
+        elif self.path.startswith("/xmlrpc/2/"):
             self._xmlrpc(self.path.rsplit("/", 1)[-1], raw)
         elif self.path == "/jsonrpc":
             self._jsonrpc(raw)
@@ -118,6 +132,40 @@ class _Handler(BaseHTTPRequestHandler):
                          "message": fault.message, "arguments": [fault.message], "context": {}},
             }
         self._reply(json.dumps(response).encode(), "application/json")
+
+    def _json2(self, path: str, raw: bytes) -> None:
+        """One JSON-2 call: the key names the user, the body names the arguments; errors are HTTP statuses."""
+        env = self.env
+        try:
+            model, _, method = path.partition("/")
+            env.count_call(f"{model}.{method}")
+            database = self.headers.get("X-Odoo-Database")
+            if database and database != env.database:
+                raise _wrong_db(database)
+            scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
+            uid = env.uid_of_api_key(key) if scheme.lower() == "bearer" else None
+            if not uid:
+                raise OdooFault(3, "Access Denied", "odoo.exceptions.AccessDenied")
+            try:
+                params = json.loads(raw or b"{}")
+            except ValueError:
+                raise OdooFault(1, "the body is not JSON", "werkzeug.exceptions.BadRequest") from None
+            ids = params.pop("ids", None)
+            context = params.pop("context", None)
+            names = JSON2_MODEL_METHODS.get(method) or JSON2_RECORD_METHODS.get(method, ())
+            args: list[Any] = [] if method in JSON2_MODEL_METHODS else [list(ids or [])]
+            for name in names:
+                if name not in params:
+                    break
+                args.append(params.pop(name))
+            if context is not None:
+                params["context"] = context
+            result = env.execute_kw(uid, key, model, method, args, params)
+            self._reply(json.dumps(result).encode(), "application/json; charset=utf-8")
+        except OdooFault as fault:
+            body = {"name": fault.name, "message": fault.message, "arguments": [fault.message], "context": {},
+                    "debug": fault.fault_string if fault.code == 1 else f"Traceback (most recent call last):\n{fault.name}: {fault.message}"}
+            self._reply(json.dumps(body).encode(), "application/json; charset=utf-8", JSON2_STATUS.get(fault.name, 500))
 
 
 class OdooStandIn:

@@ -1,7 +1,9 @@
-"""A client for Odoo's external API (XML-RPC or JSON-RPC), with paging, batching and bounded retries.
+"""A client for Odoo's external API (XML-RPC, JSON-RPC or JSON-2), with paging, batching and bounded retries.
 
 Plain Python (no Airflow import) so flows and tests use it directly; :class:`~threepl_bridge.odoo.hook.OdooHook`
-builds it from an Airflow connection. Callers never branch on the protocol.
+builds it from an Airflow connection. Callers never branch on the protocol or the server's version: protocol
+``auto`` (the default) asks the server's ``version()`` once and speaks JSON-2 to Odoo 19 and later, XML-RPC to
+older ones; :attr:`OdooClient.dialect` carries the field and model differences between versions.
 
 Retry policy (one place, :meth:`OdooClient._should_retry`): a retryable error is retried with exponential
 backoff up to ``max_retries`` times when the request surely was not applied (connection refused, HTTP 502/503,
@@ -27,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threepl_bridge.odoo.errors import (
     MARSHAL_NONE,
@@ -41,6 +43,9 @@ from threepl_bridge.odoo.errors import (
     last_line,
 )
 
+if TYPE_CHECKING:
+    from threepl_bridge.odoo.dialect import Dialect
+
 log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset(
@@ -52,13 +57,17 @@ READ_METHODS = frozenset(
 NONE_METHODS = frozenset({("stock.quant", "action_apply_inventory"), ("stock.picking", "do_unreserve")})
 
 
+PROTOCOLS = ("auto", "xmlrpc", "jsonrpc", "json2")
+JSON2_SINCE = 19  # the first major version with the JSON-2 API; XML-RPC and JSON-RPC are deprecated from it
+
+
 @dataclass(frozen=True, kw_only=True)
 class OdooSettings:
     url: str  # e.g. https://mycompany.odoo.com
     database: str
     login: str
     password: str = field(repr=False)  # a password or an API key
-    protocol: str = "xmlrpc"  # or "jsonrpc"
+    protocol: str = "auto"  # or "xmlrpc", "jsonrpc", "json2" (Odoo 19+, the password is an API key)
     timeout: float = 120.0
     max_retries: int = 3
     backoff: float = 0.5
@@ -71,8 +80,8 @@ class OdooSettings:
     verify_tls: bool = True
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("xmlrpc", "jsonrpc"):
-            raise ValueError(f"protocol must be 'xmlrpc' or 'jsonrpc', not {self.protocol!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}")
 
 
 # ------------------------------------------------------------------------------------------ transports
@@ -210,7 +219,10 @@ class OdooClient:
 
     def __init__(self, settings: OdooSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self._rpc = _XmlRpc(settings) if settings.protocol == "xmlrpc" else _JsonRpc(settings)
+        self._transport: Any = None
+        self._protocol: str | None = None if settings.protocol == "auto" else settings.protocol
+        self._version: dict[str, Any] | None = None
+        self._version_date: str | None = None
         self._uid: int | None = None
         self._sleep = sleep
         self.calls: Counter[str] = Counter()  # calls sent per model.method (retries included)
@@ -218,7 +230,38 @@ class OdooClient:
 
     def __repr__(self) -> str:
         s = self.settings
-        return f"OdooClient(url={s.url!r}, database={s.database!r}, login={s.login!r}, protocol={s.protocol!r})"
+        return f"OdooClient(url={s.url!r}, database={s.database!r}, login={s.login!r}, protocol={self._protocol or s.protocol!r})"
+
+    @property
+    def protocol(self) -> str:
+        """The protocol spoken: the configured one, or for ``auto`` the one the server's version calls for."""
+        if self._protocol is None:
+            major = self.major  # one version() call over JSON-RPC, which every supported version answers
+            self._protocol = "json2" if major >= JSON2_SINCE else "xmlrpc"
+        return self._protocol
+
+    @property
+    def _rpc(self) -> Any:
+        if self._transport is None:
+            from threepl_bridge.odoo.json2 import Json2
+
+            self._transport = {"xmlrpc": _XmlRpc, "jsonrpc": _JsonRpc, "json2": Json2}[self.protocol](self.settings)
+        return self._transport
+
+    @property
+    def major(self) -> int:
+        """The server's major version (17, 18, 19...), from one ``version()`` call."""
+        if self._version is None:
+            self.version()
+        info = (self._version or {}).get("server_version_info") or [0]
+        return int(info[0]) if isinstance(info[0], int) else 0
+
+    @property
+    def dialect(self) -> "Dialect":
+        """Field and model names of this server's version (see :mod:`threepl_bridge.odoo.dialect`)."""
+        from threepl_bridge.odoo.dialect import dialect_for
+
+        return dialect_for(self.major)
 
     # -------------------------------------------------------------------------------- plumbing
 
@@ -227,14 +270,15 @@ class OdooClient:
             return False
         return method in READ_METHODS or not getattr(error, "ambiguous", False)
 
-    def _rpc_call(self, service: str, method: str, args: list[Any], *, model: str | None = None, model_method: str | None = None) -> Any:
+    def _rpc_call(self, service: str, method: str, args: list[Any], *, model: str | None = None, model_method: str | None = None,
+                  transport: Any = None) -> Any:
         name = model_method or method
         for attempt in itertools.count():
             key = f"{model}.{name}" if model else f"{service}.{method}"
             self.calls[key] += 1
             started = time.perf_counter()
             try:
-                return self._rpc.call(service, method, args, model=model, model_method=model_method)
+                return (transport or self._rpc).call(service, method, args, model=model, model_method=model_method)
             except OdooError as error:
                 if not self._should_retry(error, name, attempt):
                     raise
@@ -259,13 +303,19 @@ class OdooClient:
         return self._uid
 
     def version(self) -> dict[str, Any]:
-        return self._rpc_call("common", "version", [])
+        """``common.version()``; before the protocol is known (``auto``), asked over JSON-RPC."""
+        probe = _JsonRpc(self.settings) if self._protocol is None else None
+        self._version = self._rpc_call("common", "version", [], transport=probe)
+        if probe is not None:
+            self._version_date = probe.last_date
+        return self._version
 
     def server_time(self) -> datetime:
         """Odoo's own clock, from the HTTP Date header of a ``version`` call (UTC, whole seconds): the moment a
         scan starts, in the clock that stamps ``write_date``, whatever the skew between this worker and Odoo."""
+        self._version_date = None
         self.version()
-        stamp = self._rpc.last_date
+        stamp = self._version_date or self._rpc.last_date
         if not stamp:
             raise OdooError("Odoo's answer carries no Date header: cannot fix the scan's start in Odoo's clock")
         return email.utils.parsedate_to_datetime(stamp).astimezone(timezone.utc)

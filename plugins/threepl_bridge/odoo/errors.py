@@ -135,3 +135,11 @@ def from_jsonrpc_error(error: dict, *, model: str | None, method: str | None) ->
         return OdooAuthError(f"unknown database: {last_line(message)}", **kw)
     short = name.split(".")[-1] if name else "Error"
     return OdooProgrammingError(f"{short}: {last_line(message)}", **kw)
+
+
+def from_json2_error(status: int, body: dict, *, model: str | None, method: str | None) -> OdooError:
+    """Map a JSON-2 error answer (HTTP status, body ``{"name", "message", ...}``) to a typed error: the body has
+    the exception class like JSON-RPC's ``error.data``."""
+    error = from_jsonrpc_error({"data": {"name": body.get("name"), "message": body.get("message")}}, model=model, method=method)
+    error.fault_code = status
+    return error
