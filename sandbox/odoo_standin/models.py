@@ -72,6 +72,11 @@ class ResUsers(Model):
     _name = "res.users"
     _description = "User"
 
+    def rpc_context_get(self, **_: Any) -> dict[str, Any]:
+        """The caller's lang, tz and uid (JSON-2 clients learn their uid from it)."""
+        rec = self.records.get(self.env.uid) or {}
+        return {"lang": rec.get("lang") or "en_US", "tz": rec.get("tz") or False, "uid": self.env.uid}
+
     def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
         company = values.get("company_id") or (self.records.get(self.env.uid) or {}).get("company_id") or 1
         return {"company_id": company, "company_ids": [[6, 0, [company]]], "active": True, "share": False,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sandbox.odoo_standin.env import Env
-from sandbox.odoo_standin.orm import CONTRACT, OdooFault
+from sandbox.odoo_standin.orm import OdooFault
 
 log = logging.getLogger(__name__)
 # JSON-2 passes arguments by name; the ORM's own signatures give them back their places (Odoo 19's names)
@@ -23,8 +23,9 @@ JSON2_MODEL_METHODS: dict[str, tuple[str, ...]] = {
     "get_param": ("key", "default"), "context_get": (),
 }
 JSON2_RECORD_METHODS: dict[str, tuple[str, ...]] = {"read": ("fields", "load"), "write": ("vals",), "unlink": ()}
-JSON2_STATUS = {"odoo.exceptions.AccessDenied": 401, "odoo.exceptions.AccessError": 403, "odoo.exceptions.MissingError": 404,
-                "odoo.exceptions.UserError": 422, "odoo.exceptions.ValidationError": 422}
+JSON2_STATUS = {"werkzeug.exceptions.Unauthorized": 401, "odoo.exceptions.AccessDenied": 403, "odoo.exceptions.AccessError": 403,
+                "odoo.exceptions.MissingError": 404, "werkzeug.exceptions.NotFound": 404, "odoo.exceptions.UserError": 422,
+                "odoo.exceptions.ValidationError": 422, "werkzeug.exceptions.UnprocessableEntity": 422}
 MARSHAL_NONE_LAST = "TypeError: cannot marshal None unless allow_none is enabled"
 
 
@@ -97,8 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if self.path.startswith("/json/2/") and self.env.major >= 19:
             self._json2(self.path[len("/json/2/"):], raw)
-        elif self.path == "/web/version" and self.env.major >= 19:
-            self._reply(json.dumps(self.env.version_info).encode(), "application/json; charset=utf-8")
+        elif self.path == "/web/webclient/version_info":  # a JSON-RPC route of the web client
+            request = json.loads(raw or b"{}")
+            body = {"jsonrpc": "2.0", "id": request.get("id"), "result": self.env.version_info}
+            self._reply(json.dumps(body).encode(), "application/json")
         elif self.path.startswith("/xmlrpc/2/"):
             self._xmlrpc(self.path.rsplit("/", 1)[-1], raw)
         elif self.path == "/jsonrpc":
@@ -144,8 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _wrong_db(database)
             scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
             uid = env.uid_of_api_key(key) if scheme.lower() == "bearer" else None
-            if not uid:
-                raise OdooFault(3, "Access Denied", "odoo.exceptions.AccessDenied")
+            if not uid:  # the bearer check answers 401 before any model is looked at
+                raise OdooFault(3, "User not authenticated, use an API Key with a Bearer Authorization header.",
+                                "werkzeug.exceptions.Unauthorized")
+            if model not in env.models:
+                raise OdooFault(2, f"the model {model!r} does not exist", "werkzeug.exceptions.NotFound")
+            if method in JSON2_MODEL_METHODS and (json.loads(raw or b"{}") or {}).get("ids"):
+                raise OdooFault(2, f"cannot call {model}.{method} with ids", "werkzeug.exceptions.UnprocessableEntity")
             try:
                 params = json.loads(raw or b"{}")
             except ValueError:
@@ -160,7 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
                 args.append(params.pop(name))
             if context is not None:
                 params["context"] = context
-            result = env.execute_kw(uid, key, model, method, args, params)
+            try:
+                result = env.execute_kw(uid, key, model, method, args, params)
+            except OdooFault as fault:
+                if fault.name == "builtins.AttributeError":  # get_public_method: no such method -> 404
+                    raise OdooFault(2, fault.message, "werkzeug.exceptions.NotFound") from None
+                raise
             self._reply(json.dumps(result).encode(), "application/json; charset=utf-8")
         except OdooFault as fault:
             body = {"name": fault.name, "message": fault.message, "arguments": [fault.message], "context": {},

@@ -19,6 +19,7 @@ from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.stock_queries import StockQueries
+from threepl_bridge.odoo.valuation import valued_moves
 from threepl_bridge.specs.models import Partner
 
 log = logging.getLogger(__name__)
@@ -83,35 +84,23 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     for outcome in (Outcome.POSTED, Outcome.DUPLICATE, Outcome.EXCEPTION):
         report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
 
-    # --- Odoo's side: stock journal entries dated in the month, for the partner's warehouses
+    # --- Odoo's side: stock moves valued in the month (journal entries dated in it), for the partner's warehouses
     locations = set(odoo.stock_locations)
-    entries = client.execute("account.move", "search_read", [["date", ">=", first.isoformat()], ["date", "<=", last.isoformat()],
-                                                             ["stock_move_id", "!=", False]], fields=["stock_move_id", "amount_total", "state"])
-    move_ids = sorted({e["stock_move_id"][0] for e in entries})
-    moves = client.read_by_id("stock.move", move_ids, ["location_id", "location_dest_id", "is_inventory", "picking_id", "product_qty"])
-    layers = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for layer in client.search_read_in("stock.valuation.layer", "stock_move_id", move_ids, ["stock_move_id", "quantity", "value"]):
-        acc = layers[layer["stock_move_id"][0]]
-        acc[0] += Decimal(str(layer["quantity"]))
-        acc[1] += Decimal(str(layer["value"]))
     buckets: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    by_picking_odoo: dict[int, Decimal] = defaultdict(Decimal)  # units dispatched per picking, entries in the month
+    by_picking_odoo: dict[int, Decimal] = defaultdict(Decimal)  # units dispatched per picking, valued in the month
     drafts = 0
-    for e in sorted(entries, key=lambda e: e["id"]):
-        move = moves.get(e["stock_move_id"][0])
-        if move is None:
-            continue
+    for valued in valued_moves(client, first, last):
+        move = valued.move
         src_in, dest_in = move["location_id"][0] in locations, move["location_dest_id"][0] in locations
         if src_in == dest_in:
             continue
         kind = "adjustments" if move.get("is_inventory") else ("dispatched" if src_in else "received")
-        qty, value = layers.get(move["id"], [Decimal(0), Decimal(0)])
-        buckets[kind][0] += abs(qty)
-        buckets[kind][1] += value
+        buckets[kind][0] += valued.quantity
+        buckets[kind][1] += -valued.value if src_in else valued.value
         if kind == "dispatched" and move.get("picking_id"):
-            by_picking_odoo[move["picking_id"][0]] += abs(qty)
+            by_picking_odoo[move["picking_id"][0]] += valued.quantity
             names[move["picking_id"][0]] = move["picking_id"][1]
-        drafts += e["state"] != "posted"
+        drafts += not valued.posted
     for kind in ("dispatched", "received", "adjustments"):
         qty, value = buckets[kind]
         report.figures.append(("odoo_entries_in_month", kind, qty, value.quantize(Decimal("0.01")), "stock valuation entries dated in the month"))

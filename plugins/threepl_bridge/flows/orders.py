@@ -195,20 +195,22 @@ def order_units(client: OdooClient, partner: Partner, moves: list[dict[str, Any]
     line_ids = sorted({m["sale_line_id"][0] for m in moves if m.get("sale_line_id")})
     if not line_ids:
         return {}
-    lines = client.read_by_id("sale.order.line", line_ids, ["product_uom"])
-    differs = [m for m in moves if m.get("sale_line_id") and (lines.get(m["sale_line_id"][0]) or {}).get("product_uom")
-               and lines[m["sale_line_id"][0]]["product_uom"][0] != m["product_uom"][0]]
+    dialect = client.dialect
+    unit = dialect.order_line_uom
+    lines = client.read_by_id("sale.order.line", line_ids, [unit])
+    differs = [m for m in moves if m.get("sale_line_id") and (lines.get(m["sale_line_id"][0]) or {}).get(unit)
+               and lines[m["sale_line_id"][0]][unit][0] != m["product_uom"][0]]
     if not differs:
         return {}
-    uom_ids = sorted({m["product_uom"][0] for m in differs} | {lines[m["sale_line_id"][0]]["product_uom"][0] for m in differs})
-    factors = {u["id"]: Decimal(str(u["factor"])) for u in client.read_by_id("uom.uom", uom_ids, ["factor"]).values()}
+    uom_ids = sorted({m["product_uom"][0] for m in differs} | {lines[m["sale_line_id"][0]][unit][0] for m in differs})
+    ratios = {u["id"]: Decimal(str(dialect.unit_ratio(u))) for u in client.read_by_id("uom.uom", uom_ids, dialect.unit_fields).values()}
     out: dict[int, tuple[str, Decimal]] = {}
     for m in differs:
-        sold = lines[m["sale_line_id"][0]]["product_uom"]
+        sold = lines[m["sale_line_id"][0]][unit]
         if partner.spec.uom_by_odoo(sold[1]) is None:
             continue  # no code for the sale unit: the move's unit is sent (or reported as not mapped)
-        # factor = units of the uom per reference unit: qty_in_sold = qty_in_move * factor(sold) / factor(move)
-        qty = Decimal(str(m["product_uom_qty"])) * factors[sold[0]] / factors[m["product_uom"][0]]
+        # ratio = reference units in one unit: qty_in_sold = qty_in_move * ratio(move) / ratio(sold)
+        qty = Decimal(str(m["product_uom_qty"])) * ratios[m["product_uom"][0]] / ratios[sold[0]]
         qty = qty.quantize(Decimal("0.0001"))
         out[m["id"]] = (sold[1], qty.to_integral_value() if qty == qty.to_integral_value() else qty.normalize())
     return out

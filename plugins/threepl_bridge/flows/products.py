@@ -23,7 +23,7 @@ from threepl_bridge.formats.gs1 import gs1_problem
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import State
 from threepl_bridge.odoo.client import OdooClient
-from threepl_bridge.odoo.products import STORABLE, stocked_among
+from threepl_bridge.odoo.products import stocked_among
 from threepl_bridge.specs.models import Partner
 from threepl_bridge.flows.outbound import stage_file
 
@@ -77,7 +77,7 @@ def _changed_ids(client: OdooClient, ledger: Ledger, partner: Partner, signpost:
         fields = ["write_date"] + (["product_variant_ids"] if model == "product.template" else [])
         best = current
         # templates: every storable one that changed (the variants are filtered by the selection below)
-        for rec in client.search_read_all(model, [STORABLE, *_window(current, signpost)], fields):
+        for rec in client.search_read_all(model, [client.dialect.storable_domain, *_window(current, signpost)], fields):
             ids.update(rec["product_variant_ids"] if model == "product.template" else [rec["id"]])
             position = (rec["write_date"], rec["id"])
             if best is None or position > best:
@@ -131,7 +131,7 @@ def prepare_products(
     if doc is None:
         raise LookupError(f"partner {partner.code} has no products document")
     signpost = client.server_time().strftime("%Y-%m-%d %H:%M:%S")  # fixed before anything is read (see _window)
-    catalog = list(client.search_read_all("product.product", [STORABLE], ["default_code", "barcode"]))
+    catalog = list(client.search_read_all("product.product", [client.dialect.storable_domain], ["default_code", "barcode"]))
     sku_count = Counter(p["default_code"] for p in catalog if p.get("default_code"))
     barcode_count = Counter(p["barcode"] for p in catalog if p.get("barcode"))
     ids, marks = _changed_ids(client, ledger, partner, signpost)

@@ -6,9 +6,12 @@ method such as ``search_read`` or ``create``), ``context`` and the method's own 
 the ORM signatures below; callers never branch on the protocol. A method not listed runs on records: its first
 positional argument is the ids, and anything else must be given by keyword.
 
-Answers: the result as plain JSON (a returned recordset arrives as its ids); errors as an HTTP status with a JSON
-body ``{"name": <exception class>, "message": ..., ...}``, mapped onto our typed errors like JSON-RPC's. There is
-no uid in JSON-2: the key decides who calls.
+Answers (Odoo 19.0's ``rpc`` module, ``Json2Dispatcher``): the result as plain JSON (a returned recordset arrives as
+its ids); errors as an HTTP status (401 for a refused key, 403 AccessError/AccessDenied, 404 an unknown model or
+method and MissingError, 409 ConcurrencyError, 422 UserError/ValidationError or bad arguments, 500 anything else)
+with a JSON body ``{"name", "message", "arguments", "context", "debug"}``, mapped onto our typed errors by ``name``
+like JSON-RPC's ``error.data``. There is no login in JSON-2: the key decides who calls, ``res.users.context_get``
+tells its uid; ``version()`` comes from the web client's ``/web/webclient/version_info``.
 """
 
 from __future__ import annotations
@@ -102,6 +105,9 @@ class Json2:
             payload = _json_or_none(exc.read())
             if isinstance(payload, dict) and payload.get("name"):
                 raise from_json2_error(exc.code, payload, model=model, method=method) from None
+            if exc.code == 404 and path.startswith("/json/2/"):
+                raise OdooError("this server has no JSON-2 API (Odoo 19 and later have it): use protocol 'auto' or 'xmlrpc'",
+                                model=model, method=method) from None
             if exc.code == 401:
                 raise OdooAuthError("the API key was refused (HTTP 401): JSON-2 needs an API key of the user as the "
                                     "connection's password, or set protocol 'xmlrpc' to log in with a password",
@@ -119,11 +125,13 @@ class Json2:
     def call(self, service: str, method: str, args: list[Any], *, model: str | None, model_method: str | None) -> Any:
         from threepl_bridge.odoo.client import _NoneResult
 
-        if service == "common" and method == "version":
-            return self._post("/web/version", {}, model=None, method="version", auth=False)
-        if service == "common" and method == "authenticate":
+        if service == "common" and method == "version":  # the web client's route (JSON-RPC shaped), not a deprecated API
+            envelope = self._post("/web/webclient/version_info", {"jsonrpc": "2.0", "method": "call", "params": {}}, model=None,
+                                  method="version", auth=False)
+            return (envelope or {}).get("result") if isinstance(envelope, dict) else envelope
+        if service == "common" and method == "authenticate":  # JSON-2 has no login: the key's user says who it is
             context = self._post("/json/2/res.users/context_get", {}, model="res.users", method="context_get")
-            return int(context["uid"]) if isinstance(context, dict) and context.get("uid") else self._uid_by_login(args[1])
+            return int(context["uid"]) if isinstance(context, dict) and context.get("uid") else False
         if service != "object" or method != "execute_kw":
             raise OdooProgrammingError(f"JSON-2 has no {service}.{method}")
         _db, _uid, _secret, model_name, name, call_args, call_kwargs = args
@@ -134,10 +142,6 @@ class Json2:
         if single and isinstance(result, list) and len(result) == 1:
             return result[0]
         return result
-
-    def _uid_by_login(self, login: str) -> int | bool:
-        found = self._post("/json/2/res.users/search", {"domain": [["login", "=", login]], "limit": 1}, model="res.users", method="search")
-        return int(found[0]) if found else False
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -12,13 +12,10 @@ from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.warehouses import PartnerSetupError, partner_warehouses
 from threepl_bridge.specs.models import Partner
 
-STORABLE = ["detailed_type", "=", "product"]
-
-
 def product_domain(client: OdooClient, partner: Partner) -> list[Any]:
     """product.product domain of the storable products this partner stocks (every condition ANDed)."""
     selection = partner.spec.products
-    domain: list[Any] = [STORABLE]
+    domain: list[Any] = [client.dialect.storable_domain]
     if selection.categories:
         found = client.execute("product.category", "search_read", [["complete_name", "in", list(selection.categories)]],
                                fields=["complete_name"])

@@ -95,13 +95,15 @@ class StockQueries:
         in a locked period): the later of the journal-entries and the all-users lock dates, as Odoo applies them to a
         user who is not an accounting adviser."""
         ids = sorted(set(company_ids))
-        found = self.client.read("res.company", ids, ["period_lock_date", "fiscalyear_lock_date"]) if ids else []
-        return {c["id"]: max((d for d in (c.get("period_lock_date"), c.get("fiscalyear_lock_date")) if d), default=None) for c in found}
+        fields = list(self.client.dialect.lock_date_fields)
+        found = self.client.read("res.company", ids, fields) if ids else []
+        return {c["id"]: max((c[f] for f in fields if c.get(f)), default=None) for c in found}
 
     @cached_property
     def units(self) -> dict[int, Unit]:
-        records = self.client.execute("uom.uom", "search_read", [], fields=["name", "category_id", "factor"])
-        return {u["id"]: Unit(id=u["id"], name=u["name"], category=u["category_id"][0], ratio=1.0 / u["factor"]) for u in records}
+        dialect = self.client.dialect
+        records = self.client.execute("uom.uom", "search_read", [], fields=dialect.unit_fields)
+        return {u["id"]: Unit(id=u["id"], name=u["name"], category=dialect.unit_family(u), ratio=dialect.unit_ratio(u)) for u in records}
 
     def unit_named(self, name: str) -> Unit | None:
         return next((u for u in self.units.values() if u.name == name), None)
@@ -121,7 +123,7 @@ class StockQueries:
 
     def storable_by_sku(self) -> dict[str, dict[str, Any]]:
         """Every storable product with a SKU, by SKU."""
-        records = self.client.search_read_all("product.product", [["detailed_type", "=", "product"]], ["default_code", "tracking", "standard_price", "uom_id"])
+        records = self.client.search_read_all("product.product", [self.client.dialect.storable_domain], ["default_code", "tracking", "standard_price", "uom_id"])
         return {p["default_code"]: p for p in records if p.get("default_code")}
 
     # ----------------------------------------------------------------------------------- pickings
@@ -187,8 +189,9 @@ class StockQueries:
         ids = sorted(set(product_ids))
         qty: dict[int, Decimal] = defaultdict(Decimal)
         value: dict[int, Decimal] = defaultdict(Decimal)
-        if ids:
-            for layer in self.client.search_read_all("stock.valuation.layer", [["remaining_qty", ">", 0], ["product_id", "in", ids]],
+        if ids:  # the open FIFO layers: valuation layers before Odoo 19, the incoming moves themselves since
+            model = "stock.valuation.layer" if self.client.dialect.has_valuation_layers else "stock.move"
+            for layer in self.client.search_read_all(model, [["remaining_qty", ">", 0], ["product_id", "in", ids]],
                                                      ["product_id", "remaining_qty", "remaining_value"]):
                 pid = layer["product_id"][0]
                 qty[pid] += Decimal(str(layer["remaining_qty"]))
