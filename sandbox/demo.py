@@ -1,11 +1,13 @@
-"""The README's end-to-end demo on embedded defaults, or against a real Odoo 17 (sandbox: never imported by the product).
+"""The README's end-to-end demo on embedded defaults, or against a real Odoo 17, 18 or 19 (sandbox: never imported by the product).
 
 Starts, on loopback: the Odoo stand-in (or, with ``--odoo-url``, uses the real server given), an SFTP server
 (asyncssh, generated host and client keys) playing the demo 3PL's server, and Airflow (SQLite metadata,
 LocalExecutor, parallelism 4) with the connections set. Then it runs the DAGs for real (``airflow dags test``):
 products out, orders out, the simulated 3PL acts, dispatches in, stock reconciled, month-end report; prints a
 summary and leaves the Airflow UI up until Ctrl+C (``--no-ui`` or CI=true: exit after the summary, status 0 only
-if the loop worked). A second run doubles nothing.
+if the loop worked). A second run doubles nothing. The stand-in answers as Odoo 17 unless ``--odoo-version 18|19``
+(or ODOO_STANDIN_VERSION) says otherwise; the protocol is ``auto`` (JSON-2 for 19, XML-RPC before) unless
+``--protocol`` (or ODOO_PROTOCOL) names one.
 
 Against a real Odoo (``--odoo-url URL --odoo-db DB --odoo-user LOGIN``, the password or API key in ODOO_PASSWORD;
 or ODOO_URL, ODOO_DB, ODOO_USER, ODOO_PASSWORD in the environment) the demo works in a warehouse of its own
@@ -95,7 +97,8 @@ class Site:
     login: str
     password: str = field(repr=False)
     real: bool = False
-    protocol: str = "xmlrpc"
+    protocol: str = "auto"
+    standin_version: str = "17.0"  # the Odoo version the stand-in answers as
     generation: str = ""  # real server: the suffix of this demo folder's order references
     warehouse: dict[str, Any] = field(default_factory=dict)
     locations: list[int] = field(default_factory=list)  # the warehouse's stock location and below
@@ -255,17 +258,19 @@ def real_setup(client: Any, site: Site, now: datetime) -> dict[str, Any]:
                                  f"create a warehouse named {WAREHOUSE_NAME!r} with code {WAREHOUSE_CODE} as an administrator "
                                  "(Inventory > Configuration > Warehouses) and run the demo again") from None
     find_warehouse(client, site, WAREHOUSE_CODE)
+    dialect = client.dialect  # what differs between Odoo 17, 18 and 19
+    kind_fields = ["default_code", *dialect.product_kind_fields, "tracking", "uom_id"]
     products = {p["default_code"]: p for p in client.execute("product.product", "search_read", [["default_code", "in", sorted(PRODUCTS)]],
-                                                             fields=["default_code", "detailed_type", "tracking", "uom_id"])}
+                                                             fields=kind_fields)}
     for sku, (name, tracking, cost) in PRODUCTS.items():
         if sku not in products:
             log(f"creating product {sku} ({name})")
-            pid = client.execute("product.product", "create", {"name": name, "default_code": sku, "detailed_type": "product", "tracking": tracking,
+            pid = client.execute("product.product", "create", {"name": name, "default_code": sku, **dialect.storable_values, "tracking": tracking,
                                                                "standard_price": cost, "list_price": round(cost * 1.6, 2)})
-            [products[sku]] = client.execute("product.product", "read", [pid], fields=["default_code", "detailed_type", "tracking", "uom_id"])
+            [products[sku]] = client.execute("product.product", "read", [pid], fields=kind_fields)
         p = products[sku]
-        if p["detailed_type"] != "product" or p["tracking"] != tracking:
-            raise DemoSetupError(f"product {sku} exists but is {p['detailed_type']}/tracking {p['tracking']} (the demo needs a storable product, "
+        if not dialect.is_storable(p) or p["tracking"] != tracking:
+            raise DemoSetupError(f"product {sku} exists but is {dialect.product_kind(p)}/tracking {p['tracking']} (the demo needs a storable product, "
                                  f"tracking {tracking}); the demo does not change your products")
     lots = {}
     for sku, lot, _ in OPENING_STOCK:
@@ -274,16 +279,17 @@ def real_setup(client: Any, site: Site, now: datetime) -> dict[str, Any]:
             found = client.execute("stock.lot", "search", [["name", "=", lot], ["product_id", "=", pid]], limit=1)
             lots[(sku, lot)] = found[0] if found else client.execute("stock.lot", "create", {"name": lot, "product_id": pid, "company_id": company})
     seed_stock(client, site, products, lots, now)
-    unit_category = client.execute("uom.uom", "read", [products["E-COM11"]["uom_id"][0]], fields=["category_id"])[0]["category_id"][0]
-    case = client.execute("uom.uom", "search", [["name", "=", CASE_UOM], ["category_id", "=", unit_category]], limit=1)
+    [unit] = client.execute("uom.uom", "read", [products["E-COM11"]["uom_id"][0]], fields=dialect.unit_fields)
+    family = dialect.unit_family(unit)
+    case = [u["id"] for u in client.execute("uom.uom", "search_read", [["name", "=", CASE_UOM]], fields=dialect.unit_fields)
+            if dialect.unit_family(u) == family][:1]
     if not case:
         log(f"creating the unit {CASE_UOM!r}")
-        case = [client.execute("uom.uom", "create", {"name": CASE_UOM, "category_id": unit_category, "uom_type": "bigger", "factor_inv": 12,
-                                                     "rounding": 0.01})]
+        case = [client.execute("uom.uom", "create", dialect.bigger_unit_values(CASE_UOM, unit, 12))]
     carrier = client.execute("delivery.carrier", "search", [["name", "=", CARRIER]], limit=1)
     if not carrier:
         log(f"creating the carrier {CARRIER!r}")
-        service = client.execute("product.product", "create", {"name": f"{CARRIER} (3PL demo)", "detailed_type": "service", "list_price": 0})
+        service = client.execute("product.product", "create", {"name": f"{CARRIER} (3PL demo)", **dialect.service_values, "list_price": 0})
         carrier = [client.execute("delivery.carrier", "create", {"name": CARRIER, "product_id": service, "delivery_type": "fixed"})]
     country = one(client, "res.country", [["code", "=", "US"]], "country US")
     customers: dict[str, int] = {}
@@ -441,10 +447,15 @@ def fingerprint(client: Any, ledger: Any, site: Site) -> dict[str, int]:
         postings = s.scalar(select(func.count()).select_from(Posting).where(Posting.state == "done")) or 0
         released = s.scalar(select(func.count()).select_from(ReleasedPicking)) or 0
     # a real server: only what happens in the demo's warehouse (others may be using the server meanwhile)
-    layers = ["|", ["stock_move_id.location_id", "in", site.locations], ["stock_move_id.location_dest_id", "in", site.locations]] if site.real else []
+    if client.dialect.has_valuation_layers:  # Odoo 17, 18: one valuation layer per valued move
+        model, move = "stock.valuation.layer", "stock_move_id."
+    else:  # Odoo 19: the moves carry their value
+        model, move = "stock.move", ""
+    where = ["|", [f"{move}location_id", "in", site.locations], [f"{move}location_dest_id", "in", site.locations]] if site.real else []
+    valued = where + ([["state", "=", "done"], ["value", "!=", 0]] if not move else [])
     return {"files": exchanges, "postings": postings, "released": released,
             "done_pickings": client.execute("stock.picking", "search_count", [["state", "=", "done"], ["picking_type_id", "=", site.out_type]]),
-            "valuation_layers": client.execute("stock.valuation.layer", "search_count", layers)}
+            "valued_moves": client.execute(model, "search_count", valued)}
 
 
 def summary(client: Any, ledger: Any, reports: Path) -> tuple[list[str], bool]:
@@ -511,7 +522,7 @@ def run(no_ui: bool, site: Site) -> int:
         partner = load_partner(partner_yaml(site))
     else:
         partner = discover_partners(examples=True).get(PARTNER)
-        env_odoo = build()
+        env_odoo = build(version=site.standin_version)
         state_file = DEMO / "odoo.pickle"
         second_run = state_file.exists()
         if second_run:
@@ -642,11 +653,20 @@ def main() -> None:
     parser.add_argument("--no-ui", action="store_true", help="exit after the summary (implied by CI=true)")
     parser.add_argument("--reset", action="store_true", help="start from scratch (delete the demo folder and its ledger; on a real server "
                                                              "the demo's earlier open orders are cancelled and new ones created)")
-    parser.add_argument("--odoo-url", default=os.environ.get("ODOO_URL"), help="a real Odoo 17 instead of the stand-in (default: ODOO_URL)")
+    parser.add_argument("--odoo-url", default=os.environ.get("ODOO_URL"), help="a real Odoo (17, 18 or 19) instead of the stand-in (default: ODOO_URL)")
+    parser.add_argument("--odoo-version", default=os.environ.get("ODOO_STANDIN_VERSION", "17"), choices=["17", "18", "19", "17.0", "18.0", "19.0"],
+                        help="the Odoo version the stand-in answers as (default: ODOO_STANDIN_VERSION or 17)")
+    parser.add_argument("--protocol", default=os.environ.get("ODOO_PROTOCOL", "auto"), choices=["auto", "xmlrpc", "jsonrpc", "json2"],
+                        help="the external API to speak (default: ODOO_PROTOCOL or auto: JSON-2 for Odoo 19, XML-RPC before)")
     parser.add_argument("--odoo-db", default=os.environ.get("ODOO_DB"), help="its database (default: ODOO_DB)")
     parser.add_argument("--odoo-user", default=os.environ.get("ODOO_USER"), help="the API user's login (default: ODOO_USER)")
     args = parser.parse_args()
-    site = Site(url="", database="odoo3pl", login="etl", password=API_KEY)
+    from sandbox.odoo_standin.env import standin_version
+
+    version = standin_version(args.odoo_version)
+    site = Site(url="", database="odoo3pl", login="etl", password=API_KEY, protocol=args.protocol, standin_version=version)
+    if version != "17.0":  # a stand-in of another version keeps its state apart from the 17 one's
+        DEMO = BASE.with_name(f"{BASE.name}-standin{version.split('.')[0]}")
     if args.odoo_url:
         password = os.environ.get("ODOO_PASSWORD")
         if not password and sys.stdin.isatty():
@@ -659,7 +679,7 @@ def main() -> None:
             parser.error("against a real Odoo the demo needs " + ", ".join(missing))
         url = args.odoo_url if "://" in args.odoo_url else f"https://{args.odoo_url}"
         site = Site(url=url.rstrip("/"), database=args.odoo_db, login=args.odoo_user, password=str(password), real=True,
-                    protocol=os.environ.get("ODOO_PROTOCOL", "xmlrpc"))
+                    protocol=args.protocol)
         DEMO = real_folder(site.url, site.database)
     if args.reset and DEMO.exists():
         import shutil

@@ -14,9 +14,12 @@ def set_conn(monkeypatch, conn_id: str, **conn) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
 
 
-@pytest.mark.parametrize("protocol", ["xmlrpc", "jsonrpc"])
-def test_hook_reads_the_connection_and_reports_what_to_fix(monkeypatch, protocol):
-    with OdooStandIn(build()) as server:
+@pytest.mark.parametrize(("version", "protocol", "spoken"), [
+    ("17", "xmlrpc", "xmlrpc"), ("17", "jsonrpc", "jsonrpc"), ("17", "auto", "xmlrpc"), ("19", "auto", "json2"), ("19", "xmlrpc", "xmlrpc"),
+])
+def test_hook_reads_the_connection_and_reports_what_to_fix(monkeypatch, version, protocol, spoken):
+    """The connection's protocol is spoken; ``auto`` picks JSON-2 for Odoo 19 and XML-RPC before."""
+    with OdooStandIn(build(version=version)) as server:
         set_conn(monkeypatch, "odoo_default", conn_type="odoo", host=server.url, login="etl", password="standin-etl-api-key",
                  extra={"database": "odoo3pl", "protocol": protocol, "timeout": 30, "page_size": 50})
         hook = OdooHook()
@@ -28,7 +31,8 @@ def test_hook_reads_the_connection_and_reports_what_to_fix(monkeypatch, protocol
         client.execute("res.users", "write", [client.uid], {"email": "etl@example.com"})
         ok, message = OdooHook().test_connection()
         assert ok, message
-        assert message.startswith("Odoo 17.0, user 'etl'") and message.endswith("ready")
+        assert message.startswith(f"Odoo {version}.0 over {spoken}, user 'etl'") and message.endswith("ready"), message
+        assert client.protocol == spoken
 
 
 def test_wrong_key_and_missing_database_are_explained(monkeypatch):

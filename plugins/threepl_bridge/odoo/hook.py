@@ -1,20 +1,24 @@
 """Airflow hook for Odoo's external API.
 
 Connection ``odoo_default`` (conn_type ``odoo``): host (a URL or a host name), port, schema (``http``/``https``),
-login, password (an API key or the password), extras ``database`` (required), ``protocol`` (``xmlrpc`` default,
-``jsonrpc``), ``timeout``, ``max_retries``, ``page_size``, ``id_batch``, ``write_batch``, ``create_batch``,
+login, password (an API key or the password; JSON-2 takes only an API key), extras ``database`` (required; JSON-2
+sends it as ``X-Odoo-Database``, for servers hosting several), ``protocol`` (``auto`` default: JSON-2 for Odoo 19
+and later, XML-RPC before; or ``xmlrpc``, ``jsonrpc``, ``json2``), ``timeout``, ``max_retries``, ``page_size``, ``id_batch``, ``write_batch``, ``create_batch``,
 ``validate_batch``, ``distinct_writes``, ``verify_tls`` (see :class:`~threepl_bridge.odoo.client.OdooSettings`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from airflow.sdk.bases.hook import BaseHook
 
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
+from threepl_bridge.odoo.dialect import SUPPORTED
 from threepl_bridge.odoo.errors import OdooError
 
+log = logging.getLogger(__name__)
 _INT_EXTRAS = ("max_retries", "page_size", "id_batch", "write_batch", "create_batch", "validate_batch", "distinct_writes")
 
 
@@ -40,7 +44,7 @@ def settings_from_connection(conn: Any) -> OdooSettings:
         kwargs["verify_tls"] = str(extra["verify_tls"]).lower() not in ("false", "0", "no")
     return OdooSettings(
         url=url, database=str(database), login=conn.login or "", password=conn.password or "",
-        protocol=str(extra.get("protocol", "xmlrpc")).lower(), **kwargs,
+        protocol=str(extra.get("protocol", "auto")).lower(), **kwargs,
     )
 
 
@@ -62,7 +66,7 @@ class OdooHook(BaseHook):
         return {
             "hidden_fields": [],
             "relabeling": {"host": "URL or host", "schema": "http or https", "login": "API user login", "password": "API key or password"},
-            "placeholders": {"extra": '{"database": "mycompany", "protocol": "xmlrpc", "timeout": 120}'},
+            "placeholders": {"extra": '{"database": "mycompany", "protocol": "auto", "timeout": 120}'},
         }
 
     def get_conn(self) -> OdooClient:
@@ -99,6 +103,9 @@ def check_connection(client: OdooClient) -> tuple[bool, str]:
     major = (version.get("server_version_info") or [0])[0]
     if not isinstance(major, int) or major < 17:
         problems.append(f"Odoo {server} is not supported (17 or later is)")
+    elif major > SUPPORTED[-1]:
+        log.warning("Odoo %s is newer than the versions this release was tested on (%s); it is spoken to as %s", server,
+                    ", ".join(map(str, SUPPORTED)), SUPPORTED[-1])
     try:
         [user] = client.execute("res.users", "read", [uid], fields=["login", "email", "company_id"])
     except (OdooError, ValueError) as exc:
@@ -126,4 +133,4 @@ def check_connection(client: OdooClient) -> tuple[bool, str]:
         )
     if problems:
         return False, f"Odoo {server}, user {user['login']!r} (uid {uid}): " + "; ".join(problems)
-    return True, f"Odoo {server}, user {user['login']!r} (uid {uid}), company {user['company_id'][1]}: ready"
+    return True, f"Odoo {server} over {client.protocol}, user {user['login']!r} (uid {uid}), company {user['company_id'][1]}: ready"
