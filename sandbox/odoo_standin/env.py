@@ -42,6 +42,7 @@ class Env:
         self.contract = contract_dir(self.version)
         self.version_info = json.loads((self.contract / "version.json").read_text())["response"]
         self.major = int(self.version.split(".")[0])
+        self.adapter: Any = None  # set by build() for 18 and 19 once the models exist (versions.VersionAdapter)
         self.lock = threading.RLock()
         self.models: dict[str, Model] = {}
         self.uid = 0
@@ -178,6 +179,8 @@ class Env:
                 raise
 
     def _call(self, target: Model, method: str, args: list[Any], kwargs: dict[str, Any], context: dict[str, Any]) -> Any:
+        if self.adapter is not None:
+            return self._call_as_version(target, method, args, kwargs, context)
         generic: dict[str, Callable[..., Any]] = {
             "search_read": lambda domain=None, fields=None, offset=0, limit=None, order=None: target.search_read(
                 domain or [], fields, offset=offset, limit=limit, order=order, context=context),
@@ -194,6 +197,58 @@ class Env:
         }
         if method in generic:
             return generic[method](*args, **kwargs)
+        handler = getattr(target, f"rpc_{method}", None)
+        if handler is None:
+            raise OdooFault(
+                1, f"The method '{method}' does not exist on the model '{target._name}'", "builtins.AttributeError",
+                traceback_last=f"AttributeError: The method '{method}' does not exist on the model '{target._name}'",
+            )
+        return handler(*args, **kwargs)
+
+    def _call_as_version(self, target: Model, method: str, args: list[Any], kwargs: dict[str, Any], context: dict[str, Any]) -> Any:
+        """One call in another version's names (sandbox/odoo_standin/versions.py), answered by the 17 model."""
+        a, name = self.adapter, target._name
+        a.check_model(name)
+
+        def search_read(domain=None, fields=None, offset=0, limit=None, order=None):  # noqa: ANN001, ANN202
+            inner, asked = a.fields_in(name, fields)
+            rows = target.search_read(a.domain(name, domain or []), inner, offset=offset, limit=limit, order=a.order(name, order), context=context)
+            return a.rows_out(name, rows, asked)
+
+        def read(ids, fields=None, load=None):  # noqa: ANN001, ANN202
+            inner, asked = a.fields_in(name, fields)
+            return a.rows_out(name, target.read(_ids(ids), inner, context), asked)
+
+        def create(vals=None, vals_list=None):  # noqa: ANN001, ANN202
+            vals = vals if vals is not None else vals_list
+            return target.create([a.values_in(name, v) for v in vals] if isinstance(vals, list) else a.values_in(name, vals), context)
+
+        def read_group(domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True):  # noqa: ANN001, ANN202
+            groupby = [groupby] if isinstance(groupby, str) else list(groupby)
+            rows = target.read_group(a.domain(name, domain), [a._field(name, f.split(":")[0]) for f in fields],
+                                     [a._field(name, g) for g in groupby], lazy=lazy, context=context)
+            back = {inner: outer for outer, inner in a.renames.get(name, {}).items()}
+            return [{back.get(k, k): v for k, v in row.items()} for row in rows]
+
+        generic: dict[str, Callable[..., Any]] = {
+            "search_read": search_read, "read": read, "create": create, "read_group": read_group,
+            "search": lambda domain=None, offset=0, limit=None, order=None, count=False: target.search(
+                a.domain(name, domain or []), offset=offset, limit=limit, order=a.order(name, order)),
+            "search_count": lambda domain=None, limit=None: target.search_count(a.domain(name, domain or [])),
+            "write": lambda ids, vals: target.write(_ids(ids), a.values_in(name, vals), context),
+            "unlink": lambda ids: target.unlink(_ids(ids), context),
+            "fields_get": lambda allfields=None, attributes=None: a.fields_get(name, allfields, attributes),
+        }
+        if method in generic:
+            return generic[method](*args, **kwargs)
+        if method == "load":
+            fields, data = (list(args) + [kwargs.pop("fields", None), kwargs.pop("data", None)])[:2] if args else (kwargs.pop("fields"), kwargs.pop("data"))
+            return target.rpc_load([f if f == ".id" else a._field(name, f) for f in fields], data, **kwargs)  # type: ignore[attr-defined]
+        if method == "default_get":
+            fields = list(args[0]) if args else list(kwargs.pop("fields", None) or kwargs.pop("fields_list", None) or [])
+            inner = {a._field(name, f): f for f in fields}
+            values = target.rpc_default_get(list(inner), **kwargs)  # type: ignore[attr-defined]
+            return {inner.get(k, k): v for k, v in values.items()}
         handler = getattr(target, f"rpc_{method}", None)
         if handler is None:
             raise OdooFault(

@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not uid:  # the bearer check answers 401 before any model is looked at
                 raise OdooFault(3, "User not authenticated, use an API Key with a Bearer Authorization header.",
                                 "werkzeug.exceptions.Unauthorized")
-            if model not in env.models:
+            if model not in env.models or (env.adapter is not None and model in env.adapter.absent):
                 raise OdooFault(2, f"the model {model!r} does not exist", "werkzeug.exceptions.NotFound")
             if method in JSON2_MODEL_METHODS and (json.loads(raw or b"{}") or {}).get("ids"):
                 raise OdooFault(2, f"cannot call {model}.{method} with ids", "werkzeug.exceptions.UnprocessableEntity")

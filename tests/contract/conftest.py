@@ -1,5 +1,7 @@
-"""Contract tests run against the Odoo stand-in by default, and against a real Odoo 17 when ODOO_URL, ODOO_DB,
-ODOO_USER and ODOO_PASSWORD are set (ODOO_PROTOCOL: xmlrpc or jsonrpc; ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD enable
+"""Contract tests run against the Odoo stand-in by default, answering as Odoo 17, 18 and 19 over every protocol each
+has (XML-RPC, JSON-RPC; JSON-2 from 19; ODOO_STANDIN_VERSION keeps one version), and against a real Odoo 17, 18
+or 19 when ODOO_URL, ODOO_DB, ODOO_USER and ODOO_PASSWORD are set (ODOO_PROTOCOL: auto (default), xmlrpc, jsonrpc
+or json2, which needs API keys as ODOO_PASSWORD and ODOO_ADMIN_PASSWORD; ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD enable
 the administration steps: setting a lock date, creating a user without an email).
 
 On a real server the tests create what they need (products with unique codes, customers, orders in the
@@ -40,6 +42,15 @@ class Odoo:
         return self.client.execute(model, method, *args, **kwargs)
 
     @property
+    def dialect(self) -> Any:
+        """The server version's field names (threepl_bridge.odoo.dialect), as the product uses them."""
+        return self.client.dialect
+
+    @property
+    def major(self) -> int:
+        return self.client.major
+
+    @property
     def warehouse(self) -> dict[str, Any]:
         if self._warehouse is None:
             fields = ["name", "code", "lot_stock_id", "out_type_id", "in_type_id", "view_location_id"]
@@ -68,7 +79,7 @@ class Odoo:
                 cost: float = 50.0, barcode: str | None = None) -> dict[str, Any]:
         """A new storable product with a unique code, stocked in 3PL/Stock by inventory adjustment (F6)."""
         code = f"CT-{self.tag}-{name}"
-        values = {"name": f"Contract {name}", "default_code": code, "detailed_type": "product", "tracking": tracking,
+        values = {"name": f"Contract {name}", "default_code": code, **self.dialect.storable_values, "tracking": tracking,
                   "standard_price": cost, "list_price": cost * 2}
         if barcode:
             values["barcode"] = barcode
@@ -97,7 +108,7 @@ class Odoo:
 
     def order(self, lines: list[tuple[int, float]], *, partner: int | None = None, uom: int | None = None) -> dict[str, Any]:
         """Sale order in the 3PL warehouse, confirmed; returns its outgoing picking (F1)."""
-        order_lines = [[0, 0, {"product_id": pid, "product_uom_qty": qty, **({"product_uom": uom} if uom else {})}] for pid, qty in lines]
+        order_lines = [[0, 0, {"product_id": pid, "product_uom_qty": qty, **({self.dialect.order_line_uom: uom} if uom else {})}] for pid, qty in lines]
         so = self.x("sale.order", "create", {
             "partner_id": partner or self.customer(), "warehouse_id": self.warehouse["id"], "client_order_ref": f"EXT-{self.tag}",
             "carrier_id": self.carrier(), "order_line": order_lines,
@@ -119,13 +130,13 @@ class Odoo:
             self.x("res.users", "write", [self.client.uid], {"email": "etl-3pl@example.com"})
 
     def case_uom(self) -> dict[str, Any]:
-        """The 'Case of 12' unit (a bigger unit of the Units category, ratio 12), created when missing: by the API
-        user if it may (Inventory/Sales/Purchase administrators may), else by the administrator."""
-        fields = ["name", "factor", "factor_inv", "uom_type", "category_id"]
+        """The 'Case of 12' unit (12 of the default unit, Units), created when missing: by the API user if it may
+        (Inventory/Sales/Purchase administrators may), else by the administrator."""
+        fields = self.dialect.unit_fields
         found = self.x("uom.uom", "search_read", [["name", "=", "Case of 12"]], fields=fields)
         if not found:
-            [base] = self.x("uom.uom", "read", [self.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=["category_id"])
-            values = {"name": "Case of 12", "category_id": base["category_id"][0], "uom_type": "bigger", "factor_inv": 12}
+            [base] = self.x("uom.uom", "read", [self.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=fields)
+            values = self.dialect.bigger_unit_values("Case of 12", base, 12)
             try:
                 self.x("uom.uom", "create", values)
             except OdooAccessError:
@@ -156,7 +167,7 @@ class Odoo:
         login, password = f"ct-noemail-{self.tag.lower()}-{uuid.uuid4().hex[:4]}", f"ct-{uuid.uuid4().hex}"
         uid = self.admin.execute("res.users", "create", {
             "name": f"Contract no-email {self.tag}", "login": login, "password": password, "company_id": 1,
-            "company_ids": [[6, 0, [1]]], "groups_id": [[6, 0, groups]],
+            "company_ids": [[6, 0, [1]]], self.dialect.user_groups_field: [[6, 0, groups]],
         })
         self.created_users.append(uid)
         return uid, self.connect(login, password)
@@ -173,17 +184,33 @@ def _settings(protocol: str) -> OdooSettings:
     )
 
 
-@pytest.fixture(params=["xmlrpc", "jsonrpc"] if not REAL else [os.environ.get("ODOO_PROTOCOL", "xmlrpc")])
-def protocol(request: pytest.FixtureRequest) -> str:
-    return request.param
+def _standin_cases() -> list[str]:
+    from sandbox.odoo_standin.env import VERSIONS, standin_version
+
+    versions = [standin_version()] if os.environ.get("ODOO_STANDIN_VERSION") else list(VERSIONS)
+    return [f"{v}-{p}" for v in versions for p in ("xmlrpc", "jsonrpc", *(("json2",) if int(v.split(".")[0]) >= 19 else ()))]
+
+
+@pytest.fixture(params=_standin_cases() if not REAL else [f"real-{os.environ.get('ODOO_PROTOCOL', 'auto')}"])
+def case(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(the stand-in's version or "real", the protocol)."""
+    version, _, protocol = request.param.partition("-")
+    return version, protocol
 
 
 @pytest.fixture
-def odoo(protocol: str) -> Iterator[Odoo]:
+def protocol(case: tuple[str, str]) -> str:
+    return case[1]
+
+
+@pytest.fixture
+def odoo(case: tuple[str, str], protocol: str) -> Iterator[Odoo]:
     if REAL:
         def connect(login: str, secret: str) -> OdooClient:
+            # a new user has a password, no API key: JSON-2 (and auto, on 19) takes keys only, so XML-RPC for it
+            spoken = "xmlrpc" if protocol in ("json2", "auto") else protocol
             return OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"], login=login, password=secret,
-                                           protocol=protocol, max_retries=1))
+                                           protocol=spoken, max_retries=1))
 
         admin_login, admin_secret = os.environ.get("ODOO_ADMIN_USER"), os.environ.get("ODOO_ADMIN_PASSWORD")
         admin = None
@@ -198,11 +225,15 @@ def odoo(protocol: str) -> Iterator[Odoo]:
         return
     from sandbox.odoo_standin import OdooStandIn, build
 
-    with OdooStandIn(build()) as server:
-        def client(login: str, secret: str) -> OdooClient:
-            return OdooClient(OdooSettings(url=server.url, database="odoo3pl", login=login, password=secret, protocol=protocol, max_retries=1))
+    with OdooStandIn(build(version=case[0])) as server:
+        def client(login: str, secret: str, spoken: str = protocol) -> OdooClient:
+            return OdooClient(OdooSettings(url=server.url, database="odoo3pl", login=login, password=secret, protocol=spoken, max_retries=1))
 
-        world = Odoo(client=client("etl", "standin-etl-api-key"), admin=client("admin", "admin"), real=False, connect=client)
+        def connect(login: str, secret: str) -> OdooClient:  # a password: JSON-2 takes keys only, so XML-RPC then
+            return client(login, secret, "xmlrpc" if protocol == "json2" else protocol)
+
+        admin = client("admin", "standin-admin-api-key" if protocol == "json2" else "admin")
+        world = Odoo(client=client("etl", "standin-etl-api-key"), admin=admin, real=False, connect=connect)
         yield world
         _archive(world)
 

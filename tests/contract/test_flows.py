@@ -573,7 +573,7 @@ def test_a_line_sold_by_the_case_is_delivered_in_the_products_unit_unless_stock_
     with the system parameter stock.propagate_uom = '1' does the move keep the case (2). The lines count 24 units and
     the sale line's delivered quantity is in cases either way."""
     case = odoo.case_uom()
-    assert (case["uom_type"], case["factor_inv"]) == ("bigger", 12.0) and abs(case["factor"] - 1 / 12) < 1e-9
+    assert abs(odoo.dialect.unit_ratio(case) - 12) < 1e-9
     propagate = odoo.system_parameter("stock.propagate_uom")
     desk = odoo.product("DESK", stock=50)
     picking = odoo.order([(desk["id"], 2)], uom=case["id"])
@@ -583,19 +583,29 @@ def test_a_line_sold_by_the_case_is_delivered_in_the_products_unit_unless_stock_
     lines = odoo.x("stock.move.line", "read", move["move_line_ids"], fields=["quantity", "quantity_product_uom"])
     assert sum(l["quantity_product_uom"] for l in lines) == 24.0
     assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
-    [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["product_uom", "qty_delivered"])
-    assert (sol["product_uom"][0], sol["qty_delivered"]) == (case["id"], 2.0)
+    unit = odoo.dialect.order_line_uom
+    [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=[unit, "qty_delivered"])
+    assert (sol[unit][0], sol["qty_delivered"]) == (case["id"], 2.0)
 
 
 def test_a_bigger_unit_is_created_from_its_bigger_ratio(odoo):
-    """uom.uom create as case_uom() does it: factor_inv in, factor = 1/12 stored (the unit is archived afterwards)."""
-    [base] = odoo.x("uom.uom", "read", [odoo.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=["category_id", "uom_type"])
-    assert base["uom_type"] == "reference"
-    uid = odoo.x("uom.uom", "create", {"name": f"Contract case {odoo.tag}", "category_id": base["category_id"][0], "uom_type": "bigger", "factor_inv": 12})
+    """uom.uom create as case_uom() does it. 17, 18: in the reference's category, ``factor_inv`` 12 in, ``factor``
+    = 1/12 stored. 19 (no categories): ``relative_factor`` 12 of ``relative_uom_id``, ``factor`` (its quantity of
+    the root unit) = 12. The unit is archived afterwards."""
+    dialect = odoo.dialect
+    [base] = odoo.x("uom.uom", "read", [odoo.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=dialect.unit_fields)
+    uid = odoo.x("uom.uom", "create", dialect.bigger_unit_values(f"Contract case {odoo.tag}", base, 12))
     try:
-        [unit] = odoo.x("uom.uom", "read", [uid], fields=["factor", "factor_inv", "ratio", "rounding", "active"])
-        assert (unit["factor_inv"], unit["ratio"], unit["rounding"], unit["active"]) == (12.0, 12.0, 0.01, True)
-        assert abs(unit["factor"] - 1 / 12) < 1e-9
+        [unit] = odoo.x("uom.uom", "read", [uid], fields=[*dialect.unit_fields, "rounding", "active"])
+        assert (dialect.unit_family(unit), unit["active"]) == (dialect.unit_family(base), True)
+        assert abs(dialect.unit_ratio(unit) - 12 * dialect.unit_ratio(base)) < 1e-9
+        if odoo.major < 19:
+            [more] = odoo.x("uom.uom", "read", [uid], fields=["factor_inv", "ratio", "rounding", "uom_type"])
+            assert (more["factor_inv"], more["ratio"], more["rounding"], more["uom_type"]) == (12.0, 12.0, 0.01, "bigger")
+            assert odoo.x("uom.uom", "read", [base["id"]], fields=["uom_type"])[0]["uom_type"] == "reference"
+        else:
+            [more] = odoo.x("uom.uom", "read", [uid], fields=["relative_factor", "relative_uom_id", "rounding"])
+            assert (more["relative_factor"], more["relative_uom_id"][0], more["rounding"]) == (12.0, base["id"], 0.01)
     finally:
         odoo.x("uom.uom", "write", [uid], {"active": False})
 
