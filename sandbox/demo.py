@@ -277,7 +277,7 @@ def real_setup(client: Any, site: Site, now: datetime) -> dict[str, Any]:
         if lot:
             pid = products[sku]["id"]
             found = client.execute("stock.lot", "search", [["name", "=", lot], ["product_id", "=", pid]], limit=1)
-            lots[(sku, lot)] = found[0] if found else client.execute("stock.lot", "create", {"name": lot, "product_id": pid, "company_id": company})
+            lots[(sku, lot)] = found[0] if found else client.load_create("stock.lot", [{"name": lot, "product_id": pid, "company_id": company}])[0]
     seed_stock(client, site, products, lots, now)
     [unit] = client.execute("uom.uom", "read", [products["E-COM11"]["uom_id"][0]], fields=dialect.unit_fields)
     family = dialect.unit_family(unit)

@@ -208,7 +208,7 @@ class Env:
     def _call_as_version(self, target: Model, method: str, args: list[Any], kwargs: dict[str, Any], context: dict[str, Any]) -> Any:
         """One call in another version's names (sandbox/odoo_standin/versions.py), answered by the 17 model."""
         a, name = self.adapter, target._name
-        a.check_model(name)
+        a.check_model(name, method)
 
         def search_read(domain=None, fields=None, offset=0, limit=None, order=None):  # noqa: ANN001, ANN202
             inner, asked = a.fields_in(name, fields)
@@ -225,7 +225,8 @@ class Env:
 
         def read_group(domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True):  # noqa: ANN001, ANN202
             groupby = [groupby] if isinstance(groupby, str) else list(groupby)
-            rows = target.read_group(a.domain(name, domain), [a._field(name, f.split(":")[0]) for f in fields],
+            aggregates = [a._field(name, f.split(":")[0]) + (":" + f.split(":", 1)[1] if ":" in f else "") for f in fields]
+            rows = target.read_group(a.domain(name, domain), aggregates,
                                      [a._field(name, g) for g in groupby], lazy=lazy, context=context)
             back = {inner: outer for outer, inner in a.renames.get(name, {}).items()}
             return [{back.get(k, k): v for k, v in row.items()} for row in rows]
@@ -243,7 +244,11 @@ class Env:
             return generic[method](*args, **kwargs)
         if method == "load":
             fields, data = (list(args) + [kwargs.pop("fields", None), kwargs.pop("data", None)])[:2] if args else (kwargs.pop("fields"), kwargs.pop("data"))
-            return target.rpc_load([f if f == ".id" else a._field(name, f) for f in fields], data, **kwargs)  # type: ignore[attr-defined]
+            def column(f: str) -> str:
+                head, slash, tail = f.partition("/")
+                return f if f == ".id" else a._field(name, head) + slash + tail
+
+            return target.rpc_load([column(f) for f in fields], data, **kwargs)  # type: ignore[attr-defined]
         if method == "default_get":
             fields = list(args[0]) if args else list(kwargs.pop("fields", None) or kwargs.pop("fields_list", None) or [])
             inner = {a._field(name, f): f for f in fields}

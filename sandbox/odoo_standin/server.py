@@ -20,7 +20,7 @@ JSON2_MODEL_METHODS: dict[str, tuple[str, ...]] = {
     "search_read": ("domain", "fields", "offset", "limit", "order"), "search": ("domain", "offset", "limit", "order"),
     "search_count": ("domain", "limit"), "create": ("vals_list",), "fields_get": ("allfields", "attributes"),
     "default_get": ("fields",), "load": ("fields", "data"), "read_group": ("domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"),
-    "get_param": ("key", "default"), "context_get": (),
+    "get_param": ("key", "default"), "context_get": (), "check_object_reference": ("module", "xml_id", "raise_on_access_error"),
 }
 JSON2_RECORD_METHODS: dict[str, tuple[str, ...]] = {"read": ("fields", "load"), "write": ("vals",), "unlink": ()}
 JSON2_STATUS = {"werkzeug.exceptions.Unauthorized": 401, "odoo.exceptions.AccessDenied": 403, "odoo.exceptions.AccessError": 403,

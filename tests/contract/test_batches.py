@@ -5,6 +5,7 @@ Captured on a real 17.0 server: ``sandbox/odoo_standin/contract/flows/R14_*.json
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -78,5 +79,5 @@ def test_f04_dates_written_grouped_by_value_on_done_records(odoo):
     distinct = {pid: f"2026-11-0{i + 3} 0{i}:00:00" for i, pid in enumerate(ids)}
     one_value = OdooClient(replace(odoo.client.settings, distinct_writes=1))  # more distinct values than that: one load
     assert one_value.set_values("stock.picking", "date_done", distinct) == 1
-    assert one_value.calls == {"common.authenticate": 1, "stock.picking.load": 1}
+    assert one_value.calls - Counter({"common.version": 1}) == {"common.authenticate": 1, "stock.picking.load": 1}  # (+ auto's version)
     assert {p["id"]: p["date_done"] for p in odoo.x("stock.picking", "read", ids, fields=["date_done"])} == distinct

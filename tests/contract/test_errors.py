@@ -33,8 +33,8 @@ def test_execute_kw_with_a_wrong_secret_gives_access_denied(odoo):
     uid = client.uid
     bad = other_client(odoo, password="wrong")
     bad._uid = uid  # skip authenticate: execute_kw itself must refuse
-    with pytest.raises(OdooAuthError, match="Access Denied"):
-        bad.execute("res.partner", "search_count", [])
+    with pytest.raises(OdooAuthError, match="API key was refused" if client.protocol == "json2" else "Access Denied"):
+        bad.execute("res.partner", "search_count", [])  # (JSON-2 has no uid: the key is refused)
 
 
 def test_wrong_database_is_an_auth_error(odoo):
@@ -52,7 +52,7 @@ def test_missing_records(odoo):
 
 
 def test_private_unknown_method_and_unknown_model(odoo):
-    with pytest.raises(OdooAccessError, match=r"Private methods \(such as _action_done\) cannot be called remotely."):
+    with pytest.raises(OdooAccessError, match=odoo.fact("private_method")):
         odoo.x("stock.picking", "_action_done", [1])
     with pytest.raises(OdooProgrammingError, match="AttributeError: The method 'do_something_nonexistent' does not exist on the model 'stock.picking'"):
         odoo.x("stock.picking", "do_something_nonexistent", [1])
@@ -61,11 +61,11 @@ def test_private_unknown_method_and_unknown_model(odoo):
 
 
 def test_unknown_fields_and_bad_values(odoo):
-    with pytest.raises(OdooProgrammingError, match="ValueError: Invalid field 'x_no_such_field' on model 'stock.picking'"):
+    with pytest.raises(OdooProgrammingError, match=odoo.fact("invalid_read_field")):
         odoo.x("stock.picking", "search_read", [], fields=["x_no_such_field"], limit=1)
-    with pytest.raises(OdooProgrammingError, match=r"ValueError: Invalid field stock.picking.x_no_such_field in leaf \('x_no_such_field', '=', 1\)"):
+    with pytest.raises(OdooProgrammingError, match=odoo.fact("invalid_leaf")):
         odoo.x("stock.picking", "search", [["x_no_such_field", "=", 1]])
-    with pytest.raises(OdooProgrammingError, match="ValueError: Invalid field 'x_no_such_field' on model 'res.partner'"):
+    with pytest.raises(OdooProgrammingError, match=odoo.fact("invalid_create_field")):
         odoo.x("res.partner", "create", {"name": "Err test", "x_no_such_field": 1})
     some = odoo.x("stock.picking", "search", [], limit=1) or [odoo.order([(odoo.product("P", stock=1)["id"], 1)])["id"]]
     with pytest.raises(OdooProgrammingError, match="ValueError: Wrong value for stock.picking.move_type: 'bogus'"):
@@ -75,9 +75,9 @@ def test_unknown_fields_and_bad_values(odoo):
 
 
 def test_missing_required_field_is_a_validation_error(odoo):
-    with pytest.raises(OdooValidationError, match=r"(?s)a mandatory field is not set.*\nField: Destination Location \(location_dest_id\)") as info:
+    with pytest.raises(OdooValidationError, match=odoo.fact("required_field")) as info:
         odoo.x("stock.picking", "create", {"location_id": odoo.stock_location})
-    assert "Model: Transfer (stock.picking)" in str(info.value)
+    assert odoo.fact("required_model") in str(info.value)
 
 
 def test_business_errors(odoo):
@@ -85,15 +85,15 @@ def test_business_errors(odoo):
     picking = odoo.order([(product["id"], 2)])
     [move] = odoo.moves(picking["id"])
     odoo.x("stock.move", "write", [move["id"]], {"quantity": 0})
-    with pytest.raises(OdooUserError, match="You cannot validate a transfer if no quantities are reserved"):
+    with pytest.raises(OdooUserError, match=odoo.fact("nothing_reserved")):
         odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True})
     so = picking["sale_id"][0]
-    with pytest.raises(OdooUserError, match="The following orders are not in a state requiring confirmation: "):
+    with pytest.raises(OdooUserError, match=odoo.fact("order_not_confirmable")):
         odoo.x("sale.order", "action_confirm", [so])
     box = odoo.product("BOX", tracking="lot", lots={"LOT-A": 1})
     [lot] = odoo.x("stock.lot", "search_read", [["product_id", "=", box["id"]]], fields=["name"])
     with pytest.raises(OdooValidationError, match="The combination of serial number and product must be unique across a company."):
-        odoo.x("stock.lot", "create", {"name": lot["name"], "product_id": box["id"], "company_id": 1})
+        odoo.client.load_create("stock.lot", [{"name": lot["name"], "product_id": box["id"], "company_id": 1}])
     odoo.product("BC1", barcode=f"BC-{odoo.tag}")
     with pytest.raises(OdooValidationError, match=f'Barcode "BC-{odoo.tag}" already assigned'):
         odoo.x("product.product", "create", {"name": "Dup barcode", "barcode": f"BC-{odoo.tag}"})

@@ -12,7 +12,8 @@ from threepl_bridge.odoo.errors import OdooAccessError, OdooMissingError, OdooPr
 
 def test_f00_version_and_authentication(odoo):
     version = odoo.client.version()
-    assert version["server_version_info"][0] == 17 and version["protocol_version"] == 1
+    assert version["server_version_info"][0] in (17, 18, 19) and version["protocol_version"] == 1
+    assert version["server_serie"] == f"{odoo.major}.0" and odoo.expected_major in (None, odoo.major)
     assert isinstance(odoo.client.uid, int)
     [user] = odoo.x("res.users", "read", [odoo.client.uid], fields=["login", "company_id"])
     assert user["company_id"][0] == 1 and isinstance(user["company_id"][1], str)
@@ -200,11 +201,12 @@ def test_f04_a_locked_period_is_silently_redated(odoo):
     if odoo.admin is None:
         pytest.skip("needs ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD to set a lock date")
     last_month_end = date.today().replace(day=1) - timedelta(days=1)
-    odoo.admin.execute("res.company", "write", [1], {"period_lock_date": last_month_end.isoformat()})
+    lock = odoo.dialect.lock_date_fields[0]  # 17: period_lock_date; 18+: fiscalyear_lock_date (hard_lock_date cannot be undone)
+    odoo.admin.execute("res.company", "write", [1], {lock: last_month_end.isoformat()})
     try:
         _, move = _ship(odoo, force_period_date=(last_month_end - timedelta(days=2)).isoformat())
     finally:
-        odoo.admin.execute("res.company", "write", [1], {"period_lock_date": False})
+        odoo.admin.execute("res.company", "write", [1], {lock: False})
     [entry] = odoo.entries_of([move["id"]])
     assert entry["date"] == date.today().isoformat()
 
@@ -316,7 +318,7 @@ def test_f07_lot_name_on_an_outgoing_line_is_refused(odoo):
     picking = odoo.order([(box["id"], 1)])
     [move] = odoo.moves(picking["id"])
     odoo.x("stock.move.line", "write", move["move_line_ids"], {"lot_id": False, "lot_name": "NEW-LOT", "quantity": 1, "picked": True})
-    with pytest.raises(OdooUserError, match=r"You need to supply a Lot/Serial Number for product: \n - \[CT-"):
+    with pytest.raises(OdooUserError, match=odoo.fact("lot_missing_one")):
         odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True})
 
 
@@ -358,7 +360,7 @@ def test_f09_return_of_a_done_delivery(odoo):
     wiz = odoo.x("stock.return.picking", "create", {}, context=ctx)
     [w] = odoo.x("stock.return.picking", "read", [wiz], fields=["product_return_moves"], context=ctx)
     [line] = odoo.x("stock.return.picking.line", "read", w["product_return_moves"], fields=["quantity", "to_refund"])
-    assert (line["quantity"], line["to_refund"]) == (3.0, True)
+    assert (line["quantity"], line["to_refund"]) == (odoo.fact("return_line_quantity"), True)
     odoo.x("stock.return.picking.line", "write", [line["id"]], {"quantity": 1, "to_refund": True})
     with pytest.raises(OdooProgrammingError, match="AttributeError: The method 'action_create_returns' does not exist"):
         odoo.x("stock.return.picking", "action_create_returns", [wiz], context=ctx)
@@ -515,7 +517,12 @@ def test_f05b_validating_auto_batched_deliveries(odoo, sequence, shipped, extra,
     if "picking_ids_not_to_backorder" in extra:
         ctx["picking_ids_not_to_backorder"] = [pickings[i]["id"] for i in extra["picking_ids_not_to_backorder"]]
     assert odoo.x("stock.picking", "button_validate", ids, context=ctx) is True
-    assert _batch_outcome(odoo, pickings, batch) == expected
+    outcome = _batch_outcome(odoo, pickings, batch)
+    if odoo.fact("backorder_batched") and expected["pickings"].get("BO1") == ("assigned", None):
+        state, where = outcome["pickings"]["BO1"]
+        assert where not in (None, "B")  # 18+: the backorder is put in a new batch of its own
+        outcome["pickings"]["BO1"] = (state, None)
+    assert outcome == expected
 
 
 def test_f05b_g_plain_validate_of_a_partial_subset_asks_then_ends_as_a(odoo):
@@ -593,7 +600,7 @@ def test_a_bigger_unit_is_created_from_its_bigger_ratio(odoo):
     = 1/12 stored. 19 (no categories): ``relative_factor`` 12 of ``relative_uom_id``, ``factor`` (its quantity of
     the root unit) = 12. The unit is archived afterwards."""
     dialect = odoo.dialect
-    [base] = odoo.x("uom.uom", "read", [odoo.x("product.template", "default_get", ["uom_id"])["uom_id"]], fields=dialect.unit_fields)
+    [base] = odoo.x("uom.uom", "read", [odoo.default_unit], fields=dialect.unit_fields)
     uid = odoo.x("uom.uom", "create", dialect.bigger_unit_values(f"Contract case {odoo.tag}", base, 12))
     try:
         [unit] = odoo.x("uom.uom", "read", [uid], fields=[*dialect.unit_fields, "rounding", "active"])

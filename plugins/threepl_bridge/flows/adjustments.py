@@ -168,7 +168,7 @@ def _apply(odoo: StockQueries, line: ReconciliationLine, variance: Decimal, acco
     lot_id: int | bool = False
     if line.lot:
         lots = client.execute("stock.lot", "search", [["name", "=", line.lot], ["product_id", "=", line.product_id]], limit=1)
-        lot_id = lots[0] if lots else client.execute("stock.lot", "create", {"name": line.lot, "product_id": line.product_id})
+        lot_id = lots[0] if lots else client.load_create("stock.lot", [{"name": line.lot, "product_id": line.product_id}])[0]
     quants = odoo.quants(line.product_id, lot_id)
     changes = _spread(variance, [(q["id"], Decimal(str(q["quantity"]))) for q in quants])
     written = 0

@@ -37,6 +37,7 @@ from threepl_bridge.odoo.errors import (
     OdooError,
     OdooProgrammingError,
     OdooTransientError,
+    OdooValidationError,
     OdooWizardAction,
     from_jsonrpc_error,
     from_xmlrpc_fault,
@@ -418,6 +419,25 @@ class OdooClient:
             self.execute(model, "load", [".id", field_name], [[rid, v] for rid, v in chunk], context={**(context or {}), "tz": "UTC"})
             calls += 1
         return calls
+
+    def load_create(self, model: str, rows: list[dict[str, Any]], *, context: dict | None = None) -> list[int]:
+        """Create records through ``load`` (one call per ``create_batch``), for models whose ``create`` an RPC cannot
+        call: on Odoo 18.0, ``stock.lot.create`` over XML-RPC fails (its override lost ``@api.model_create_multi``:
+        "missing 1 required positional argument: 'vals_list'"; passing ids first creates the lot, then fails to
+        return it). A many2one is given as an id (an int value of a ``*_id`` field). Refused rows raise
+        :class:`OdooValidationError` with Odoo's messages; nothing of the call is kept then."""
+        if not rows:
+            return []
+        names = sorted({k for row in rows for k in row})
+        columns = [f"{n}/.id" if n.endswith("_id") else n for n in names]
+        ids: list[int] = []
+        for chunk in _chunks(rows, self.settings.create_batch):
+            result = self.execute(model, "load", columns, [[row.get(n, False) for n in names] for row in chunk], **({"context": context} if context else {}))
+            errors = [m.get("message", "") for m in result.get("messages") or [] if m.get("type") == "error"]
+            if errors or not result.get("ids"):
+                raise OdooValidationError("; ".join(errors) or "load created nothing", model=model, method="load")
+            ids.extend(int(i) for i in result["ids"])
+        return ids
 
     def call_button(self, model: str, method: str, ids: Sequence[int], *, context: dict | None = None) -> Any:
         """Call a button method that must complete; a returned wizard action raises OdooWizardAction."""

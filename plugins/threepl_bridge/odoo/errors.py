@@ -118,6 +118,7 @@ _JSON_CLASSES: dict[str, type[OdooError]] = {
     "odoo.exceptions.UserError": OdooUserError,
     "odoo.exceptions.RedirectWarning": OdooUserError,
     "odoo.exceptions.ConcurrencyError": OdooTransientError,  # Odoo 18+: a serialisation failure, rolled back
+    "werkzeug.exceptions.Unauthorized": OdooAuthError,  # JSON-2: the bearer key was refused ("Invalid apikey")
     "werkzeug.exceptions.NotFound": OdooProgrammingError,  # JSON-2: no such model or method
     "werkzeug.exceptions.UnprocessableEntity": OdooProgrammingError,  # JSON-2: arguments the method does not take
 }

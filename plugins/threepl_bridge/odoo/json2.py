@@ -41,6 +41,7 @@ MODEL_METHODS: dict[str, tuple[str, ...]] = {
     "get_param": ("key", "default"),
     "set_param": ("key", "value"),
     "context_get": (),
+    "check_object_reference": ("module", "xml_id", "raise_on_access_error"),
 }
 # record methods: the first positional argument is the ids, then these
 RECORD_METHODS: dict[str, tuple[str, ...]] = {
@@ -103,15 +104,16 @@ class Json2:
         except urllib.error.HTTPError as exc:
             self.last_date = exc.headers.get("Date") if exc.headers else self.last_date
             payload = _json_or_none(exc.read())
+            if exc.code == 401:  # "Invalid apikey" / "User not authenticated, use an API Key with a Bearer Authorization header."
+                said = payload.get("message") if isinstance(payload, dict) else exc.reason
+                raise OdooAuthError(f"authentication failed: the API key was refused ({said}); JSON-2 needs an API key of the "
+                                    "user as the connection's password, or set protocol 'xmlrpc' to log in with a password",
+                                    model=model, method=method) from None
             if isinstance(payload, dict) and payload.get("name"):
                 raise from_json2_error(exc.code, payload, model=model, method=method) from None
-            if exc.code == 404 and path.startswith("/json/2/"):
-                raise OdooError("this server has no JSON-2 API (Odoo 19 and later have it): use protocol 'auto' or 'xmlrpc'",
-                                model=model, method=method) from None
-            if exc.code == 401:
-                raise OdooAuthError("the API key was refused (HTTP 401): JSON-2 needs an API key of the user as the "
-                                    "connection's password, or set protocol 'xmlrpc' to log in with a password",
-                                    model=model, method=method) from None
+            if exc.code == 404 and path.startswith("/json/2/"):  # no route: no such database here (dbfilter), or Odoo < 19
+                raise OdooAuthError(f'database "{self._database}" does not exist here, or the server has no JSON-2 API (Odoo 19 and '
+                                    "later have it; use protocol 'auto' or 'xmlrpc')", model=model, method=method) from None
             raise _http_error(exc.code, str(exc.reason), model=model, method=method) from None
         except (OSError, http.client.HTTPException) as exc:
             raise _network_error(exc, model=model, method=method) from None
