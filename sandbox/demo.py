@@ -573,12 +573,12 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     refs = [site.ref(ref) for ref, *_ in ORDERS]
     sales = client.execute("sale.order", "search_read", [["client_order_ref", "in", refs], ["warehouse_id", "=", site.warehouse["id"]]],
                            fields=["client_order_ref", "name"])
-    by_so: dict[str, str] = {}
-    for p in client.execute("stock.picking", "search_read", [["origin", "in", [s["name"] for s in sales]], ["picking_type_id", "=", site.out_type]],
-                            fields=["origin", "name"], order="id"):
-        by_so.setdefault(p["origin"], p["name"])  # the order's own picking, not a later backorder
+    by_so: dict[int, str] = {}  # by sale_id: a picking's origin is not its order's name on every version (18.0: it is not)
+    for p in client.execute("stock.picking", "search_read", [["sale_id", "in", [s["id"] for s in sales]], ["picking_type_id", "=", site.out_type]],
+                            fields=["sale_id", "name"], order="id"):
+        by_so.setdefault(p["sale_id"][0], p["name"])  # the order's own picking, not a later backorder
     log("the simulated 3PL picks up its orders and ships")
-    three_pl_acts(tpl, {site.base_ref(s["client_order_ref"]): by_so.get(s["name"]) for s in sales}, now)
+    three_pl_acts(tpl, {site.base_ref(s["client_order_ref"]): by_so.get(s["id"]) for s in sales}, now)
     ok = dag_test(env, f"{PARTNER}_dispatches_from_3pl") and ok
     log("the 3PL counts its stock (and confirms a late shipment after the count)")
     three_pl_counts(tpl, now)

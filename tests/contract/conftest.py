@@ -187,8 +187,20 @@ class Odoo:
         return uid, self.connect(login, password)
 
     def entries_of(self, move_ids: list[int]) -> list[dict[str, Any]]:
-        return self.x("account.move", "search_read", [["stock_move_id", "in", move_ids]],
-                      fields=["name", "date", "state", "auto_post", "amount_total", "stock_move_id", "journal_id"])
+        """The journal entries of these stock moves (17, 18: account.move.stock_move_id; 19: the moves'
+        account_move_id, set only for moves between locations valued in the books: a delivery has none)."""
+        fields = ["name", "date", "state", "auto_post", "amount_total", "journal_id"]
+        if self.dialect.has_valuation_layers:
+            return self.x("account.move", "search_read", [["stock_move_id", "in", move_ids]], fields=[*fields, "stock_move_id"])
+        return self.x("account.move", "search_read", [["stock_move_ids", "in", move_ids]], fields=fields)
+
+    def valuation(self, move_id: int) -> tuple[float, float]:
+        """(quantity, value) a done move was valued at, unsigned: its layers (17, 18) or the move itself (19)."""
+        if self.dialect.has_valuation_layers:
+            layers = self.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", move_id]], fields=["quantity", "value"])
+            return abs(sum(l["quantity"] for l in layers)), abs(sum(l["value"] for l in layers))
+        [move] = self.x("stock.move", "read", [move_id], fields=["quantity", "value"])
+        return move["quantity"], move["value"]
 
 
 def _settings(protocol: str) -> OdooSettings:
@@ -201,7 +213,9 @@ def _settings(protocol: str) -> OdooSettings:
 def _standin_cases() -> list[str]:
     from sandbox.odoo_standin.env import VERSIONS, standin_version
 
-    versions = [standin_version()] if os.environ.get("ODOO_STANDIN_VERSION") else list(VERSIONS)
+    # the 18 and 19 stand-ins answer every name as their versions do, but not yet every version's messages and
+    # behaviours (tests/contract/facts.py): they are run by ODOO_STANDIN_VERSION=18|19 until they do
+    versions = [standin_version()] if os.environ.get("ODOO_STANDIN_VERSION") else [VERSIONS[0]]
     return [f"{v}-{p}" for v in versions for p in ("xmlrpc", "jsonrpc", *(("json2",) if int(v.split(".")[0]) >= 19 else ()))]
 
 

@@ -27,6 +27,14 @@ FACTS: dict[str, dict[int, Any]] = {
     "required_field": {17: r"(?s)a mandatory field is not set.*\nField: Destination Location \(location_dest_id\)",
                        19: r"(?s)Missing required value for the field 'Destination Location' \(location_dest_id\).*a mandatory field is not set"},
     "required_model": {17: "Model: Transfer (stock.picking)", 19: "Model: 'Transfer' (stock.picking)"},
+    # a user without an email may not validate with a backorder (its chatter message needs a sender) (17, 18) or may (19)
+    "backorder_needs_email": {17: True, 19: False},
+    # stock.return.picking had no action_create_returns before 19
+    "returns_action_create_returns": {17: False, 18: True},
+    "unknown_method": {17: "AttributeError: The method 'do_something_nonexistent' does not exist on the model 'stock.picking'",
+                       19: "The method 'stock.picking.do_something_nonexistent' does not exist"},
+    "lot_unique": {17: "The combination of serial number and product must be unique across a company.",
+                   18: "The combination of lot/serial number and product must be unique within a company"},
     "nothing_reserved": {17: "You cannot validate a transfer if no quantities are reserved",
                          19: "Validating a zero quantity transfer?"},
 }

@@ -48,10 +48,14 @@ def test_f02_full_dispatch_needs_skip_sms_then_values_the_moves(odoo):
     assert odoo.client.call_button("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
     [done] = odoo.x("stock.picking", "read", [picking["id"]], fields=["state", "date_done", "carrier_tracking_ref"])
     assert done["state"] == "done" and done["date_done"] and done["carrier_tracking_ref"] == "TRK-CT-1"
-    layers = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", move["id"]]], fields=["quantity", "unit_cost", "value", "account_move_id"])
-    assert [(l["quantity"], l["unit_cost"], l["value"]) for l in layers] == [(-3.0, 300.0, -900.0)]
-    [entry] = odoo.entries_of([move["id"]])
-    assert entry["state"] == "posted" and entry["amount_total"] == 900.0 and entry["name"].startswith("STJ/")
+    assert odoo.valuation(move["id"]) == (3.0, 900.0)
+    if odoo.dialect.has_valuation_layers:
+        layers = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", move["id"]]], fields=["quantity", "unit_cost", "value"])
+        assert [(l["quantity"], l["unit_cost"], l["value"]) for l in layers] == [(-3.0, 300.0, -900.0)]
+        [entry] = odoo.entries_of([move["id"]])
+        assert entry["state"] == "posted" and entry["amount_total"] == 900.0 and entry["name"].startswith("STJ/")
+    else:  # 19: a delivery to Customers (no valuation account) has no journal entry; the move carries the value
+        assert odoo.entries_of([move["id"]]) == []
     [line] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["qty_delivered"])
     assert line["qty_delivered"] == 3.0
 
@@ -122,13 +126,16 @@ def test_f03_partial_dispatch_variants(odoo):
 
 def test_f03_backorder_needs_an_email_on_the_api_user(odoo):
     uid, user = odoo.user_without_email()  # a fresh internal user with the API user's groups, no email
-    [me] = user.execute("res.users", "read", [uid], fields=["email", "share", "groups_id", "company_id"])
+    [me] = user.execute("res.users", "read", [uid], fields=["email", "share", odoo.dialect.user_groups_field, "company_id"])
     assert (me["email"], me["share"], me["company_id"][0]) == (False, False, 1)
     drawer = odoo.product("DRW", stock=10)
     picking = odoo.order([(drawer["id"], 10)])
     [move] = odoo.moves(picking["id"])
     user.execute("stock.move", "write", [move["id"]], {"quantity": 6, "picked": True})
     ctx = {"skip_sms": True, "skip_backorder": True}
+    if not odoo.fact("backorder_needs_email"):  # 19: validated, backorder and all, without a sender's email
+        assert user.execute("stock.picking", "button_validate", [picking["id"]], context=ctx) is True
+        return
     with pytest.raises(OdooUserError, match="Unable to send message, please configure the sender's email address."):
         user.execute("stock.picking", "button_validate", [picking["id"]], context=ctx)
     assert odoo.x("stock.picking", "read", [picking["id"]], fields=["state"])[0]["state"] == "assigned"
@@ -167,25 +174,32 @@ def _ship(odoo, qty: float = 1, **ctx):
 def test_f04_force_period_date_dates_the_entry_not_the_picking(odoo):
     past = (date.today().replace(day=1) - timedelta(days=3)).isoformat()
     picking, move = _ship(odoo, 2, force_period_date=past)
-    [entry] = odoo.entries_of([move["id"]])
-    assert entry["date"] == past and entry["state"] == "posted"
-    assert entry["name"].startswith(f"STJ/{past[:4]}/{past[5:7]}/")
+    if odoo.dialect.has_valuation_layers:
+        [entry] = odoo.entries_of([move["id"]])
+        assert entry["date"] == past and entry["state"] == "posted"
+        assert entry["name"].startswith(f"STJ/{past[:4]}/{past[5:7]}/")
+    else:  # 19: no entry for a delivery; the valuation's date is the move's, which posting back-dates (below)
+        assert odoo.entries_of([move["id"]]) == []
     [pick] = odoo.x("stock.picking", "read", [picking["id"]], fields=["date_done"])
     assert pick["date_done"][:10] == date.today().isoformat()
     # back-dating the operational dates afterwards is accepted over RPC
     assert odoo.x("stock.picking", "write", [picking["id"]], {"date_done": f"{past} 15:30:00"}) is True
     assert odoo.x("stock.move", "write", [move["id"]], {"date": f"{past} 15:30:00"}) is True
     assert odoo.x("stock.picking", "read", [picking["id"]], fields=["date_done"])[0]["date_done"] == f"{past} 15:30:00"
-    # ... but the valuation layer's create_date is silently kept
-    [layer] = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", move["id"]]], fields=["create_date"])
-    assert odoo.x("stock.valuation.layer", "write", [layer["id"]], {"create_date": f"{past} 15:30:00"}) is True
-    assert odoo.x("stock.valuation.layer", "read", [layer["id"]], fields=["create_date"])[0]["create_date"] == layer["create_date"]
+    assert odoo.x("stock.move", "read", [move["id"]], fields=["date"])[0]["date"] == f"{past} 15:30:00"
+    if odoo.dialect.has_valuation_layers:  # ... but the valuation layer's create_date is silently kept
+        [layer] = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", move["id"]]], fields=["create_date"])
+        assert odoo.x("stock.valuation.layer", "write", [layer["id"]], {"create_date": f"{past} 15:30:00"}) is True
+        assert odoo.x("stock.valuation.layer", "read", [layer["id"]], fields=["create_date"])[0]["create_date"] == layer["create_date"]
     fields = odoo.x("stock.move", "fields_get", ["accounting_date", "date"], attributes=["type"])
     assert "accounting_date" not in fields and fields["date"]["type"] == "datetime"
 
 
 def test_f04_without_context_the_entry_is_dated_today(odoo):
     _, move = _ship(odoo)
+    if not odoo.dialect.has_valuation_layers:  # 19: a delivery has no journal entry
+        assert odoo.entries_of([move["id"]]) == []
+        return
     [entry] = odoo.entries_of([move["id"]])
     assert entry["date"] == date.today().isoformat()
 
@@ -193,6 +207,9 @@ def test_f04_without_context_the_entry_is_dated_today(odoo):
 def test_f04_future_date_gives_a_draft_entry_posted_at_date(odoo):
     future = (date.today() + timedelta(days=3)).isoformat()
     _, move = _ship(odoo, force_period_date=future)
+    if not odoo.dialect.has_valuation_layers:  # 19: a delivery has no journal entry
+        assert odoo.entries_of([move["id"]]) == []
+        return
     [entry] = odoo.entries_of([move["id"]])
     assert (entry["date"], entry["state"], entry["auto_post"], entry["name"]) == (future, "draft", "at_date", "/")
 
@@ -201,12 +218,22 @@ def test_f04_a_locked_period_is_silently_redated(odoo):
     if odoo.admin is None:
         pytest.skip("needs ODOO_ADMIN_USER/ODOO_ADMIN_PASSWORD to set a lock date")
     last_month_end = date.today().replace(day=1) - timedelta(days=1)
+    if not odoo.dialect.has_valuation_layers:  # 19: a delivery has no journal entry a lock date could re-date
+        _, move = _ship(odoo, force_period_date=(last_month_end - timedelta(days=2)).isoformat())
+        assert odoo.entries_of([move["id"]]) == []
+        return
     lock = odoo.dialect.lock_date_fields[0]  # 17: period_lock_date; 18+: fiscalyear_lock_date (hard_lock_date cannot be undone)
-    odoo.admin.execute("res.company", "write", [1], {lock: last_month_end.isoformat()})
+    try:  # 18: a fiscal-year lock is refused while the period has unreconciled bank statement lines (demo data has some)
+        odoo.admin.execute("res.company", "write", [1], {lock: last_month_end.isoformat()})
+    except OdooUserError as exc:
+        pytest.skip(f"this database refuses the lock date {lock} (reconcile its bank statement lines to run this): {exc.odoo_message[:120]}")
     try:
         _, move = _ship(odoo, force_period_date=(last_month_end - timedelta(days=2)).isoformat())
     finally:
         odoo.admin.execute("res.company", "write", [1], {lock: False})
+    if not odoo.dialect.has_valuation_layers:  # 19: a delivery has no journal entry to re-date
+        assert odoo.entries_of([move["id"]]) == []
+        return
     [entry] = odoo.entries_of([move["id"]])
     assert entry["date"] == date.today().isoformat()
 
@@ -267,8 +294,11 @@ def test_f06_stock_reads_and_adjustments(odoo):
     [adj] = odoo.x("stock.move", "search_read", [["product_id", "=", drawer["id"]], ["is_inventory", "=", True], ["location_dest_id", "in", [loc]], ["state", "=", "done"]],
                    fields=["reference", "product_qty"], order="id desc", limit=1)
     assert (adj["reference"], adj["product_qty"]) == (f"3PL count {odoo.tag}-A", 3.0)
-    [entry] = odoo.entries_of([adj["id"]])
-    assert entry["date"] == past and entry["amount_total"] == 300.0
+    if odoo.dialect.has_valuation_layers:
+        [entry] = odoo.entries_of([adj["id"]])
+        assert entry["date"] == past and entry["amount_total"] == 300.0
+    else:  # 19: no entry for an adjustment (no valuation account on the inventory location); the move is valued
+        assert odoo.entries_of([adj["id"]]) == [] and odoo.valuation(adj["id"]) == (3.0, 300.0)
     # B: one call, applied at once, dated on accounting_date
     [q] = odoo.x("stock.quant", "search_read", [["product_id", "=", chair["id"]], ["location_id", "=", loc]], fields=["quantity"])
     ctx_b = {"inventory_mode": True, "inventory_name": f"3PL count {odoo.tag}-B"}
@@ -277,8 +307,11 @@ def test_f06_stock_reads_and_adjustments(odoo):
     [adj] = odoo.x("stock.move", "search_read", [["product_id", "=", chair["id"]], ["is_inventory", "=", True], ["location_id", "in", [loc]]],
                    fields=["reference", "product_qty"], order="id desc", limit=1)
     assert adj["product_qty"] == 2.0
-    [entry] = odoo.entries_of([adj["id"]])
-    assert (entry["date"], entry["amount_total"]) == (past, 360.0)
+    if odoo.dialect.has_valuation_layers:
+        [entry] = odoo.entries_of([adj["id"]])
+        assert (entry["date"], entry["amount_total"]) == (past, 360.0)
+    else:  # 19: valued on the move, no entry
+        assert odoo.entries_of([adj["id"]]) == [] and odoo.valuation(adj["id"]) == (2.0, 360.0)
     # C: a product not yet in the location
     desk = odoo.product("NEW", cost=2500.0)
     qid = odoo.x("stock.quant", "create", {"product_id": desk["id"], "location_id": loc, "inventory_quantity_auto_apply": 7}, context=ctx_b)
@@ -342,8 +375,7 @@ def test_f08_purchase_receipt_partial_with_new_lot_and_backorder(odoo):
     wizard = odoo.x("stock.picking", "button_validate", [receipt["id"]])
     assert wizard["res_model"] == "stock.backorder.confirmation"
     assert odoo.x("stock.picking", "button_validate", [receipt["id"]], context={"skip_backorder": True}) is True
-    layers = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", moves[drawer["id"]]["id"]]], fields=["quantity", "value"])
-    assert [(l["quantity"], l["value"]) for l in layers] == [(12.0, 1140.0)]
+    assert odoo.valuation(moves[drawer["id"]]["id"]) == (12.0, 1140.0)
     lot = odoo.x("stock.lot", "search_read", [["name", "=", f"NEW-{odoo.tag}"]], fields=["product_id"])
     assert lot and lot[0]["product_id"][0] == box["id"]
     [pol] = odoo.x("purchase.order.line", "search_read", [["order_id", "=", po], ["product_id", "=", drawer["id"]]], fields=["qty_received"])
@@ -362,9 +394,10 @@ def test_f09_return_of_a_done_delivery(odoo):
     [line] = odoo.x("stock.return.picking.line", "read", w["product_return_moves"], fields=["quantity", "to_refund"])
     assert (line["quantity"], line["to_refund"]) == (odoo.fact("return_line_quantity"), True)
     odoo.x("stock.return.picking.line", "write", [line["id"]], {"quantity": 1, "to_refund": True})
-    with pytest.raises(OdooProgrammingError, match="AttributeError: The method 'action_create_returns' does not exist"):
-        odoo.x("stock.return.picking", "action_create_returns", [wiz], context=ctx)
-    action = odoo.x("stock.return.picking", "create_returns", [wiz], context=ctx)
+    if not odoo.fact("returns_action_create_returns"):
+        with pytest.raises(OdooProgrammingError, match="AttributeError: The method 'action_create_returns' does not exist"):
+            odoo.x("stock.return.picking", "action_create_returns", [wiz], context=ctx)
+    action = odoo.x("stock.return.picking", "action_create_returns" if odoo.fact("returns_action_create_returns") else "create_returns", [wiz], context=ctx)
     assert action["type"] == "ir.actions.act_window" and action["res_model"] == "stock.picking"
     [ret] = odoo.x("stock.picking", "read", [action["res_id"]], fields=["name", "state", "return_id", "location_dest_id"])
     assert ret["state"] == "assigned" and ret["return_id"][0] == picking["id"] and ret["location_dest_id"][0] == odoo.stock_location
@@ -373,8 +406,7 @@ def test_f09_return_of_a_done_delivery(odoo):
     [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["qty_delivered"])
     assert sol["qty_delivered"] == 2.0
     [rmove] = odoo.moves(ret["id"])
-    [layer] = odoo.x("stock.valuation.layer", "search_read", [["stock_move_id", "=", rmove["id"]]], fields=["quantity", "unit_cost"])
-    assert (layer["quantity"], layer["unit_cost"]) == (1.0, 300.0)
+    assert odoo.valuation(rmove["id"]) == (1.0, 300.0)  # valued back at the delivery's cost
 
 
 def test_f11_chatter_note_is_escaped_text_and_needs_existing_attachments(odoo):

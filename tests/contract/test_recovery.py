@@ -129,7 +129,7 @@ def test_recovery_reads_the_states_of_validated_and_open_pickings_and_the_backor
     assert odoo.x("stock.picking", "button_validate", [shipped["id"]], context={"skip_sms": True, "skip_backorder": True}) is True
     [m] = odoo.moves(refused["id"])
     odoo.x("stock.move", "write", [m["id"]], {"quantity": 0, "picked": True})
-    with pytest.raises(OdooUserError, match="You cannot validate a transfer if no quantities are reserved"):
+    with pytest.raises(OdooUserError, match=odoo.fact("nothing_reserved")):
         odoo.x("stock.picking", "button_validate", [refused["id"]], context={"skip_sms": True, "skip_backorder": True})
     [back] = odoo.x("stock.picking", "search", [["backorder_id", "=", shipped["id"]]])
     read = {p["id"]: p for p in odoo.client.read("stock.picking", sorted([shipped["id"], refused["id"], back, 99999999]), fields)}
@@ -197,9 +197,10 @@ def test_f06_an_adjustment_is_a_done_inventory_move_named_by_inventory_name_with
         assert odoo.x("stock.quant", "write", [quant["id"]], {"inventory_quantity_auto_apply": target, "accounting_date": past},
                       context={"inventory_mode": True, "inventory_name": name}) is True
     assert odoo.x("stock.quant", "read", [quant["id"]], fields=["quantity"])[0]["quantity"] == 9.83
-    fields = ["reference", "name", "product_qty", "location_id", "location_dest_id", "date", "state", "is_inventory", "picking_id"]
+    fields = ["reference", "product_qty", "location_id", "location_dest_id", "date", "state", "is_inventory", "picking_id"]
+    fields += ["name"] if odoo.major < 19 else ["inventory_name"]  # 19: stock.move has no name any more
     moves = odoo.x("stock.move", "search_read", [["reference", "in", names], ["is_inventory", "=", True], ["state", "=", "done"]], fields=fields, order="id")
-    assert [(m["reference"], m["name"], m["product_qty"]) for m in moves] == list(zip(names, names, [3.0, 2.5, 0.33]))
+    assert [(m["reference"], m.get("name", m.get("inventory_name")), m["product_qty"]) for m in moves] == list(zip(names, names, [3.0, 2.5, 0.33]))
     [inventory] = {m["location_dest_id"][0] for m in moves[:1]} | {m["location_id"][0] for m in moves[1:]}
     assert odoo.x("stock.location", "read", [inventory], fields=["usage"])[0]["usage"] == "inventory"
     assert [(m["location_id"][0], m["location_dest_id"][0]) for m in moves] == [(loc, inventory), (inventory, loc), (inventory, loc)]
@@ -232,8 +233,9 @@ def test_f06_one_inventory_name_over_two_quants_gives_two_moves_of_that_referenc
 
 
 def _client(url: str, odoo, *, timeout: float = 5) -> OdooClient:
-    s = odoo.client.settings
-    return OdooClient(OdooSettings(url=url, database=s.database, login=s.login, password=s.password, protocol=s.protocol, max_retries=3,
+    s = odoo.client.settings  # the fault proxy speaks XML-RPC and JSON-RPC (over JSON-2 the key is refused through it)
+    protocol = "xmlrpc" if odoo.client.protocol == "json2" else s.protocol
+    return OdooClient(OdooSettings(url=url, database=s.database, login=s.login, password=s.password, protocol=protocol, max_retries=3,
                                    timeout=timeout))
 
 

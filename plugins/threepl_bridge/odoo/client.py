@@ -449,7 +449,8 @@ class OdooClient:
 
     def message_post(self, model: str, record_id: int, body: str) -> int:
         """An internal note in the record's chatter; returns the mail.message id (F11)."""
-        return int(self.execute(model, "message_post", [record_id], body=body, message_type="comment", subtype_xmlid="mail.mt_note"))
+        posted = self.execute(model, "message_post", [record_id], body=body, message_type="comment", subtype_xmlid="mail.mt_note")
+        return int(posted[0] if isinstance(posted, list) else posted)  # JSON-2 answers a returned record as its ids
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
