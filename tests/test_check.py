@@ -29,7 +29,7 @@ def test_check_says_ready_and_names_a_partner_whose_warehouse_odoo_does_not_have
     monkeypatch.setenv("THREEPL_PARTNERS_DIR", str(folder))
     assert main(["check"]) == 1
     out = capsys.readouterr().out
-    assert "ok   Odoo connection 'odoo_default': Odoo 17.0, user 'etl'" in out
+    assert "ok   Odoo connection 'odoo_default': Odoo 17.0 over xmlrpc, user 'etl'" in out
     assert "ok   partner demo3pl: warehouse(s) 3PL (3PL Warehouse, stock 3PL/Stock)" in out
     assert f"FAIL partner acme: partner acme: Odoo has no warehouse with code(s) ['ACME'] (odoo.warehouses in {folder / 'acme.yaml'})" in out
     assert main(["check", "--partner", "demo3pl"]) == 0
@@ -83,4 +83,6 @@ def test_each_task_logs_what_it_cost_odoo(odoo):
         logger.setLevel(level)
     [line] = [r.getMessage() for r in records if r.getMessage().startswith("Odoo calls:")]
     count, detail = line.removeprefix("Odoo calls: ").split(" ", 1)
-    assert json.loads(detail) == {"common.authenticate": 1, "stock.warehouse.search_read": 2} and int(count) == 3
+    # protocol auto asks the server's version once per task (it picks XML-RPC for 17)
+    expected = {"common.version": 1, "common.authenticate": 1, "stock.warehouse.search_read": 2}
+    assert json.loads(detail) == expected and int(count) == 4

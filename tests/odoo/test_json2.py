@@ -6,7 +6,7 @@ import pytest
 
 from sandbox.odoo_standin import OdooStandIn, build
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
-from threepl_bridge.odoo.errors import OdooAccessError, OdooAuthError, OdooError, OdooMissingError, OdooProgrammingError, OdooUserError
+from threepl_bridge.odoo.errors import OdooAccessError, OdooAuthError, OdooError, OdooMissingError, OdooProgrammingError
 from threepl_bridge.odoo.json2 import json2_body
 
 
@@ -66,8 +66,8 @@ def test_json2_errors_are_typed_like_the_others(standin19):
         client.execute("res.partner", "write", [999999], {"name": "x"})
     with pytest.raises(OdooAccessError):
         client.execute("ir.model.data", "search_read", [], fields=["name"], limit=1)
-    with pytest.raises(OdooUserError, match="Object|exist"):
-        client.execute("stock.valuation.layer", "search", [])  # gone in 19: an unknown model
+    with pytest.raises(OdooProgrammingError, match="the model 'stock.valuation.layer' does not exist"):
+        client.execute("stock.valuation.layer", "search", [])  # gone in 19: an unknown model, HTTP 404
     with pytest.raises(OdooAuthError, match="API key"):
         _client(standin19, key="etl").uid  # a password is not a key
     with pytest.raises(OdooError, match="no JSON-2"):
