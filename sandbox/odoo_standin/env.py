@@ -60,6 +60,22 @@ class Env:
         self.transactional = True  # benchmarks switch rollback snapshots off while they load data
         self.calls: Counter[str] = Counter()  # every RPC received, by "model.method" (cost fidelity: what Odoo is asked)
 
+    def says(self, key: str, **fields: Any) -> str:
+        """This version's text for ``key`` (sandbox/odoo_standin/answers.py)."""
+        from sandbox.odoo_standin.answers import says
+
+        return says(self.major, key, **fields)
+
+    def does(self, key: str) -> Any:
+        """How this version behaves where versions differ (sandbox/odoo_standin/answers.py)."""
+        from sandbox.odoo_standin.answers import does
+
+        return does(self.major, key)
+
+    def unknown_method(self, model: str, method: str) -> OdooFault:
+        text = self.says("unknown_method", model=model, method=method)
+        return OdooFault(1, text, "builtins.AttributeError", traceback_last=f"AttributeError: {text}")
+
     def count_call(self, key: str) -> None:
         with self.lock:
             self.calls[key] += 1
@@ -164,7 +180,7 @@ class Env:
         with self.lock:
             self.check_credentials(uid, secret)
             if method.startswith("_"):
-                raise access_error(f"Private methods (such as {method}) cannot be called remotely.")
+                raise access_error(self.says("private_method", model=model, method=method))
             target = self[model]
             kwargs = dict(kwargs or {})
             context = dict(kwargs.pop("context", None) or {})
@@ -199,10 +215,7 @@ class Env:
             return generic[method](*args, **kwargs)
         handler = getattr(target, f"rpc_{method}", None)
         if handler is None:
-            raise OdooFault(
-                1, f"The method '{method}' does not exist on the model '{target._name}'", "builtins.AttributeError",
-                traceback_last=f"AttributeError: The method '{method}' does not exist on the model '{target._name}'",
-            )
+            raise self.unknown_method(target._name, method)
         return handler(*args, **kwargs)
 
     def _call_as_version(self, target: Model, method: str, args: list[Any], kwargs: dict[str, Any], context: dict[str, Any]) -> Any:
@@ -256,10 +269,7 @@ class Env:
             return {inner.get(k, k): v for k, v in values.items()}
         handler = getattr(target, f"rpc_{method}", None)
         if handler is None:
-            raise OdooFault(
-                1, f"The method '{method}' does not exist on the model '{target._name}'", "builtins.AttributeError",
-                traceback_last=f"AttributeError: The method '{method}' does not exist on the model '{target._name}'",
-            )
+            raise self.unknown_method(target._name, method)
         return handler(*args, **kwargs)
 
     # ------------------------------------------------------------------ persistence

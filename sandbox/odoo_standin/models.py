@@ -25,6 +25,14 @@ STOCK_JOURNAL = 8
 NOTE_SUBTYPE = 2
 
 
+
+def denied(env: Any, verb: str, description: str, model: str, group: str) -> Any:
+    """Odoo's access error for a model only a group may ``verb``: the group's name as the version calls it."""
+    return access_error(
+        f"You are not allowed to {verb} '{description}' ({model}) records.\n\nThis operation is allowed for the "
+        f"following groups:\n\t- {env.says(group)}\n\nContact your administrator to request access if necessary."
+    )
+
 class ResCompany(Model):
     _name = "res.company"
     _description = "Companies"
@@ -39,11 +47,7 @@ class ResCompany(Model):
 
     def write(self, ids: list[int], values: dict[str, Any], context: dict[str, Any]) -> bool:
         if not self.env.is_admin:
-            raise access_error(
-                "You are not allowed to modify 'Companies' (res.company) records.\n\nThis operation is allowed for "
-                "the following groups:\n\t- Administration/Access Rights\n\nContact your administrator to request "
-                "access if necessary."
-            )
+            raise denied(self.env, "modify", "Companies", self._name, "access_group_rights")
         return super().write(ids, values, context)
 
     def lock_date(self, company_id: int) -> str | None:
@@ -84,11 +88,7 @@ class ResUsers(Model):
 
     def create_one(self, values: dict[str, Any]) -> int:
         if not self.env.is_admin:
-            raise access_error(
-                "You are not allowed to create 'User' (res.users) records.\n\nThis operation is allowed for the "
-                "following groups:\n\t- Administration/Access Rights\n\nContact your administrator to request "
-                "access if necessary."
-            )
+            raise denied(self.env, "create", "User", self._name, "access_group_rights")
         values = dict(values)
         password = values.pop("password", None) or values.pop("new_password", None)
         for name in values:
@@ -184,15 +184,11 @@ class ResGroups(Model):
 class _AdminOnly(Model):
     """A model only administrators may search or read (the API user gets faultCode 4 naming ``_group``)."""
 
-    _group = ""
+    _group = ""  # its key in answers.py
 
     def _check_access(self) -> None:
         if not self.env.is_admin:
-            raise access_error(
-                f"You are not allowed to access '{self._description}' ({self._name}) records.\n\nThis operation is "
-                f"allowed for the following groups:\n\t- {self._group}\n\nContact your administrator to "
-                "request access if necessary."
-            )
+            raise denied(self.env, "access", self._description, self._name, self._group)
 
     def search(self, domain: list[Any], offset: int = 0, limit: int | None = None, order: str | None = None, context: dict | None = None) -> list[int]:
         self._check_access()
@@ -209,7 +205,7 @@ class IrModelData(_AdminOnly):
 
     _name = "ir.model.data"
     _description = "Model Data"
-    _group = "Administration/Access Rights"
+    _group = "access_group_rights"
 
     def computed(self):  # type: ignore[no-untyped-def]
         return {"complete_name": lambda r: f"{r['module']}.{r['name']}", "reference": lambda r: f"{r['model']},{r['res_id']}"}
@@ -230,7 +226,7 @@ class IrConfigParameter(_AdminOnly):
 
     _name = "ir.config_parameter"
     _description = "System Parameter"
-    _group = "Administration/Settings"
+    _group = "access_group_settings"
 
     def display_name(self, rec: dict[str, Any]) -> str:
         return rec.get("key") or ""
@@ -504,11 +500,7 @@ class StockLot(Model):
         for rec in self.records.values():
             if rec["name"] == values.get("name") and rec["product_id"] == values.get("product_id") and rec.get("company_id") == values.get("company_id", 1):
                 product = self.env["product.product"]
-                raise validation_error(
-                    "The combination of serial number and product must be unique across a company.\n"
-                    "Following combination contains duplicates:\n"
-                    f" - Product: {product.display_name(product.records[rec['product_id']])}, Serial Number: {rec['name']}"
-                )
+                raise validation_error(self.env.says("lot_unique", product=product.display_name(product.records[rec["product_id"]]), lot=rec["name"]))
         return super().create_one(values)
 
     def computed(self):  # type: ignore[no-untyped-def]

@@ -239,11 +239,8 @@ class Model:
         for name, f in self.fields.items():
             if f.get("required") and f.get("store") and name not in self.computed() and rec.get(name) in (None, False, "") and f.get("type") not in ("one2many", "many2many", "boolean", "float", "integer", "monetary"):
                 label = f.get("string", name)
-                raise validation_error(
-                    "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n"
-                    "- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n"
-                    f"Model: {self._description or self._name} ({self._name})\nField: {label} ({name})\n"
-                )
+                raise validation_error(self.env.says("required_field", description=self._description or self._name,
+                                                     model=self._name, label=label, field=name))
         rid = self.env.next_id(self._name)
         rec["id"] = rid
         rec.setdefault("create_date", fmt_dt(self.env.now()))

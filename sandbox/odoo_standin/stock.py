@@ -507,7 +507,7 @@ class StockMove(Model):
             debit, credit = ACC_VALUATION, ACC_INTERIM_RECEIVED
         else:  # customer return
             debit, credit = ACC_VALUATION, ACC_INTERIM_DELIVERED
-        account_move = self.env["account.move"].post_entry(  # type: ignore[attr-defined]
+        account_move = False if self.env.does("stock_moves_unbooked") else self.env["account.move"].post_entry(  # type: ignore[attr-defined]
             ref=description, when=when, stock_move_id=move["id"], product_id=product["id"],
             qty=qty if into else -qty, amount=value, debit=debit, credit=credit,
         )
@@ -648,16 +648,24 @@ class StockPicking(Chatter, Model):
                 continue
             if not self._auto_batchable(ptype, picking, other):
                 continue
-            seq = self.env.sequence("BATCH", start=5)
-            bid = Model.create_one(batches, {"name": f"BATCH/{seq:05d}", "state": "draft", "company_id": picking.get("company_id") or 1,
-                                             "picking_type_id": ptype["id"]})
-            batch = batches.records[bid]
-            picking["batch_id"] = other["batch_id"] = bid
-            self.sanity_check(batch)
-            if ptype.get("batch_auto_confirm"):
-                batch["state"] = "in_progress"
-            return batch
+            return self._new_batch(ptype, [picking, other])
+        if self.env.does("auto_batch_alone"):  # 18+: else a batch of its own
+            return self._new_batch(ptype, [picking])
         return None
+
+    def _new_batch(self, ptype: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+        batches = self.env["stock.picking.batch"]
+        seq = self.env.sequence("BATCH", start=5)
+        name = f"BATCH/{ptype['sequence_code']}/{seq:05d}" if self.env.does("batch_name_by_type") else f"BATCH/{seq:05d}"
+        bid = Model.create_one(batches, {"name": name, "state": "draft", "company_id": members[0].get("company_id") or 1,
+                                         "picking_type_id": ptype["id"]})
+        batch = batches.records[bid]
+        for member in members:
+            member["batch_id"] = bid
+        self.sanity_check(batch)
+        if ptype.get("batch_auto_confirm"):
+            batch["state"] = "in_progress"
+        return batch
 
     def _auto_batchable(self, ptype: dict[str, Any], picking: dict[str, Any], other: dict[str, Any] | None = None) -> bool:
         if picking["state"] != "assigned":
@@ -708,7 +716,7 @@ class StockPicking(Chatter, Model):
                     for line in moves_model.lines(m):
                         line["picked"] = True
             if all(moves_model.move_qty(m) <= EPS for m in moves if m.get("picked")):
-                raise user_error("You cannot validate a transfer if no quantities are reserved. To force the transfer, encode quantities.")
+                raise user_error(self.env.says("nothing_reserved"))
         self._check_lots(pickings)
         partial = [p for p in pickings if self._is_partial(p)]
         if partial and not ctx.get("skip_backorder"):
@@ -798,7 +806,8 @@ class StockPicking(Chatter, Model):
                 continue
             for move in moves:
                 moves_model.recompute_state(move)
-            self.env.require_email()  # the backorder is announced in the chatter as the API user (F3)
+            if self.env.does("backorder_needs_email"):
+                self.env.require_email()  # the backorder is announced in the chatter as the API user (F3; not on 19)
             back = self.new_picking(picking["picking_type_id"], {
                 k: picking.get(k) for k in ("partner_id", "origin", "sale_id", "carrier_id", "location_id", "location_dest_id", "purchase_id")
             } | {"backorder_id": picking["id"]})
@@ -865,7 +874,7 @@ class StockPicking(Chatter, Model):
                         continue
                     (named if line.get("lot_name") else missing).append(products.display_name(product))
         if named:
-            raise user_error("You need to supply a Lot/Serial Number for product: \n - " + "\n - ".join(dict.fromkeys(named)))
+            raise user_error(self.env.says("lot_missing_one", products=self.env.says("lot_missing_one_joiner").join(dict.fromkeys(named))))
         if missing:
             raise user_error(f"You need to supply a Lot/Serial number for products {', '.join(dict.fromkeys(missing))}.")
 
@@ -934,7 +943,7 @@ class SaleOrder(Chatter, Model):
         orders = self.browse_existing(ids)
         wrong = [o["name"] for o in orders if o["state"] not in ("draft", "sent")]
         if wrong:
-            raise user_error(f"The following orders are not in a state requiring confirmation: {', '.join(wrong)}")
+            raise user_error(self.env.says("order_not_confirmable", orders=", ".join(wrong)))
         pickings: StockPicking = self.env["stock.picking"]  # type: ignore[assignment]
         moves: StockMove = self.env["stock.move"]  # type: ignore[assignment]
         for order in orders:
@@ -1071,12 +1080,24 @@ class StockReturnPicking(Model):
         for move in self.env["stock.picking"].moves(picking):  # type: ignore[attr-defined]
             if move["state"] != "done":
                 continue
-            ids.append(Model.create_one(lines, {"wizard_id": rid, "product_id": move["product_id"], "quantity": moves.move_qty(move),
+            quantity = 0.0 if self.env.does("return_line_starts_at_zero") else moves.move_qty(move)
+            ids.append(Model.create_one(lines, {"wizard_id": rid, "product_id": move["product_id"], "quantity": quantity,
                                                  "move_id": move["id"], "to_refund": True, "uom_id": move["product_uom"]}))
         self.records[rid]["product_return_moves"] = ids
         return rid
 
     def rpc_create_returns(self, ids: list[int], **_: Any) -> dict[str, Any]:
+        """The wizard's button: create_returns (17), action_create_returns (18+; create_returns is gone)."""
+        if self.env.does("action_create_returns"):
+            raise self.env.unknown_method(self._name, "create_returns")
+        return self._create_returns(ids)
+
+    def rpc_action_create_returns(self, ids: list[int], **_: Any) -> dict[str, Any]:
+        if not self.env.does("action_create_returns"):
+            raise self.env.unknown_method(self._name, "action_create_returns")
+        return self._create_returns(ids)
+
+    def _create_returns(self, ids: list[int]) -> dict[str, Any]:
         [wiz] = self.browse_existing(ids)
         original = self.env["stock.picking"].records[wiz["picking_id"]]
         pickings: StockPicking = self.env["stock.picking"]  # type: ignore[assignment]

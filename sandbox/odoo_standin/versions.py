@@ -97,6 +97,19 @@ def _layers(env: Env, move_id: int) -> list[dict[str, Any]]:
     return [layer for layer in env["stock.valuation.layer"].records.values() if layer.get("stock_move_id") == move_id]
 
 
+EPSILON = 1e-9
+
+
+def _open_layers(env: Env, product_id: int) -> tuple[float, float]:
+    """(remaining quantity, remaining value) of a product's layers."""
+    layers = [la for la in env["stock.valuation.layer"].records.values() if la.get("product_id") == product_id]
+    return sum(la.get("remaining_qty", 0.0) for la in layers), sum(_remaining_value(la) for la in layers)
+
+
+def _remaining_value(layer: dict[str, Any]) -> float:
+    return round(layer.get("remaining_qty", 0.0) * layer.get("unit_cost", 0.0), 2)
+
+
 def _entry_of(env: Env, move_id: int) -> Any:
     entry = next((e for e in env["account.move"].records.values() if e.get("stock_move_id") == move_id), None)
     return [entry["id"], entry.get("name") or f"account.move,{entry['id']}"] if entry else False
@@ -123,10 +136,16 @@ def rules(env: Env, major: int) -> tuple[dict[str, dict[str, str]], dict[str, di
         virtual["stock.move"] = {
             "value": Virtual(lambda m, r: abs(sum(layer.get("value", 0.0) for layer in _layers(env, r["id"])))),
             "remaining_qty": Virtual(lambda m, r: sum(layer.get("remaining_qty", 0.0) for layer in _layers(env, r["id"]))),
-            "remaining_value": Virtual(lambda m, r: sum(layer.get("remaining_value", 0.0) for layer in _layers(env, r["id"]))),
+            "remaining_value": Virtual(lambda m, r: sum(_remaining_value(layer) for layer in _layers(env, r["id"]))),
             "account_move_id": Virtual(lambda m, r: _entry_of(env, r["id"])),
+            # 19's stock.move has no name: an inventory adjustment keeps the context's inventory_name here
+            "inventory_name": Virtual(lambda m, r: (r.get("name") or False) if r.get("is_inventory") else False),
         }
-        virtual["account.move"] = {"stock_move_ids": Virtual(lambda m, r: [r["stock_move_id"]] if r.get("stock_move_id") else [])}
+        for model in PRODUCTS[:1]:  # 19 computes the FIFO figures itself (no layers to read)
+            virtual[model]["total_value"] = Virtual(lambda m, r: _open_layers(env, r["id"])[1])
+            virtual[model]["avg_cost"] = Virtual(lambda m, r: (lambda q, v: v / q if q > EPSILON else 0.0)(*_open_layers(env, r["id"])))
+        virtual["account.move"] = {"stock_move_ids": Virtual(lambda m, r: [r["stock_move_id"]] if r.get("stock_move_id") else [],
+                                                            search=lambda op, value: [("stock_move_id", op, value)])}
     return renames, virtual
 
 
@@ -165,11 +184,12 @@ class VersionAdapter:
             line = f"TypeError: {self.UNDECORATED[model, method]}"
             raise OdooFault(1, line, "builtins.TypeError", traceback_last=line)
 
-    def _field(self, model: str, name: str) -> str:
-        """The stand-in's name of a field of the version (an unknown name fails as Odoo's do)."""
+    def _field(self, model: str, name: str, refusal: str = "invalid_field", leaf: Any = None) -> str:
+        """The stand-in's name of a field of the version (an unknown name fails as the version's Odoo does:
+        ``refusal`` names its message in answers.py)."""
         schema = self.schema.get(model)
         if schema is not None and name not in schema and name != "id":
-            raise value_error(f"Invalid field {name!r} on model {model!r}")
+            raise value_error(self.env.says(refusal, model=model, field=name, leaf=leaf))
         return self.renames.get(model, {}).get(name, name)
 
     def _relation(self, model: str, name: str) -> str | None:
@@ -192,7 +212,7 @@ class VersionAdapter:
                     leaves = [(f"{prefix}.{p}" if prefix else p, o, v) for p, o, v in leaves]
                     out.extend(["&"] * (len(leaves) - 1) + [list(leaf) for leaf in leaves])
                     break
-                names.append(self._field(current, part))
+                names.append(self._field(current, part, "invalid_leaf", tuple(item)))
                 current = self._relation(current, part) or current
             else:
                 out.append([".".join(names), op, value])
@@ -214,11 +234,13 @@ class VersionAdapter:
         out: dict[str, Any] = {}
         virtual, later = self.virtual.get(model, {}), []
         for name, value in vals.items():
-            inner = self._field(model, name)
+            inner = self._field(model, name, "invalid_create_field")
             if name in virtual:
                 later.append((name, value))
                 continue
             relation = self._relation(model, name)
+            if relation and isinstance(value, str) and self.env.does("many2one_text_is_empty"):
+                value = False
             if relation and isinstance(value, list) and value and isinstance(value[0], (list, tuple)):
                 value = [[c[0], c[1], self.values_in(relation, c[2])] if c[0] in (0, 1) and len(c) > 2 else c for c in value]
             out[inner] = value

@@ -26,6 +26,54 @@ from threepl_bridge.odoo.errors import OdooAccessError
 REAL = all(os.environ.get(k) for k in ("ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD"))
 
 
+SECRET_KEYS = frozenset({"password", "new_password", "api_key"})
+
+
+def _trim(value: Any, depth: int = 0) -> Any:
+    """A transcript's copy of a value: lists cut after 25 items, nested structures after 6 levels."""
+    if isinstance(value, (list, tuple)):
+        kept = [_trim(v, depth + 1) for v in list(value)[:25]]
+        return kept + ([f"... {len(value) - 25} more"] if len(value) > 25 else []) if depth < 6 else "[...]"
+    if isinstance(value, dict):  # a password given to a new user is no fact: it is kept out
+        return {k: "<secret>" if k in SECRET_KEYS else _trim(v, depth + 1) for k, v in value.items()} if depth < 6 else "{...}"
+    return value
+
+
+class Recorder:
+    """The call sequence of one test as the server answered it (CONTRACT_RECORD=<folder>): each call's model,
+    method, arguments and response or error (type and message), in order. Secrets never enter: the client adds
+    them below ``execute``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def wrap(self, client: OdooClient, as_user: str | None = None) -> OdooClient:
+        inner = client.execute
+
+        def execute(model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+            call: dict[str, Any] = {"step": len(self.calls) + 1, "model": model, "method": method, "args": _trim(list(args)),
+                                    "kwargs": _trim(kwargs), **({"as_user": as_user} if as_user else {})}
+            self.calls.append(call)
+            try:
+                call["response"] = _trim(result := inner(model, method, *args, **kwargs))
+            except Exception as exc:
+                call["fault"] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+                raise
+            return result
+
+        client.execute = execute  # type: ignore[method-assign]
+        return client
+
+    def save(self, folder: str, name: str, server: dict[str, Any]) -> None:
+        import json
+        import re
+        from pathlib import Path
+
+        path = Path(folder) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"test": name, "server": server, "calls": self.calls}, indent=1, default=str) + "\n")
+
+
 @dataclass
 class Odoo:
     """The server under test, reached through our client, plus the helpers the flows need."""
@@ -213,9 +261,7 @@ def _settings(protocol: str) -> OdooSettings:
 def _standin_cases() -> list[str]:
     from sandbox.odoo_standin.env import VERSIONS, standin_version
 
-    # the 18 and 19 stand-ins answer every name as their versions do, but not yet every version's messages and
-    # behaviours (tests/contract/facts.py): they are run by ODOO_STANDIN_VERSION=18|19 until they do
-    versions = [standin_version()] if os.environ.get("ODOO_STANDIN_VERSION") else [VERSIONS[0]]
+    versions = [standin_version()] if os.environ.get("ODOO_STANDIN_VERSION") else list(VERSIONS)
     return [f"{v}-{p}" for v in versions for p in ("xmlrpc", "jsonrpc", *(("json2",) if int(v.split(".")[0]) >= 19 else ()))]
 
 
@@ -232,7 +278,7 @@ def protocol(case: tuple[str, str]) -> str:
 
 
 @pytest.fixture
-def odoo(case: tuple[str, str], protocol: str) -> Iterator[Odoo]:
+def odoo(case: tuple[str, str], protocol: str, request: pytest.FixtureRequest) -> Iterator[Odoo]:
     if REAL:
         def connect(login: str, secret: str) -> OdooClient:
             # a new user has a password, no API key: JSON-2 (and auto, on 19) takes keys only, so XML-RPC for it
@@ -246,10 +292,18 @@ def odoo(case: tuple[str, str], protocol: str) -> Iterator[Odoo]:
             admin = OdooClient(OdooSettings(url=os.environ["ODOO_URL"], database=os.environ["ODOO_DB"], login=admin_login,
                                             password=admin_secret, protocol=protocol))
         world = Odoo(client=OdooClient(_settings(protocol)), admin=admin, real=True, connect=connect)
+        folder, recorder = os.environ.get("CONTRACT_RECORD"), Recorder()
+        if folder:
+            recorder.wrap(world.client)
+            if admin is not None:
+                recorder.wrap(admin, as_user="admin")
         try:
             yield world
         finally:
             _archive(world)
+            if folder:
+                info = world.client.version()
+                recorder.save(folder, request.node.name, {"server_version": info.get("server_version"), "protocol": world.client.protocol})
         return
     from sandbox.odoo_standin import OdooStandIn, build
 

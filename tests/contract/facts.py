@@ -35,6 +35,8 @@ FACTS: dict[str, dict[int, Any]] = {
                        19: "The method 'stock.picking.do_something_nonexistent' does not exist"},
     "lot_unique": {17: "The combination of serial number and product must be unique across a company.",
                    18: "The combination of lot/serial number and product must be unique within a company"},
+    # a many2one written with a text that is no id: a database error (17, 18) or stored as empty (19)
+    "many2one_text_is_empty": {17: False, 19: True},
     "nothing_reserved": {17: "You cannot validate a transfer if no quantities are reserved",
                          19: "Validating a zero quantity transfer?"},
 }

@@ -185,13 +185,17 @@ class StockQueries:
         return totals
 
     def unit_costs(self, product_ids: Iterable[int]) -> dict[int, Decimal]:
-        """FIFO unit cost per product: remaining value / remaining quantity of its valuation layers."""
+        """FIFO unit cost per product in stock: remaining value / remaining quantity of its valuation layers (17,
+        18); Odoo 19 has no layers and computes that figure itself as the product's ``avg_cost`` (total value /
+        quantity valued; its moves' ``remaining_qty`` can only be searched "is set")."""
         ids = sorted(set(product_ids))
+        if ids and not self.client.dialect.has_valuation_layers:
+            rows = self.client.search_read_in("product.product", "id", ids, ["avg_cost", "qty_available"])
+            return {r["id"]: Decimal(str(r["avg_cost"])).quantize(Decimal("0.000001")) for r in rows if r["qty_available"] > 0}
         qty: dict[int, Decimal] = defaultdict(Decimal)
         value: dict[int, Decimal] = defaultdict(Decimal)
-        if ids:  # the open FIFO layers: valuation layers before Odoo 19, the incoming moves themselves since
-            model = "stock.valuation.layer" if self.client.dialect.has_valuation_layers else "stock.move"
-            for layer in self.client.search_read_all(model, [["remaining_qty", ">", 0], ["product_id", "in", ids]],
+        if ids:  # the open FIFO layers
+            for layer in self.client.search_read_all("stock.valuation.layer", [["remaining_qty", ">", 0], ["product_id", "in", ids]],
                                                      ["product_id", "remaining_qty", "remaining_value"]):
                 pid = layer["product_id"][0]
                 qty[pid] += Decimal(str(layer["remaining_qty"]))
