@@ -73,6 +73,9 @@ PRODUCTS = {  # SKU: (name, tracking, cost)
     "FURN_8855": ("Drawer", "none", 100.0), "FURN_6666": ("Acoustic Bloc Screens", "none", 287.0),
     "FURN_0269": ("Office Chair Black", "none", 180.0), "FURN_5555": ("Cable Management Box", "lot", 70.0),
 }
+# the code each demo product has on the server: its own, or, where a real server already has a product of that code
+# that does not fit (Odoo 19's demo data tracks FURN_8855 by lot), the demo's own "<code>-D3PL" (set by real_setup)
+CODES = {sku: sku for sku in PRODUCTS}
 OPENING_STOCK = [("FURN_7800", "", 500), ("E-COM11", "", 300), ("FURN_8855", "", 400), ("FURN_6666", "", 100), ("FURN_0269", "", 200),
                  ("FURN_5555", "LOT-A", 40), ("FURN_5555", "LOT-B", 60)]
 SEED_NAME = "3PL demo: opening stock"  # the inventory adjustments' name (stock.move), how the demo finds its seed again
@@ -224,8 +227,8 @@ def seed_orders(client: Any, site: Site, ids: dict[str, Any]) -> None:
         partner_id = ids["customers"][customer] if customer else ids["no_zip"]
         order_lines = []
         for sku, qty, unit in lines:
-            [pid] = client.execute("product.product", "search", [["default_code", "=", sku]])
-            order_lines.append([0, 0, {"product_id": pid, "product_uom_qty": qty, **({"product_uom": ids[unit]} if unit else {})}])
+            [pid] = client.execute("product.product", "search", [["default_code", "=", CODES[sku]]])
+            order_lines.append([0, 0, {"product_id": pid, "product_uom_qty": qty, **({client.dialect.order_line_uom: ids[unit]} if unit else {})}])
         if site.real and client.execute("sale.order", "search", [["client_order_ref", "=", site.ref(ref)], ["warehouse_id", "=", site.warehouse["id"]]], limit=1):
             continue
         so = client.execute("sale.order", "create", {"partner_id": partner_id, "warehouse_id": site.warehouse["id"], "client_order_ref": site.ref(ref),
@@ -260,18 +263,26 @@ def real_setup(client: Any, site: Site, now: datetime) -> dict[str, Any]:
     find_warehouse(client, site, WAREHOUSE_CODE)
     dialect = client.dialect  # what differs between Odoo 17, 18 and 19
     kind_fields = ["default_code", *dialect.product_kind_fields, "tracking", "uom_id"]
-    products = {p["default_code"]: p for p in client.execute("product.product", "search_read", [["default_code", "in", sorted(PRODUCTS)]],
-                                                             fields=kind_fields)}
+    own = {sku: f"{sku}-{WAREHOUSE_CODE}" for sku in PRODUCTS}
+    found_products = {p["default_code"]: p for p in client.execute("product.product", "search_read", [["default_code", "in", sorted([*PRODUCTS, *own.values()])]],
+                                                                   fields=kind_fields)}
+    products: dict[str, Any] = {}
     for sku, (name, tracking, cost) in PRODUCTS.items():
-        if sku not in products:
-            log(f"creating product {sku} ({name})")
-            pid = client.execute("product.product", "create", {"name": name, "default_code": sku, **dialect.storable_values, "tracking": tracking,
+        p = found_products.get(sku)
+        if p is not None and (not dialect.is_storable(p) or p["tracking"] != tracking):  # the server's own product: left alone
+            log(f"product {sku} on this server is {dialect.product_kind(p)}/tracking {p['tracking']} (the demo needs a storable product, "
+                f"tracking {tracking}); the demo uses its own {own[sku]} and does not change yours")
+            p = found_products.get(own[sku])
+            CODES[sku] = own[sku]
+        if p is None:
+            log(f"creating product {CODES[sku]} ({name})")
+            pid = client.execute("product.product", "create", {"name": name, "default_code": CODES[sku], **dialect.storable_values, "tracking": tracking,
                                                                "standard_price": cost, "list_price": round(cost * 1.6, 2)})
-            [products[sku]] = client.execute("product.product", "read", [pid], fields=kind_fields)
-        p = products[sku]
+            [p] = client.execute("product.product", "read", [pid], fields=kind_fields)
         if not dialect.is_storable(p) or p["tracking"] != tracking:
-            raise DemoSetupError(f"product {sku} exists but is {dialect.product_kind(p)}/tracking {p['tracking']} (the demo needs a storable product, "
-                                 f"tracking {tracking}); the demo does not change your products")
+            raise DemoSetupError(f"product {CODES[sku]} exists but is {dialect.product_kind(p)}/tracking {p['tracking']} (the demo needs a storable "
+                                 f"product, tracking {tracking}); the demo does not change your products")
+        products[sku] = p
     lots = {}
     for sku, lot, _ in OPENING_STOCK:
         if lot:
@@ -308,7 +319,7 @@ def seed_stock(client: Any, site: Site, products: dict[str, Any], lots: dict[tup
     created = []
     for sku, lot, qty in OPENING_STOCK:
         pid, lot_id = products[sku]["id"], lots.get((sku, lot), False)
-        if client.execute("stock.move.line", "search", [["move_id.name", "=", SEED_NAME], ["product_id", "=", pid], ["lot_id", "=", lot_id],
+        if client.execute("stock.move.line", "search", [["move_id.reference", "=", SEED_NAME], ["product_id", "=", pid], ["lot_id", "=", lot_id],
                                                          ["location_dest_id", "=", site.stock_location]], limit=1):
             continue
         log(f"opening stock in {WAREHOUSE_CODE}: {qty} {sku} {lot}".rstrip())
@@ -317,7 +328,7 @@ def seed_stock(client: Any, site: Site, products: dict[str, Any], lots: dict[tup
         created.append(pid)
     if created:
         stamp = fmt(now - timedelta(days=1))
-        moves = client.execute("stock.move", "search", [["name", "=", SEED_NAME], ["location_dest_id", "=", site.stock_location],
+        moves = client.execute("stock.move", "search", [["reference", "=", SEED_NAME], ["location_dest_id", "=", site.stock_location],
                                                          ["product_id", "in", created], ["date", ">", stamp]])
         client.execute("stock.move", "write", moves, {"date": stamp})
         client.execute("stock.move.line", "write", client.execute("stock.move.line", "search", [["move_id", "in", moves]]), {"date": stamp})
@@ -346,7 +357,7 @@ def partner_yaml(site: Site) -> Path:
     data["example"] = False
     data["odoo"]["warehouses"] = [WAREHOUSE_CODE]
     # the 3PL stocks the demo's products only (the server's other products are not its business)
-    data["products"] = {"domain": [["default_code", "in", sorted(PRODUCTS)]]}
+    data["products"] = {"domain": [["default_code", "in", sorted(CODES.values())]]}
     path = DEMO / "partners" / f"{PARTNER}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"# Generated by bin/demo for {site.url} (database {site.database}): sftp_formats/partners/{PARTNER}.yaml\n"
@@ -425,7 +436,7 @@ def three_pl_counts(tpl: Any, now: datetime) -> None:
     stamp = now.strftime("%Y%m%d")
     in_transit = {f"{l.sku}|": l.qty for l in late} if late else {}
     counted = count_moment(now)
-    tpl.count(f"STOCK_{stamp}_0600.csv", local(counted), shrinkage={"FURN_8855|": 2}, in_transit=in_transit)
+    tpl.count(f"STOCK_{stamp}_0600.csv", local(counted), shrinkage={f"{CODES['FURN_8855']}|": 2}, in_transit=in_transit)
     if late:  # shipped an hour ago, before the count; the confirmation only now
         tpl.ship(f"DISPATCH_{stamp}_003.csv", [(l, l.qty, "", "P7") for l in late], local(now - timedelta(minutes=60)))
 
@@ -544,7 +555,8 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     from threepl_bridge.odoo.hook import check_connection
 
     site.version = str(client.version().get("server_version", "?"))
-    where = f"Odoo {site.version} at {site.url} (database {site.database}, user {site.login})" if site.real else f"Odoo stand-in on {site.url}"
+    where = (f"Odoo {site.version} at {site.url} (database {site.database}, user {site.login}) over {client.protocol}" if site.real
+             else f"Odoo stand-in answering as {site.version} on {site.url} over {client.protocol}")
     log(f"{where}; SFTP 3PL server on 127.0.0.1:{sftp.port} (host key {sftp.host_key_line[:32]}...)")
     env = airflow_env(site, sftp.airflow_connection())
     ledger = Ledger.open(f"sqlite:///{DEMO / 'ledger.db'}")
@@ -555,6 +567,7 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     now = tpl.anchor(env_odoo.now().replace(tzinfo=timezone.utc, microsecond=0) if env_odoo is not None else server_now(site.url))
     if site.real:
         ids = real_setup(client, site, now)
+        partner_yaml(site)  # again: with the codes the demo's products have on this server
         ready, message = check_connection(client)
         if not ready:
             print(f"\nThe API user is not ready for the pipeline: {message}\n(see 'Point it at your own Odoo' in README.md)")
@@ -595,7 +608,9 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     lines, loop_ok = summary(client, ledger, DEMO / "reports")
     print("\n== Summary ==")
     if site.real:
-        print(f"Odoo server_version {site.version} at {site.url}, database {site.database}, user {site.login}")
+        print(f"Odoo server_version {site.version} at {site.url}, database {site.database}, user {site.login}, over {client.protocol}")
+    else:
+        print(f"Odoo stand-in server_version {site.version}, over {client.protocol}")
         print(f"The demo's warehouse: {site.warehouse['name']} ({WAREHOUSE_CODE}); its orders {site.ref('DEMO-n')}")
     print("\n".join(lines))
     if second_run:

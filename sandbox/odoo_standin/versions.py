@@ -206,8 +206,8 @@ class VersionAdapter:
             parts, current, names = str(path).split("."), model, []
             for i, part in enumerate(parts):
                 hook = self.virtual.get(current, {}).get(part)
-                if hook is not None and i == len(parts) - 1 and hook.search is not None:
-                    leaves = hook.search(op, value)
+                if hook is not None and i == len(parts) - 1:
+                    leaves = hook.search(op, value) if hook.search is not None else [("id", "in", self._matching(current, hook, op, value))]
                     prefix = ".".join(names)
                     leaves = [(f"{prefix}.{p}" if prefix else p, o, v) for p, o, v in leaves]
                     out.extend(["&"] * (len(leaves) - 1) + [list(leaf) for leaf in leaves])
@@ -217,6 +217,17 @@ class VersionAdapter:
             else:
                 out.append([".".join(names), op, value])
         return out
+
+    def _matching(self, model: str, hook: Virtual, op: str, value: Any) -> list[int]:
+        """The ids whose computed field satisfies ``op value`` (Odoo searches these stored fields in SQL)."""
+        target = self.env[model]
+        tests: dict[str, Callable[[Any], bool]] = {
+            "=": lambda v: v == value, "!=": lambda v: v != value, ">": lambda v: v > value, ">=": lambda v: v >= value,
+            "<": lambda v: v < value, "<=": lambda v: v <= value, "in": lambda v: v in value, "not in": lambda v: v not in value,
+        }
+        if op not in tests:
+            raise value_error(f"Invalid leaf {(model, op, value)!r}")
+        return [rid for rid, rec in target.records.items() if tests[op](hook.read(target, rec))]
 
     def fields_in(self, model: str, fields: list[str] | None) -> tuple[list[str] | None, list[str] | None]:
         """(the stand-in's fields to read, the version's names asked) for read/search_read."""
