@@ -7,6 +7,7 @@ generated partner YAML; that partner is checked here without a server.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -15,20 +16,52 @@ import yaml
 from tests.conftest import REPO
 
 
-def test_demo_runs_the_whole_loop_twice_without_doubling(tmp_path):
+SUMMARIES: dict[str, list[str]] = {}  # the first run's summary per stand-in version
+
+
+def _standin_env(tmp_path) -> dict[str, str]:
     env = {**os.environ, "THREEPL_DEMO_DIR": str(tmp_path / "demo"), "AIRFLOW_HOME": str(tmp_path / "airflow"),
            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]), "CI": "true"}
-    for name in ("THREEPL_LEDGER_URL", "ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD"):  # the stand-in, never a real server
-        env.pop(name, None)
+    for name in ("THREEPL_LEDGER_URL", "ODOO_URL", "ODOO_DB", "ODOO_USER", "ODOO_PASSWORD", "ODOO_STANDIN_VERSION", "ODOO_PROTOCOL"):
+        env.pop(name, None)  # the stand-in, never a real server
+    return env
+
+
+def _summary(out: str) -> list[str]:
+    """The summary's business lines: from "== Summary ==" to the reports, clock times and the version line left out."""
+    body = out.split("== Summary ==", 1)[1].split("Finance reports:", 1)[0]
+    return [re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d( UTC)?", "<time>", line) for line in body.strip().splitlines()
+            if not line.startswith("Odoo stand-in server_version")]
+
+
+def test_demo_runs_the_whole_loop_twice_without_doubling(tmp_path):
+    env = _standin_env(tmp_path)
     first = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     out = first.stdout
+    assert "Odoo stand-in server_version 17.0, over xmlrpc" in out
+    SUMMARIES["17"] = _summary(out)
     for expected in ("Orders released to the 3PL: 7", "Shipped and posted in Odoo: 4", "ORDER_ADDRESS_INCOMPLETE", "ORDER_UOM_MISMATCH",
                      "DISPATCH_SKU_NOT_ON_PICKING", "DISPATCH_PENDING_AT_3PL", "timing 2", "variance 1", "Month-end verdict", "DEMO OK"):
         assert expected in out, expected
     second = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-4000:]
     assert "Second run: nothing new, nothing doubled" in second.stdout
+
+
+def test_demo_on_the_stand_in_as_odoo_19_speaks_json2_and_ends_as_on_17(tmp_path):
+    """Odoo 19 over JSON-2 (protocol auto): the same orders, holds, exceptions, reconciliation and verdict as 17."""
+    def first_run(version: str, folder: str) -> str:
+        env = {**_standin_env(tmp_path / folder)}
+        done = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui", "--odoo-version", version], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        return done.stdout
+
+    out = first_run("19", "v19")
+    assert "Odoo stand-in server_version 19.0, over json2" in out
+    expected = SUMMARIES.get("17") or _summary(first_run("17", "v17"))
+    assert _summary(out) == expected
 
 
 def test_real_server_demo_runs_its_own_partner_in_its_own_warehouse(tmp_path, monkeypatch):
