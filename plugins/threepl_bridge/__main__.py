@@ -1,4 +1,5 @@
-"""``python -m threepl_bridge check``: is this installation ready to run? (``replay``: drop a settled file again.)
+"""``python -m threepl_bridge check``: is this installation ready to run? (``replay``: drop a settled file again;
+``exceptions list|show``: what operations must act on.)
 
 Checks, with messages an operator can act on: every partner spec loads; the Odoo connection (``odoo_default``,
 or ``--conn-id``) logs in with the rights and email the flows need; every partner's warehouses exist in Odoo and
@@ -67,6 +68,49 @@ def replay(code: str, exchange_id: int) -> int:
     return 0
 
 
+def exceptions(args: argparse.Namespace) -> int:
+    """``exceptions list`` (open ones, oldest first; filters) and ``exceptions show ID``: as a table or as JSON."""
+    import json
+
+    from threepl_bridge.ledger.repo import Ledger
+    from threepl_bridge.reports import exception_rows
+
+    ledger = Ledger.open()
+    if args.action == "show":
+        rows = exception_rows(ledger, exception_id=args.id)
+        if not rows:
+            print(f"FAIL no exception {args.id}")
+            return 1
+    else:
+        rows = exception_rows(ledger, partner=args.partner, code=args.code, older_than_hours=args.older_than_hours,
+                              include_resolved=args.all)
+    if args.json:
+        print(json.dumps(rows if args.action == "list" else rows[0], indent=1))
+        return 0
+    if not rows:
+        print("nothing needs you: no open exceptions" + (" matching the filters" if args.partner or args.code or args.older_than_hours else ""))
+        return 0
+    if args.action == "show":
+        row = rows[0]
+        for key in ("id", "partner", "code", "severity", "title", "object_type", "object_ref", "message", "action", "status",
+                    "occurrences", "first_seen_at", "last_seen_at", "resolved_at"):
+            print(f"{key:>13}: {row[key]}")
+        if row["file"]:
+            file = row["file"]
+            print(f"{'file':>13}: {file['folder']}/{file['name']} ({file['kind']}, exchange {file['exchange_id']}"
+                  + (f", now {file['moved_to']})" if file["moved_to"] else ")"))
+        return 0
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["code"]] = counts.get(row["code"], 0) + 1
+    print(f"{len(rows)} exception(s): " + ", ".join(f"{c} {n}" for c, n in sorted(counts.items())))
+    for row in rows:
+        where = f" [{row['file']['name']}]" if row["file"] else ""
+        print(f"#{row['id']:<6} {row['partner']:<10} {row['code']:<28} {row['age_hours']:>7.1f} h  {row['object_ref']}{where}: {row['message']}")
+        print(f"{'':8}-> {row['action']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threepl_bridge", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,7 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     replayer = sub.add_parser("replay", help="put a settled inbound file back into the inbox (after a fix): the next run replays it")
     replayer.add_argument("--partner", required=True, help="the partner code")
     replayer.add_argument("--exchange", required=True, type=int, help="the exchange id of the file (from the ledger or its exception)")
+    lister = sub.add_parser("exceptions", help="the record exceptions operations must act on (list, show)")
+    actions = lister.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="open exceptions, oldest first")
+    listing.add_argument("--partner", help="only this partner")
+    listing.add_argument("--code", help="only this code (e.g. STOCK_UNKNOWN_SKU)")
+    listing.add_argument("--older-than-hours", type=float, help="only those first seen at least this long ago")
+    listing.add_argument("--all", action="store_true", help="resolved ones too")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    showing = actions.add_parser("show", help="one exception with its file and the action to take")
+    showing.add_argument("id", type=int)
+    showing.add_argument("--json", action="store_true", help="JSON instead of text")
     args = parser.parse_args(argv)
+    if args.command == "exceptions":
+        return exceptions(args)
     if args.command == "replay":
         return replay(args.partner, args.exchange)
     return check(args.conn_id, args.partner)

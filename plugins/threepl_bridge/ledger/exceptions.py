@@ -99,6 +99,19 @@ class Exceptions(_Base):
                     resolved += 1
         return resolved
 
+    def find_exceptions(self, *, partner: str | None = None, code: str | None = None, status: ExceptionStatus | None = ExceptionStatus.OPEN,
+                        seen_before: datetime | None = None, exception_id: int | None = None) -> list[RecordException]:
+        """Exceptions by partner, code, status (None: any) and first sighting, oldest first (the operator's view)."""
+        with self.session() as s:
+            query = select(RecordException).order_by(RecordException.first_seen_at, RecordException.id)
+            for column, value in ((RecordException.partner, partner), (RecordException.code, code),
+                                  (RecordException.status, status.value if status else None), (RecordException.id, exception_id)):
+                if value is not None:
+                    query = query.where(column == value)
+            if seen_before is not None:
+                query = query.where(RecordException.first_seen_at <= seen_before)
+            return list(s.scalars(query))
+
     def open_exceptions(self, partner: str | None = None) -> list[RecordException]:
         with self.session() as s:
             query = (
