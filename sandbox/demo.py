@@ -609,9 +609,9 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     print("\n== Summary ==")
     if site.real:
         print(f"Odoo server_version {site.version} at {site.url}, database {site.database}, user {site.login}, over {client.protocol}")
+        print(f"The demo's warehouse: {site.warehouse['name']} ({WAREHOUSE_CODE}); its orders {site.ref('DEMO-n')}")
     else:
         print(f"Odoo stand-in server_version {site.version}, over {client.protocol}")
-        print(f"The demo's warehouse: {site.warehouse['name']} ({WAREHOUSE_CODE}); its orders {site.ref('DEMO-n')}")
     print("\n".join(lines))
     if second_run:
         same = before == after

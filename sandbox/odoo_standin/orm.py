@@ -479,39 +479,44 @@ def _like(pattern: str, value: Any, *, insensitive: bool, exact: bool) -> bool:
     return (pattern.lower() in text.lower()) if insensitive else (pattern in text)
 
 
+def matches(value: Any, op: str, target: Any, leaf: Any = None) -> bool:
+    """Whether one value satisfies a domain operator (``child_of`` aside), as Odoo's SQL would have it."""
+    if op == "=":
+        return value == target or (target is False and value in (None, False, []))
+    if op in ("!=", "<>"):
+        return not (value == target or (target is False and value in (None, False, [])))
+    if op == "in":
+        return value in (target or [])
+    if op == "not in":
+        return value not in (target or [])
+    if op in ("<", ">", "<=", ">="):
+        if value in (False, None):
+            return False
+        try:
+            return {"<": value < target, ">": value > target, "<=": value <= target, ">=": value >= target}[op]
+        except TypeError:
+            return False
+    if op == "like":
+        return _like(str(target), value, insensitive=False, exact=False)
+    if op == "ilike":
+        return _like(str(target), value, insensitive=True, exact=False)
+    if op == "not like":
+        return not _like(str(target), value, insensitive=False, exact=False)
+    if op == "not ilike":
+        return not _like(str(target), value, insensitive=True, exact=False)
+    if op == "=like":
+        return _like(str(target), value, insensitive=False, exact=True)
+    if op == "=ilike":
+        return _like(str(target), value, insensitive=True, exact=True)
+    raise value_error(f"Invalid leaf {leaf if leaf is not None else (op, target)!r}")
+
+
 def _leaf(model: Model, leaf: tuple) -> Callable[[dict[str, Any]], bool]:
     path, op, target = leaf
     parts = str(path).split(".")
 
     def test(value: Any) -> bool:
-        if op == "=":
-            return value == target or (target is False and value in (None, False, []))
-        if op in ("!=", "<>"):
-            return not (value == target or (target is False and value in (None, False, [])))
-        if op == "in":
-            return value in (target or [])
-        if op == "not in":
-            return value not in (target or [])
-        if op in ("<", ">", "<=", ">="):
-            if value in (False, None):
-                return False
-            try:
-                return {"<": value < target, ">": value > target, "<=": value <= target, ">=": value >= target}[op]
-            except TypeError:
-                return False
-        if op == "like":
-            return _like(str(target), value, insensitive=False, exact=False)
-        if op == "ilike":
-            return _like(str(target), value, insensitive=True, exact=False)
-        if op == "not like":
-            return not _like(str(target), value, insensitive=False, exact=False)
-        if op == "not ilike":
-            return not _like(str(target), value, insensitive=True, exact=False)
-        if op == "=like":
-            return _like(str(target), value, insensitive=False, exact=True)
-        if op == "=ilike":
-            return _like(str(target), value, insensitive=True, exact=True)
-        raise value_error(f"Invalid leaf {leaf!r}")
+        return matches(value, op, target, leaf)
 
     if op == "child_of":
         f = model.fields[parts[-1]] if len(parts) == 1 else None

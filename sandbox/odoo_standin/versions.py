@@ -20,7 +20,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.odoo_standin.orm import OdooFault, value_error
+from sandbox.odoo_standin.orm import OdooFault, matches, value_error
+from sandbox.odoo_standin.stock import EPS
 
 if TYPE_CHECKING:
     from sandbox.odoo_standin.env import Env
@@ -97,17 +98,14 @@ def _layers(env: Env, move_id: int) -> list[dict[str, Any]]:
     return [layer for layer in env["stock.valuation.layer"].records.values() if layer.get("stock_move_id") == move_id]
 
 
-EPSILON = 1e-9
+def _remaining_value(env: Env, layer: dict[str, Any]) -> float:
+    return env["stock.valuation.layer"].computed()["remaining_value"](layer)
 
 
 def _open_layers(env: Env, product_id: int) -> tuple[float, float]:
     """(remaining quantity, remaining value) of a product's layers."""
     layers = [la for la in env["stock.valuation.layer"].records.values() if la.get("product_id") == product_id]
-    return sum(la.get("remaining_qty", 0.0) for la in layers), sum(_remaining_value(la) for la in layers)
-
-
-def _remaining_value(layer: dict[str, Any]) -> float:
-    return round(layer.get("remaining_qty", 0.0) * layer.get("unit_cost", 0.0), 2)
+    return sum(la.get("remaining_qty", 0.0) for la in layers), sum(_remaining_value(env, la) for la in layers)
 
 
 def _entry_of(env: Env, move_id: int) -> Any:
@@ -136,14 +134,14 @@ def rules(env: Env, major: int) -> tuple[dict[str, dict[str, str]], dict[str, di
         virtual["stock.move"] = {
             "value": Virtual(lambda m, r: abs(sum(layer.get("value", 0.0) for layer in _layers(env, r["id"])))),
             "remaining_qty": Virtual(lambda m, r: sum(layer.get("remaining_qty", 0.0) for layer in _layers(env, r["id"]))),
-            "remaining_value": Virtual(lambda m, r: sum(_remaining_value(layer) for layer in _layers(env, r["id"]))),
+            "remaining_value": Virtual(lambda m, r: sum(_remaining_value(env, layer) for layer in _layers(env, r["id"]))),
             "account_move_id": Virtual(lambda m, r: _entry_of(env, r["id"])),
             # 19's stock.move has no name: an inventory adjustment keeps the context's inventory_name here
             "inventory_name": Virtual(lambda m, r: (r.get("name") or False) if r.get("is_inventory") else False),
         }
-        for model in PRODUCTS[:1]:  # 19 computes the FIFO figures itself (no layers to read)
-            virtual[model]["total_value"] = Virtual(lambda m, r: _open_layers(env, r["id"])[1])
-            virtual[model]["avg_cost"] = Virtual(lambda m, r: (lambda q, v: v / q if q > EPSILON else 0.0)(*_open_layers(env, r["id"])))
+        # 19 computes the FIFO figures on the product itself (no layers to read)
+        virtual["product.product"]["total_value"] = Virtual(lambda m, r: _open_layers(env, r["id"])[1])
+        virtual["product.product"]["avg_cost"] = Virtual(lambda m, r: (lambda q, v: v / q if q > EPS else 0.0)(*_open_layers(env, r["id"])))
         virtual["account.move"] = {"stock_move_ids": Virtual(lambda m, r: [r["stock_move_id"]] if r.get("stock_move_id") else [],
                                                             search=lambda op, value: [("stock_move_id", op, value)])}
     return renames, virtual
@@ -221,13 +219,7 @@ class VersionAdapter:
     def _matching(self, model: str, hook: Virtual, op: str, value: Any) -> list[int]:
         """The ids whose computed field satisfies ``op value`` (Odoo searches these stored fields in SQL)."""
         target = self.env[model]
-        tests: dict[str, Callable[[Any], bool]] = {
-            "=": lambda v: v == value, "!=": lambda v: v != value, ">": lambda v: v > value, ">=": lambda v: v >= value,
-            "<": lambda v: v < value, "<=": lambda v: v <= value, "in": lambda v: v in value, "not in": lambda v: v not in value,
-        }
-        if op not in tests:
-            raise value_error(f"Invalid leaf {(model, op, value)!r}")
-        return [rid for rid, rec in target.records.items() if tests[op](hook.read(target, rec))]
+        return [rid for rid, rec in target.records.items() if matches(hook.read(target, rec), op, value)]
 
     def fields_in(self, model: str, fields: list[str] | None) -> tuple[list[str] | None, list[str] | None]:
         """(the stand-in's fields to read, the version's names asked) for read/search_read."""

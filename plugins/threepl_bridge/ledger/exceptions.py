@@ -113,12 +113,4 @@ class Exceptions(_Base):
             return list(s.scalars(query))
 
     def open_exceptions(self, partner: str | None = None) -> list[RecordException]:
-        with self.session() as s:
-            query = (
-                select(RecordException)
-                .filter_by(status=ExceptionStatus.OPEN.value)
-                .order_by(RecordException.first_seen_at, RecordException.id)
-            )
-            if partner:
-                query = query.filter_by(partner=partner)
-            return list(s.scalars(query))
+        return self.find_exceptions(partner=partner or None)

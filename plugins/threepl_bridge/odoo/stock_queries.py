@@ -190,7 +190,7 @@ class StockQueries:
         quantity valued; its moves' ``remaining_qty`` can only be searched "is set")."""
         ids = sorted(set(product_ids))
         if ids and not self.client.dialect.has_valuation_layers:
-            rows = self.client.search_read_in("product.product", "id", ids, ["avg_cost", "qty_available"])
+            rows = self.client.read("product.product", ids, ["avg_cost", "qty_available"])
             return {r["id"]: Decimal(str(r["avg_cost"])).quantize(Decimal("0.000001")) for r in rows if r["qty_available"] > 0}
         qty: dict[int, Decimal] = defaultdict(Decimal)
         value: dict[int, Decimal] = defaultdict(Decimal)
