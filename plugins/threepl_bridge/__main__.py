@@ -1,5 +1,5 @@
 """``python -m threepl_bridge check``: is this installation ready to run? (``replay``: drop a settled file again;
-``exceptions list|show``: what operations must act on.)
+``exceptions list|show|resolve``: what operations must act on.)
 
 Checks, with messages an operator can act on: every partner spec loads; the Odoo connection (``odoo_default``,
 or ``--conn-id``) logs in with the rights and email the flows need; every partner's warehouses exist in Odoo and
@@ -76,6 +76,8 @@ def exceptions(args: argparse.Namespace) -> int:
     from threepl_bridge.reports import exception_rows
 
     ledger = Ledger.open()
+    if args.action == "resolve":
+        return resolve(ledger, args)
     if args.action == "show":
         rows = exception_rows(ledger, exception_id=args.id)
         if not rows:
@@ -93,8 +95,11 @@ def exceptions(args: argparse.Namespace) -> int:
     if args.action == "show":
         row = rows[0]
         for key in ("id", "partner", "code", "severity", "title", "object_type", "object_ref", "message", "action", "status",
-                    "occurrences", "first_seen_at", "last_seen_at", "resolved_at"):
-            print(f"{key:>13}: {row[key]}")
+                    "occurrences", "first_seen_at", "last_seen_at", "resolved_at", "resolved_by", "resolution"):
+            if row[key] is not None:
+                print(f"{key:>13}: {row[key]}")
+        if row["suggestion"]:
+            print(f"{'suggested fix':>13}: {row['suggestion']['value']} ({row['suggestion']['reason']})")
         if row["file"]:
             file = row["file"]
             print(f"{'file':>13}: {file['folder']}/{file['name']} ({file['kind']}, exchange {file['exchange_id']}"
@@ -107,7 +112,32 @@ def exceptions(args: argparse.Namespace) -> int:
     for row in rows:
         where = f" [{row['file']['name']}]" if row["file"] else ""
         print(f"#{row['id']:<6} {row['partner']:<10} {row['code']:<28} {row['age_hours']:>7.1f} h  {row['object_ref']}{where}: {row['message']}")
+        if row["suggestion"]:
+            print(f"{'':8}?? suggested: {row['suggestion']['value']} ({row['suggestion']['reason']})")
         print(f"{'':8}-> {row['action']}")
+    return 0
+
+
+def resolve(ledger, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """``exceptions resolve ID --note TEXT [--by NAME]``: a person closes an open exception, saying what they did."""
+    import getpass
+
+    from threepl_bridge.ledger.errors import UnknownRecord
+    from threepl_bridge.ledger.errors import InvalidTransition
+
+    try:
+        done = ledger.resolve_by_hand(args.id, note=args.note, by=args.by or getpass.getuser())
+    except UnknownRecord:
+        print(f"FAIL no exception {args.id}")
+        return 1
+    except InvalidTransition:
+        print(f"FAIL exception {args.id} is not open (already resolved)")
+        return 1
+    except ValueError as exc:
+        print(f"FAIL {exc}")
+        return 1
+    print(f"ok   exception {done.id} ({done.code} {done.object_ref}) resolved by {done.resolved_by}: {done.resolution}; "
+          "it opens again if a run still sees its cause")
     return 0
 
 
@@ -120,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     replayer = sub.add_parser("replay", help="put a settled inbound file back into the inbox (after a fix): the next run replays it")
     replayer.add_argument("--partner", required=True, help="the partner code")
     replayer.add_argument("--exchange", required=True, type=int, help="the exchange id of the file (from the ledger or its exception)")
-    lister = sub.add_parser("exceptions", help="the record exceptions operations must act on (list, show)")
+    lister = sub.add_parser("exceptions", help="the record exceptions operations must act on (list, show, resolve)")
     actions = lister.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="open exceptions, oldest first")
     listing.add_argument("--partner", help="only this partner")
@@ -131,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     showing = actions.add_parser("show", help="one exception with its file and the action to take")
     showing.add_argument("id", type=int)
     showing.add_argument("--json", action="store_true", help="JSON instead of text")
+    resolving = actions.add_parser("resolve", help="close an open exception by hand, with a note of what was done")
+    resolving.add_argument("id", type=int)
+    resolving.add_argument("--note", required=True, help="what was done (kept with the exception)")
+    resolving.add_argument("--by", help="who resolves it (default: the login name)")
     args = parser.parse_args(argv)
     if args.command == "exceptions":
         return exceptions(args)

@@ -11,6 +11,7 @@ A :class:`Code` is also a ``str`` equal to its name, so the ledger stores it and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -71,6 +72,7 @@ class Problem:
     row: int | None = None
     field: str = ""
     value: Any = None
+    suggestion: str = ""  # a fix computed from data (JSON of formats.suggest.Suggestion), shown next to it, never applied
 
     def __str__(self) -> str:
         where = f"{self.file} row {self.row}: " if self.file and self.row is not None else (f"{self.file}: " if self.file else "")
@@ -78,11 +80,11 @@ class Problem:
 
     def located(self, file: str) -> "Problem":
         """The same problem, naming the file it was found in."""
-        return Problem(code=self.code, message=self.message, file=file, row=self.row, field=self.field, value=self.value)
+        return dataclasses.replace(self, file=file)
 
     def reported_as(self, code: Code, *, row: int | None = None) -> "Problem":
         """The same problem under a flow's own code (a value-level problem of the formats layer, say)."""
-        return Problem(code=code, message=self.message, file=self.file, row=self.row if row is None else row, field=self.field, value=self.value)
+        return dataclasses.replace(self, code=code, row=self.row if row is None else row)
 
 
 # products -> 3PL

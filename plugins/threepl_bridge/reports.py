@@ -203,6 +203,8 @@ def exception_rows(ledger: Ledger, *, partner: str | None = None, code: str | No
             "message": e.message, "action": entry.action if entry else "", "status": e.status, "occurrences": e.occurrences,
             "first_seen_at": e.first_seen_at.isoformat(), "last_seen_at": e.last_seen_at.isoformat(),
             "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
+            "resolution": e.resolution, "resolved_by": e.resolved_by,
+            "suggestion": json.loads(e.suggestion) if e.suggestion else None,
             "age_hours": round((now - e.first_seen_at).total_seconds() / 3600, 1),
             "file": {"exchange_id": exchange.id, "name": exchange.remote_name, "folder": exchange.remote_folder, "kind": exchange.kind,
                      "moved_to": exchange.moved_to} if exchange else None,

@@ -299,3 +299,19 @@ def test_pending_at_the_3pl_after_the_sla_and_closed_when_dispatched(world, rele
     still = {e.object_ref for e in world.ledger.open_exceptions("demo3pl") if e.code == "DISPATCH_PENDING_AT_3PL"}
     assert one["name"] not in still and len(still) == 2
     assert flag_pending(partner=world.demo, client=world.odoo, ledger=world.ledger, now=datetime.now(timezone.utc)) == []
+
+
+def test_a_misspelt_sku_gets_the_pickings_sku_as_a_suggested_fix_never_applied(world, released):
+    import json
+
+    one = released["one"]
+    drop(world, world.demo, "dispatches", "DISPATCH_TYPO.csv", dispatch_csv([
+        f"{one['name']},1,furn_78OO,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1",     # lookalike: case and O for 0
+        f"{one['name']},2,FURN_9999,,1,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))   # nothing on the picking is close
+    [result] = run_dispatches(world, world.demo)
+    assert result.posted == 0 and picking(world, one["id"])["state"] == "assigned"
+    found = {o.row_number: o for o in world.ledger.row_outcomes(result.exchange_id)}
+    assert {n: o.code for n, o in found.items()} == {2: "DISPATCH_SKU_NOT_ON_PICKING", 3: "DISPATCH_SKU_NOT_ON_PICKING"}
+    fix = json.loads(found[2].suggestion)
+    assert (fix["kind"], fix["value"]) == ("sku_lookalike", "FURN_7800") and "furn_78OO" in fix["reason"]
+    assert found[3].suggestion is None

@@ -58,6 +58,8 @@ def test_an_unreadable_file_is_replayed_on_request_after_the_layout_is_fixed(wor
     [bad] = run_dispatches(world, world.demo)
     assert bad.state == State.INPUT_ERROR and bad.moved_to == "/error/DISPATCH_R.csv"
     assert world.ledger.exchange(bad.exchange_id).moved_to == "/error/DISPATCH_R.csv"
+    [quarantined] = [e for e in world.ledger.find_exceptions(partner="demo3pl") if e.object_type == "file"]
+    assert quarantined.object_ref == f"DISPATCH_R.csv#{bad.exchange_id}"
 
     # the layout is fixed (here: the 3PL sends the agreed header again, same rows) and the operator asks for a replay
     # of the quarantined file itself: the same bytes come back, a new arrival, and a replay because the first was unreadable
@@ -71,6 +73,10 @@ def test_an_unreadable_file_is_replayed_on_request_after_the_layout_is_fixed(wor
     [good] = run_dispatches(world, world.demo)
     assert good.state == State.INPUT_PROCESSED and good.posted == 1
     assert picking(world, one["id"])["state"] == "done"
+    # the quarantined arrival's exception lost its cause: resolved by the pipeline, saying how
+    [done] = world.ledger.find_exceptions(exception_id=quarantined.id, status=None)
+    assert (done.status, done.resolved_by) == ("resolved", "threepl-bridge")
+    assert done.resolution == f"the file was read and processed again as exchange {good.exchange_id}"
 
 
 def test_the_same_unreadable_bytes_dropped_again_are_read_again_not_a_duplicate(world, released, monkeypatch):

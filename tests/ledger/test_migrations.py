@@ -225,7 +225,13 @@ def test_upgrading_a_0002_ledger_keeps_every_row_and_adds_the_indexes(ledger_url
     windowed = ("order_ref", "shipped_at", "settled_in", "partner", "kind")  # 0005: backfilled from the rows' data (test_migration_0005.py)
     assert [tuple(r[k] for k in windowed) for r in after["ledger_row_outcome"]] == [
         ("3PL/OUT/00007", None, ids["dispatch"], "demo3pl", "dispatches"), ("3PL/OUT/00009", None, None, "demo3pl", "dispatches")]
-    after["ledger_row_outcome"] = [{k: v for k, v in r.items() if k not in windowed} for r in after["ledger_row_outcome"]]
+    assert {r["suggestion"] for r in after["ledger_row_outcome"]} == {None}  # 0006: no suggestion was computed then
+    after["ledger_row_outcome"] = [{k: v for k, v in r.items() if k not in (*windowed, "suggestion")} for r in after["ledger_row_outcome"]]
+    lifecycle = ("resolution", "resolved_by", "suggestion")  # 0006: an exception resolved before says so, by the pipeline
+    assert [tuple(r[k] for k in lifecycle) for r in after["ledger_exception"]] == [
+        ("resolved before revision 0006", "threepl-bridge", None) if r["status"] == "resolved" else (None, None, None)
+        for r in before["ledger_exception"]]
+    after["ledger_exception"] = [{k: v for k, v in r.items() if k not in lifecycle} for r in after["ledger_exception"]]
     assert after == before
     assert NEW_INDEXES <= indexes(engine)
 

@@ -106,7 +106,8 @@ def _post_line(partner: Partner, odoo: StockQueries, ledger: Ledger, recon: Reco
             return False
     ledger.complete_postings(partner.code, [(key, quant_id)])
     ledger.set_line_posted(line.id, key)
-    ledger.resolve_exceptions(partner=partner.code, object_type="reconciliation_line", object_ref=ref, codes=[codes.STOCK_ADJUSTMENT_FAILED.code])
+    ledger.resolve_exceptions(partner=partner.code, object_type="reconciliation_line", object_ref=ref, codes=[codes.STOCK_ADJUSTMENT_FAILED.code],
+                              reason="the adjustment was posted")
     return True
 
 

@@ -10,6 +10,7 @@ an order with any failing row is held whole unless the partner's policy posts th
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,9 +99,24 @@ def on_picking(line: Line, ctx: Context) -> Problem | None:
     assert line.picking is not None
     line.move = _match_move(line.v, ctx.moves_of.get(line.picking["id"], []), ctx.products)
     if line.move is None:
-        return line.problem(codes.DISPATCH_SKU_NOT_ON_PICKING, "sku", line.v.get("sku") or line.v.get("barcode"), picking=line.picking["name"])
+        problem = line.problem(codes.DISPATCH_SKU_NOT_ON_PICKING, "sku", line.v.get("sku") or line.v.get("barcode"), picking=line.picking["name"])
+        return _with_suggestion(problem, line.v, [ctx.products[m["product_id"][0]] for m in ctx.moves_of.get(line.picking["id"], [])])
     line.product = ctx.products[line.move["product_id"][0]]
     return None
+
+
+def _with_suggestion(problem: Problem, values: dict[str, Any], products: list[dict[str, Any]]) -> Problem:
+    """The products of the picking: is the row's SKU or barcode one of theirs, misspelt or in another GS1 form?"""
+    import json
+
+    from threepl_bridge.formats import suggest
+
+    found = None
+    if values.get("sku"):
+        found = suggest.sku(str(values["sku"]), sorted({p["default_code"] for p in products if p.get("default_code")}))
+    elif values.get("barcode"):
+        found = suggest.barcode(str(values["barcode"]), {p["barcode"]: p.get("default_code") or str(p["id"]) for p in products if p.get("barcode")})
+    return dataclasses.replace(problem, suggestion=json.dumps(found.as_dict())) if found else problem
 
 
 def convertible(line: Line, ctx: Context) -> Problem | None:

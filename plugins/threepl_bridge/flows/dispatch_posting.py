@@ -186,7 +186,7 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
     ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
     ledger.set_released_states(partner.code, [s.picking["id"] for s in done], "done")
     ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=[s.picking["name"] for s in done],
-                                 codes=[codes.DISPATCH_PENDING_AT_3PL])
+                                 codes=[codes.DISPATCH_PENDING_AT_3PL], reason=f"dispatch confirmed in {file_name}")
     text = {s.picking["id"]: f"Shipped by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in s.rows)}"
                              + (f", tracking {', '.join(s.tracking)}" if s.tracking else "") + "." for s in done}
     retried = {pid for pid in text if states[pid] is not None}  # an earlier attempt may have written these notes

@@ -122,7 +122,8 @@ def flag_pending(*, partner: Partner, client: OdooClient, ledger: Ledger, now: d
     if messages:
         ledger.raise_exceptions_of(partner=partner.code, code=codes.DISPATCH_PENDING_AT_3PL, object_type="picking", messages=messages, at=now)
     if closed:
-        ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=closed, codes=[codes.DISPATCH_PENDING_AT_3PL])
+        ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=closed, codes=[codes.DISPATCH_PENDING_AT_3PL],
+                                     reason="the 3PL reported the dispatch")
     if done:
         ledger.set_released_states(partner.code, done, "done")
     return sorted(pending, key=lambda p: -p["age_hours"])

@@ -151,6 +151,7 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
         counts = ledger.close_counts(exchange.id, rows_total=rows)
     note = processed.note or f"posted {counts['posted']}, duplicate {counts['duplicate']}, exception {counts['exception']}"
     ledger.transition(exchange.id, State.INPUT_PROCESSED, note=note, run_id=work.run_id)
+    ledger.resolve_file_exceptions(partner=partner.code, remote_name=exchange.remote_name, processed_exchange_id=exchange.id)
     moved_to = _move(work, kind.name, partner.spec.sftp.archive_folder)
     log.info("%s: %d rows: %s; archived as %s", exchange.remote_name, rows, counts, moved_to)
     details = dict(processed.result)
@@ -240,7 +241,7 @@ def _record(kind: InboundKind, work: Inbound, outcomes: Iterable[dict[str, Any]]
         seen.add((p.row, p.code, p.field))
         failed.add(p.row)
         item: dict[str, Any] = {"row_number": p.row, "outcome": Outcome.EXCEPTION, "code": p.code, "field": p.field,
-                                "message": f"{work.name} row {p.row}: {p.message}"}
+                                "message": f"{work.name} row {p.row}: {p.message}", "suggestion": p.suggestion or None}
         if kind.row_data is not None and p.row in by_number:
             item["data"] = kind.row_data(by_number[p.row])
         rows.append(item)

@@ -121,9 +121,11 @@ def prepare_orders(*, partner: Partner, client: OdooClient, ledger: Ledger, now:
             for problem in dict.fromkeys(problems):
                 problems_seen[problem.code] += 1
                 ledger.raise_exception(partner=partner.code, code=problem.code, object_type="picking", object_ref=ref, message=problem.message)
-            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES), keep=[p.code for p in problems])
+            ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES), keep=[p.code for p in problems],
+                                      reason="the order no longer has this problem")
             continue
-        ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES))
+        ledger.resolve_exceptions(partner=partner.code, object_type="picking", object_ref=ref, codes=list(ORDER_CODES),
+                                  reason="the order passed every check and is released")
         ready.append((picking, rows))
 
     exchange_ids = []

@@ -156,9 +156,11 @@ def prepare_products(
             for problem in problems:
                 problems_seen[problem.code] += 1
                 ledger.raise_exception(partner=partner.code, code=problem.code, object_type="product", object_ref=ref, message=problem.message)
-            ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES), keep=[p.code for p in problems])
+            ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES), keep=[p.code for p in problems],
+                                     reason="the product no longer has this problem")
             continue
-        ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES))
+        ledger.resolve_exceptions(partner=partner.code, object_type="product", object_ref=ref, codes=list(PRODUCT_CODES),
+                                  reason="the product passed every check and goes to the 3PL")
         version = version_hash(row)
         if have.get(product["id"]) == version:
             unchanged += 1

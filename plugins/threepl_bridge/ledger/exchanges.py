@@ -211,7 +211,7 @@ class Exchanges(_Base):
             seen: dict[tuple[object, ...], bytearray] = {}  # (outcome, code, field) -> a mark per row number taken
             touched: set[tuple[object, object]] = set()  # (outcome, order_ref) of posted and exception rows: what settles
             now, items = utcnow(), iter(outcomes)
-            blank = {"created_at": now, "message": None, "record_key": None, "odoo_ref": None, "data": None}
+            blank = {"created_at": now, "message": None, "record_key": None, "odoo_ref": None, "data": None, "suggestion": None}
             while chunk := list(islice(items, INSERT_CHUNK)):
                 pending = []
                 for item in chunk:
@@ -228,7 +228,7 @@ class Exchanges(_Base):
                             pending.append({**blank, **row, **columns})
                             touched.add((row["outcome"], columns.get("order_ref")))
                         continue
-                    for attr in ("message", "record_key", "odoo_ref", "data"):
+                    for attr in ("message", "record_key", "odoo_ref", "data", "suggestion"):
                         if row.get(attr) is not None:
                             setattr(found, attr, row[attr])
                     if row.get("data") is not None:

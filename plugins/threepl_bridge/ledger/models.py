@@ -154,6 +154,7 @@ class RowOutcome(Base):
     # names that file. Empty = a shipment Odoo does not carry; one column, so planners estimate it right
     # (a plain number, never joined on)
     settled_in: Mapped[int | None] = mapped_column(Integer, default=None)
+    suggestion: Mapped[str | None] = mapped_column(Text, default=None)  # a fix computed from data (JSON), never applied
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -183,6 +184,9 @@ class RecordException(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    resolution: Mapped[str | None] = mapped_column(Text, default=None)  # why: the cause gone (in words) or a person's note
+    resolved_by: Mapped[str | None] = mapped_column(String(128), default=None)  # AUTOMATIC, or the person
+    suggestion: Mapped[str | None] = mapped_column(Text, default=None)  # a fix computed from data (JSON), never applied
 
 
 class ReleasedPicking(Base):
