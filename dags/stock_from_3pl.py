@@ -9,8 +9,10 @@ from threepl_bridge.airflow.dags import partner_dags
 
 PARAMS = {
     "reconciliation_id": Param(None, type=["null", "integer"], description="reconciliation whose variances to approve"),
-    "approve": Param([], type="array", description='lines to approve: "SKU", "SKU|LOT", or ["all"]'),
-    "approver": Param("", type="string", description="who approves (kept with each line)"),
+    # every param may stay empty (null), so a plain manual trigger works: the UI keeps Trigger disabled while a
+    # non-null param is empty
+    "approve": Param(None, type=["null", "array"], description='lines to approve: "SKU", "SKU|LOT", or ["all"]'),
+    "approver": Param(None, type=["null", "string"], description="who approves (kept with each line)"),
 }
 
 for code, kwargs in partner_dags("stock_from_3pl"):

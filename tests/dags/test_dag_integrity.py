@@ -41,6 +41,17 @@ def test_every_dag_has_tags_retries_docs_and_one_active_run():
             assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
 
 
+def test_every_dag_can_be_triggered_with_an_empty_form():
+    """A plain manual run: every param may be left empty (the UI disables Trigger while a non-null param is empty)."""
+    bag = load_dagbag()
+    for dag_id, dag in bag.dags.items():
+        for name in dag.params:
+            param = dag.params.get_param(name)
+            if param.schema.get("type") == "boolean":
+                continue  # a checkbox: never empty
+            param.resolve(value=None)  # ParamValidationError when the param refuses an empty value
+
+
 def test_schedules_come_from_the_partner_spec(tmp_path, monkeypatch):
     folder = tmp_path / "partners"
     folder.mkdir()
@@ -157,3 +168,21 @@ def test_month_end_reports_the_month_that_closed():
     stock = load_dagbag().dags["demo3pl_stock_from_3pl"]  # a stock run covers the day since the previous one
     daily = stock.timetable.infer_manual_data_interval(run_after=run_after)
     assert daily.end - daily.start == __import__("datetime").timedelta(days=1)
+
+
+def test_only_the_current_run_takes_files_from_the_live_inbox():
+    """Backfills and past runs cleared later rebuild their interval from the ledger and leave the inbox alone."""
+    from datetime import datetime, timedelta, timezone
+
+    from threepl_bridge.airflow.context import reads_inbox
+
+    stock = load_dagbag().dags["demo3pl_stock_from_3pl"]
+    now = datetime(2026, 12, 3, 6, 5, tzinfo=timezone.utc)
+    today = stock.timetable.infer_manual_data_interval(run_after=now)  # [2 Dec 06:00, 3 Dec 06:00)
+    assert reads_inbox("scheduled", today.start, today.end, now) and reads_inbox("manual", today.start, today.end, now)
+    assert not reads_inbox("backfill", today.start, today.end, now)
+    last_week = stock.timetable.infer_manual_data_interval(run_after=now - timedelta(days=7))
+    assert not reads_inbox("scheduled", last_week.start, last_week.end, now)  # a past run, cleared today
+    assert reads_inbox("scheduled", last_week.start, last_week.end, last_week.end + timedelta(hours=3))  # it ran late, but was current
+    assert reads_inbox("manual", now, now, now + timedelta(days=2))  # no interval (dispatches): cleared later, it takes its file
+    assert reads_inbox("manual", None, None, now) and not reads_inbox("backfill", None, None, now)

@@ -21,6 +21,27 @@ def processing_moment() -> datetime:
     return max(run_moment(), datetime.now(timezone.utc))
 
 
+def reads_inbox(run_type: str | None, start: datetime | None, end: datetime | None, now: datetime) -> bool:
+    """May this run take files from the partner's live inbox? Not a backfill, and not a past run of an interval
+    DAG (stock) cleared or re-run later: one whose data interval ended more than one interval length (at least an
+    hour) before now. Such runs rebuild their interval's reports from the ledger instead; the files waiting now
+    belong to the current run. A run without an interval (dispatches) is always the current one: clearing a failed
+    run later takes the file it failed on."""
+    if str(run_type or "") == "backfill":
+        return False
+    if start is None or end is None or start == end:
+        return True
+    return now - end <= max(end - start, timedelta(hours=1))
+
+
+def takes_inbox() -> bool:
+    """:func:`reads_inbox` for the current task's run."""
+    context = get_current_context()
+    run = context["dag_run"]
+    return reads_inbox(getattr(run, "run_type", None), context.get("data_interval_start"), context.get("data_interval_end"),
+                       datetime.now(timezone.utc))
+
+
 def label(key: str, value: str) -> None:
     """Name a mapped task instance in the UI (``map_index_template="{{ <key> }}"``)."""
     get_current_context()[key] = value  # type: ignore[literal-required]

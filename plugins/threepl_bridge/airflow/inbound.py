@@ -9,7 +9,7 @@ from importlib import import_module
 from airflow.sdk import task
 
 from threepl_bridge.airflow.boundary import boundary
-from threepl_bridge.airflow.context import label, processing_moment
+from threepl_bridge.airflow.context import label, processing_moment, takes_inbox
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ def list_files(code: str, kind: str) -> list[str]:
     from threepl_bridge.airflow import resources
     from threepl_bridge.flows.exchange import list_files as complete_files
 
+    if not takes_inbox():
+        log.info("%s %s: a backfill or a past run takes no file from the live inbox (it rebuilds its interval's reports "
+                 "from the ledger); the files waiting now are for the current run", code, kind)
+        return []
     p = resources.partner(code)
     return complete_files(p, inbound_kind(kind), resources.transport(p), resources.ledger())
 
