@@ -81,3 +81,10 @@ def test_sftp_folders_match_the_demo_partner():
     folders = set(SERVICES["sftp"]["command"].split(":")[-1].split(","))
     wanted = {d.folder.strip("/") for d in partner.spec.documents.values()} | {partner.spec.sftp.archive_folder.strip("/"), partner.spec.sftp.error_folder.strip("/")}
     assert wanted <= folders
+
+
+def test_the_image_registers_the_odoo_connection_type_and_enables_connection_tests():
+    dockerfile = (REPO / "docker" / "airflow.Dockerfile").read_text()
+    assert "pip install --no-cache-dir --no-deps -e /opt/odoo-3pl-bridge" in dockerfile and "COPY --chown=airflow:0 pyproject.toml" in dockerfile
+    for name in AIRFLOW:
+        assert SERVICES[name]["environment"]["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled", name

@@ -23,7 +23,8 @@ _INT_EXTRAS = ("max_retries", "page_size", "id_batch", "write_batch", "create_ba
 
 
 def settings_from_connection(conn: Any) -> OdooSettings:
-    extra = conn.extra_dejson or {}
+    # the form's extra fields may come prefixed (``extra__odoo__database``, older forms): the same keys
+    extra = {k.removeprefix("extra__odoo__"): v for k, v in (conn.extra_dejson or {}).items() if v not in (None, "")}
     host = (conn.host or "").strip()
     if not host:
         raise ValueError(f"connection {conn.conn_id!r}: host is empty (e.g. mycompany.odoo.com)")
@@ -61,13 +62,7 @@ class OdooHook(BaseHook):
         self.odoo_conn_id = odoo_conn_id
         self._client: OdooClient | None = None
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "URL or host", "schema": "http or https", "login": "API user login", "password": "API key or password"},
-            "placeholders": {"extra": '{"database": "mycompany", "protocol": "auto", "timeout": 120}'},
-        }
+    # the connection form's labels and extra fields: threepl_bridge/airflow/provider.py (declared, as Airflow 3.2+ wants)
 
     def get_conn(self) -> OdooClient:
         if self._client is None:
