@@ -45,6 +45,7 @@ DEMO = BASE  # the folder of this run: BASE for the stand-in, BASE-<host>-<db> f
 PARTNER = "demo3pl"
 DAG_CALLS: Counter[str] = Counter()  # the Odoo calls the DAG runs' tasks report making ("Odoo calls: N {...}" in their logs)
 API_KEY = "standin-etl-api-key"
+ODOO_POOL = os.environ.get("THREEPL_ODOO_POOL", "odoo_api")  # the tasks' pool (threepl_bridge.airflow.boundary)
 
 # (reference, customer, lines [(sku, qty, unit: None = the product's, "case" = Case of 12)], what the 3PL does)
 ORDERS = [
@@ -541,6 +542,8 @@ def run(no_ui: bool, site: Site) -> int:
     host_key, client_key = keys(DEMO / "keys")
     log("preparing Airflow's metadata database (SQLite)")
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "airflow", "pools", "set", ODOO_POOL, os.environ.get("THREEPL_ODOO_POOL_SLOTS", "4"),
+                    "concurrent Odoo calls of all threepl-bridge tasks"], check=True, capture_output=True)
     odoo = OdooStandIn(env_odoo) if env_odoo is not None else None
     with odoo or contextlib.nullcontext(), EmbeddedSftpServer(DEMO / "sftp", host_key=host_key, client_key=client_key) as sftp:
         if odoo is not None:

@@ -88,3 +88,8 @@ def test_the_image_registers_the_odoo_connection_type_and_enables_connection_tes
     assert "pip install --no-cache-dir --no-deps -e /opt/odoo-3pl-bridge" in dockerfile and "COPY --chown=airflow:0 pyproject.toml" in dockerfile
     for name in AIRFLOW:
         assert SERVICES[name]["environment"]["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled", name
+
+
+def test_the_init_service_creates_the_odoo_api_pool():
+    script = "\n".join(SERVICES["airflow-init"]["command"])
+    assert 'airflow pools set odoo_api "$${THREEPL_ODOO_POOL_SLOTS:-4}"' in script

@@ -186,3 +186,17 @@ def test_only_the_current_run_takes_files_from_the_live_inbox():
     assert reads_inbox("scheduled", last_week.start, last_week.end, last_week.end + timedelta(hours=3))  # it ran late, but was current
     assert reads_inbox("manual", now, now, now + timedelta(days=2))  # no interval (dispatches): cleared later, it takes its file
     assert reads_inbox("manual", None, None, now) and not reads_inbox("backfill", None, None, now)
+
+
+def test_every_task_that_calls_odoo_runs_in_the_odoo_api_pool():
+    import inspect
+
+    bag = load_dagbag()
+    seen = 0
+    for dag_id, dag in bag.dags.items():
+        for t in dag.tasks:
+            source = inspect.getsource(t.python_callable) if getattr(t, "python_callable", None) else ""
+            calls_odoo = "resources.odoo()" in source
+            seen += calls_odoo
+            assert (t.pool == "odoo_api") == calls_odoo, f"{dag_id}.{t.task_id}: pool {t.pool}, calls Odoo: {calls_odoo}"
+    assert seen >= 8

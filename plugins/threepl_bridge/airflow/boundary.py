@@ -11,6 +11,7 @@ reason, so the operator sees it on the first try rather than after three backoff
 from __future__ import annotations
 
 import functools
+import os
 import json
 import logging
 from collections.abc import Callable
@@ -18,7 +19,12 @@ from typing import Any
 
 from threepl_bridge.errors import BadRequest
 
-__all__ = ["BadRequest", "boundary", "permanent"]
+__all__ = ["BadRequest", "ODOO_POOL", "boundary", "permanent"]
+
+# The Airflow pool of every task that calls Odoo: it bounds concurrent Odoo work across DAGs, partners and mapped
+# tasks (a file per task). Created by the demo and the compose init with THREEPL_ODOO_POOL_SLOTS slots (default 4);
+# read at parse time from the environment only.
+ODOO_POOL = os.environ.get("THREEPL_ODOO_POOL", "odoo_api")
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ import logging
 
 from airflow.sdk import task
 
-from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.boundary import ODOO_POOL, boundary
 from threepl_bridge.airflow.context import run_moment
 
 log = logging.getLogger(__name__)
 
 
-@task(task_id="pending_at_3pl", trigger_rule="all_done")
+@task(task_id="pending_at_3pl", trigger_rule="all_done", pool=ODOO_POOL)
 @boundary
 def pending_at_3pl(code: str, processed: list[dict[str, object]]) -> list[dict[str, object]]:
     from threepl_bridge.airflow import resources

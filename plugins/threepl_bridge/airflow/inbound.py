@@ -8,7 +8,7 @@ from importlib import import_module
 
 from airflow.sdk import task
 
-from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.boundary import ODOO_POOL, boundary
 from threepl_bridge.airflow.context import label, processing_moment, takes_inbox
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def list_files(code: str, kind: str) -> list[str]:
     return complete_files(p, inbound_kind(kind), resources.transport(p), resources.ledger())
 
 
-@task(task_id="handle_file", map_index_template="{{ file_name }}")
+@task(task_id="handle_file", map_index_template="{{ file_name }}", pool=ODOO_POOL)
 @boundary
 def handle_file(code: str, kind: str, name: str, run_id: str | None = None) -> dict[str, object]:
     from threepl_bridge.airflow import resources

@@ -6,13 +6,13 @@ import logging
 
 from airflow.sdk import get_current_context, task
 
-from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.boundary import ODOO_POOL, boundary
 from threepl_bridge.airflow.context import closed_month, label
 
 log = logging.getLogger(__name__)
 
 
-@task(task_id="month_end_report", map_index_template="{{ partner_code }}")
+@task(task_id="month_end_report", map_index_template="{{ partner_code }}", pool=ODOO_POOL)
 @boundary
 def month_end_report(code: str) -> dict[str, object]:
     from threepl_bridge.airflow import resources

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
-from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.boundary import ODOO_POOL, boundary
 from threepl_bridge.airflow.context import run_moment
 from threepl_bridge.airflow.outbound import deliver_files
 
@@ -16,7 +16,7 @@ def settle(code: str, run_id: str | None = None) -> list[str]:
     return deliver_files(code, "orders", run_id) + deliver_files(code, "cancellations", run_id)
 
 
-@task(task_id="watch_released")
+@task(task_id="watch_released", pool=ODOO_POOL)
 @boundary
 def watch(code: str, settled: list[str], run_id: str | None = None) -> dict[str, int]:
     from threepl_bridge.airflow import resources
@@ -27,7 +27,7 @@ def watch(code: str, settled: list[str], run_id: str | None = None) -> dict[str,
     return result
 
 
-@task(task_id="prepare_orders")
+@task(task_id="prepare_orders", pool=ODOO_POOL)
 @boundary
 def prepare(code: str, watched: dict[str, int], run_id: str | None = None) -> dict[str, object]:
     from threepl_bridge.airflow import resources
@@ -43,7 +43,7 @@ def deliver(code: str, prepared: dict[str, object], run_id: str | None = None) -
     return deliver_files(code, "orders", run_id)
 
 
-@task(task_id="note_in_chatter")
+@task(task_id="note_in_chatter", pool=ODOO_POOL)
 @boundary
 def notes(code: str, prepared: dict[str, object], delivered: list[str]) -> int:
     from threepl_bridge.airflow import resources

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
-from threepl_bridge.airflow.boundary import boundary
+from threepl_bridge.airflow.boundary import ODOO_POOL, boundary
 from threepl_bridge.airflow.context import run_moment
 from threepl_bridge.airflow.outbound import deliver_files
 
 
-@task(task_id="prepare_products")
+@task(task_id="prepare_products", pool=ODOO_POOL)
 @boundary
 def prepare(code: str, run_id: str | None = None, params: dict | None = None) -> dict[str, object]:
     from threepl_bridge.airflow import resources

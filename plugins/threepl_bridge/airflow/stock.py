@@ -10,12 +10,12 @@ import logging
 
 from airflow.sdk import get_current_context, task
 
-from threepl_bridge.airflow.boundary import BadRequest, boundary
+from threepl_bridge.airflow.boundary import BadRequest, ODOO_POOL, boundary
 
 log = logging.getLogger(__name__)
 
 
-@task(task_id="approve_variances", trigger_rule="none_failed")
+@task(task_id="approve_variances", trigger_rule="none_failed", pool=ODOO_POOL)
 @boundary
 def approve_variances(code: str, params: dict | None = None) -> dict[str, object]:
     """Runs only when triggered with params: {"reconciliation_id": 12, "approve": ["SKU", "SKU|LOT"] or ["all"], "approver": "..."}."""
