@@ -4,7 +4,7 @@ Docs, default schedule and document kind: threepl_bridge/registry.py (`stock_fro
 
 from airflow.sdk import Param, dag
 
-from threepl_bridge.airflow import inbound, stock
+from threepl_bridge.airflow import attention, inbound, stock
 from threepl_bridge.airflow.dags import partner_dags
 
 PARAMS = {
@@ -21,6 +21,6 @@ for code, kwargs in partner_dags("stock_from_3pl"):
     def stock_from_3pl() -> None:
         files = inbound.handle_file.override(task_id="reconcile_file").partial(code=code, kind="stock").expand(
             name=inbound.list_files(code, "stock"))
-        files >> stock.approve_variances(code) >> stock.rebuild_reports(code)
+        files >> stock.approve_variances(code) >> stock.rebuild_reports(code) >> attention.needs_a_person(code, "stock_from_3pl", files=files)
 
     stock_from_3pl()

@@ -347,6 +347,18 @@ STOCK_LOT_UNKNOWN = Code(
     action='Check the lot with the 3PL (a typo would create a phantom lot and write the real one off); create the lot in Odoo if it is real, then replay the snapshot.',
 )
 
+STOCK_VARIANCE_TO_APPROVE = Code(
+    "STOCK_VARIANCE_TO_APPROVE", object_type='reconciliation', title='Variance lines above tolerance wait for approval',
+    template='{name}: {count} variance line(s) above tolerance wait for approval in reconciliation R{value} ({keys})',
+    action='Read the reconciliation report, then approve or reject the lines (Required Actions in the Airflow UI, or the stock DAG\'s params).',
+)
+# month end -> finance
+MONTH_NOT_READY = Code(
+    "MONTH_NOT_READY", object_type='month', title='The month is not ready to close',
+    template='month {value}: {verdict}',
+    action='Clear the blocking items the month-end report lists, then run month end again for that month.',
+)
+
 CODES: dict[str, Code] = {c.code: c for c in (
     PRODUCT_MISSING_SKU,
     PRODUCT_DUPLICATE_SKU,
@@ -399,6 +411,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
     STOCK_NO_VALID_ROWS,
     STOCK_LOT_MISSING,
     STOCK_LOT_UNKNOWN,
+    STOCK_VARIANCE_TO_APPROVE,
+    MONTH_NOT_READY,
 )}
 
 

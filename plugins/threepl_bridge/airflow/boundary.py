@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from threepl_bridge.errors import BadRequest
+from threepl_bridge.errors import BadRequest, NeedsAPerson
 
 __all__ = ["BadRequest", "ODOO_POOL", "boundary", "permanent"]
 
@@ -39,7 +39,7 @@ def permanent(exc: BaseException) -> bool:
 
     if isinstance(exc, OdooError):
         return not exc.retryable
-    return isinstance(exc, (SpecError, PartnerSetupError, HostKeyRejected, UnsafeRemoteName, InvalidTransition, BadRequest))
+    return isinstance(exc, (SpecError, PartnerSetupError, HostKeyRejected, UnsafeRemoteName, InvalidTransition, BadRequest, NeedsAPerson))
 
 
 def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,7 +55,7 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except Exception as exc:
             if permanent(exc):
-                from airflow.exceptions import AirflowFailException
+                from airflow.sdk.exceptions import AirflowFailException
 
                 log.error("failed without retry (%s): %s", type(exc).__name__, exc)
                 raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from threepl_bridge.airflow.notify import on_task_failure
 from threepl_bridge.registry import flow as get_flow
 from threepl_bridge.specs.loader import PartnerRegistry, discover_partners
 from threepl_bridge.specs.models import Partner
@@ -26,6 +27,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": on_task_failure,  # a message per task failed after its retries (THREEPL_NOTIFY_TO)
 }
 
 
