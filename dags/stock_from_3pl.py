@@ -21,6 +21,7 @@ for code, kwargs in partner_dags("stock_from_3pl"):
     def stock_from_3pl() -> None:
         files = inbound.handle_file.override(task_id="reconcile_file").partial(code=code, kind="stock").expand(
             name=inbound.list_files(code, "stock"))
-        files >> stock.approve_variances(code) >> stock.rebuild_reports(code) >> attention.needs_a_person(code, "stock_from_3pl", files=files)
+        approved = stock.approve_variances(code, files=files)
+        files >> stock.AskFinance(code=code) >> approved >> stock.rebuild_reports(code) >> attention.needs_a_person(code, "stock_from_3pl", files=files)
 
     stock_from_3pl()

@@ -352,6 +352,11 @@ STOCK_VARIANCE_TO_APPROVE = Code(
     template='{name}: {count} variance line(s) above tolerance wait for approval in reconciliation R{value} ({keys})',
     action='Read the reconciliation report, then approve or reject the lines (Required Actions in the Airflow UI, or the stock DAG\'s params).',
 )
+STOCK_VARIANCE_REJECTED = Code(
+    "STOCK_VARIANCE_REJECTED", object_type='reconciliation_line', title='Finance rejected a variance line',
+    template='R{value}: {count} of the 3PL ({variance} vs Odoo, {amount}) rejected by {by}; not adjusted',
+    action='Ask the 3PL to recount the product; approve the line later (stock DAG) if the count stands. Closes when approved.',
+)
 # month end -> finance
 MONTH_NOT_READY = Code(
     "MONTH_NOT_READY", object_type='month', title='The month is not ready to close',
@@ -412,6 +417,7 @@ CODES: dict[str, Code] = {c.code: c for c in (
     STOCK_LOT_MISSING,
     STOCK_LOT_UNKNOWN,
     STOCK_VARIANCE_TO_APPROVE,
+    STOCK_VARIANCE_REJECTED,
     MONTH_NOT_READY,
 )}
 

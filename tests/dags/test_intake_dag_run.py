@@ -58,6 +58,9 @@ def stock_world(tmp_path, monkeypatch, snapshots: dict[str, bytes], odoo_now: da
     ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
     monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
+    # dag.test() has no scheduler to answer or time out finance's question (ask_finance would wait for ever): these
+    # runs approve through params; tests/ui answer the question in a real Airflow
+    monkeypatch.setenv("THREEPL_APPROVALS", "params")
     with OdooStandIn(build(etl_email="etl@example.com", frozen_now=odoo_now)) as odoo, EmbeddedSftpServer(root) as server:
         monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", server.airflow_connection())
         odoo_conn(monkeypatch, odoo)

@@ -214,3 +214,49 @@ def approve(partner: Partner, client: OdooClient, ledger: Ledger, recon_id: int,
         raise BadRequest(f"reconciliation {recon_id} belongs to {recon.partner}, not {partner.code}")
     ledger.approve_lines(recon_id, keys, approver)
     return post_adjustments(partner, client, ledger, recon_id)
+
+
+# ------------------------------------------------------------------------------------------ finance decides
+
+def option(recon: Reconciliation, line: ReconciliationLine) -> str:
+    """A pending line as an approval option: ``R12 FURN_7800|LOT-A: -10 units, -3000.00 USD`` (parsed back by
+    :func:`option_key`, so a decision needs no state kept between asking and acting)."""
+    key = f"{line.sku}|{line.lot}" if line.lot else line.sku
+    return f"R{recon.id} {key}: {line.variance_qty.normalize():+f} units, {line.variance_value:+.2f} {recon.currency or ''}".rstrip()
+
+
+def option_key(label: str) -> tuple[int, str] | None:
+    """(reconciliation id, ``SKU`` or ``SKU|LOT``) of an option; None for a label that names no line."""
+    head, _, _ = label.partition(": ")
+    recon, _, key = head.partition(" ")
+    return (int(recon[1:]), key) if recon.startswith("R") and recon[1:].isdigit() and key else None
+
+
+def pending_options(ledger: Ledger, recon_ids: Iterable[int]) -> list[str]:
+    return [option(ledger.reconciliation(r), line) for r in sorted(set(recon_ids))
+            for line in ledger.reconciliation_lines(r) if line.approval == "pending"]
+
+
+def decide(partner: Partner, client: OdooClient, ledger: Ledger, approved: list[str], rejected: list[str], by: str) -> dict[str, int]:
+    """Finance's decision on options: the approved lines are posted once (write-ahead, :func:`approve`); the rejected
+    ones are not adjusted and stay open as ``STOCK_VARIANCE_REJECTED`` until approved later."""
+    by_recon: dict[int, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for labels, slot in ((approved, 0), (rejected, 1)):
+        for label in labels:
+            found = option_key(label)
+            if found:
+                by_recon[found[0]][slot].append(found[1])
+    posted = refused = 0
+    for recon_id, (yes, no) in sorted(by_recon.items()):
+        recon = ledger.reconciliation(recon_id)
+        if no:
+            messages = {f"R{recon_id} {l.sku}|{l.lot}": codes.STOCK_VARIANCE_REJECTED(
+                value=recon_id, count=f"{l.sku}{' ' + l.lot if l.lot else ''} {l.threepl_qty}", variance=f"{l.variance_qty:+f}",
+                amount=f"{l.variance_value:+.2f} {recon.currency or ''}".strip(), by=by).message for l in ledger.reject_lines(recon_id, no, by)}
+            ledger.raise_exceptions_of(partner=partner.code, code=codes.STOCK_VARIANCE_REJECTED, object_type="reconciliation_line", messages=messages)
+            refused += len(messages)
+        if yes:
+            posted += approve(partner, client, ledger, recon_id, yes, by)
+            ledger.resolve_exceptions_of(partner=partner.code, object_type="reconciliation_line", codes=[codes.STOCK_VARIANCE_REJECTED],
+                                         object_refs=[f"R{recon_id} {k if '|' in k else k + '|'}" for k in yes], reason=f"approved by {by}")
+    return {"posted": posted, "rejected": refused}

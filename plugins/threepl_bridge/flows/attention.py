@@ -99,3 +99,61 @@ def summary(dag_id: str, run_id: str, items: list[Item]) -> str:
     blocking = sum(i.blocking for i in items)
     head = f"{dag_id} {run_id}: {len(items)} item(s) need a person ({blocking} blocking)."
     return "\n".join([head, *(i.line() for i in sorted(items, key=lambda i: (not i.blocking, i.who, i.code, i.what)))])
+
+
+# ------------------------------------------------------------------------------------------ the exceptions view
+
+KIND_FLOWS = {"dispatches": "dispatches_from_3pl", "stock": "stock_from_3pl", "orders": "orders_to_3pl", "products": "products_to_3pl"}
+
+
+def flow_of(code: str) -> str:
+    """The flow (DAG id suffix) that raises a code."""
+    return next((flow for flow, prefixes in FLOW_CODES.items() if prefixes and code.startswith(prefixes)), "month_end_valuation")
+
+
+@dataclass(frozen=True)
+class Filters:
+    partner: str | None = None
+    flow: str | None = None
+    code: str | None = None
+    older_than_hours: float | None = None  # age: first seen at least this long ago
+    document: str | None = None  # part of the record (picking, SKU, lot) or of the file name, case-insensitive
+
+
+def open_items(ledger: Ledger, filters: Filters, now: datetime) -> dict[str, Any]:
+    """What the exceptions view shows: the open record exceptions (``reports.exception_rows``) and the file rows no
+    later file settled (``open_shipment_rows``), each with its flow, DAG id, code title and action, filtered, with
+    counts by partner, flow and code before and after the filters."""
+    from threepl_bridge.reports import exception_rows
+
+    records = exception_rows(ledger, partner=filters.partner, now=now)
+    for r in records:
+        r["flow"] = flow_of(r["code"])
+        r["dag_id"] = f"{r['partner']}_{r['flow']}" if r["flow"] != "month_end_valuation" else "month_end_valuation"
+        r["document"], r["file_name"], r["run_id"] = r["object_ref"], (r["file"] or {}).get("name"), None
+    rows = []
+    for r in ledger.open_shipment_rows(filters.partner):
+        entry = codes.CODES.get(r["code"])
+        flow = KIND_FLOWS.get(str(r["kind"]), flow_of(r["code"]))
+        rows.append({**r, "flow": flow, "dag_id": f"{r['partner']}_{flow}", "document": r["order_ref"] or "", "file_name": r["file"],
+                     "title": entry.title if entry else r["code"], "action": entry.action if entry else "",
+                     "severity": str(entry.severity) if entry else "error", "first_seen_at": r["created_at"].isoformat(),
+                     "age_hours": round((now - r["created_at"]).total_seconds() / 3600, 1), "created_at": r["created_at"].isoformat()})
+
+    def keep(item: dict[str, Any]) -> bool:
+        text = " ".join(str(item.get(k) or "") for k in ("document", "message", "file_name"))
+        return ((not filters.flow or item["flow"] == filters.flow) and (not filters.code or item["code"] == filters.code)
+                and (filters.older_than_hours is None or item["age_hours"] >= filters.older_than_hours)
+                and (not filters.document or filters.document.casefold() in text.casefold()))
+
+    def counts(items: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {"partner": {}, "flow": {}, "code": {}}
+        for item in items:
+            for key in out:
+                out[key][item[key]] = out[key].get(item[key], 0) + 1
+        return {key: dict(sorted(values.items())) for key, values in out.items()}
+
+    shown_records, shown_rows = [r for r in records if keep(r)], [r for r in rows if keep(r)]
+    return {"records": shown_records, "rows": shown_rows, "total": len(records) + len(rows), "shown": len(shown_records) + len(shown_rows),
+            "counts": counts(shown_records + shown_rows), "all_counts": counts(records + rows),
+            "blocking": sum(1 for i in shown_records + shown_rows if i["severity"] == "error")}

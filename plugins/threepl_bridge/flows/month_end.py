@@ -120,10 +120,11 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         if not start <= recon.as_of < end:
             continue
         pending = [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "pending"]
-        for l in pending:
+        for l in pending + [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "rejected"]:
             ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value} {report.currency})"
-            report.unposted.append(("adjustment", ref, "waits for approval"))
-            report.blocking.append(f"stock variance {ref} waits for approval")
+            why = "waits for approval" if l.approval == "pending" else f"rejected by {l.approved_by}: the count is disputed"
+            report.unposted.append(("adjustment", ref, why))
+            report.blocking.append(f"stock variance {ref} {why}")
     return report
 
 

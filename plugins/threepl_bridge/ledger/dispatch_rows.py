@@ -153,6 +153,22 @@ class DispatchRows(_Base):
                     rows[(eid, number)] = _row(eid, number, outcome, code, ref, name, data)
             return list(rows.values())
 
+    def open_shipment_rows(self, partner: str | None = None, limit: int = 500) -> list[dict[str, object]]:
+        """The exception rows of shipments no file has posted yet (``settled_in`` empty), oldest first, with their
+        file and the run that read it: what the exceptions view lists next to the record exceptions."""
+        with self.session() as s:
+            query = (
+                select(RowOutcome, Exchange.remote_name, Exchange.remote_folder, Exchange.partner, Exchange.kind, Exchange.run_id)
+                .join(Exchange, Exchange.id == RowOutcome.exchange_id)
+                .where(RowOutcome.outcome == Outcome.EXCEPTION.value, RowOutcome.settled_in.is_(None),
+                       *([RowOutcome.partner == partner] if partner else []))
+                .order_by(RowOutcome.created_at, RowOutcome.id).limit(limit)
+            )
+            return [{"id": o.id, "exchange_id": o.exchange_id, "row": o.row_number, "code": o.code, "field": o.field, "message": o.message,
+                     "suggestion": json.loads(o.suggestion) if o.suggestion else None, "order_ref": o.order_ref, "created_at": o.created_at,
+                     "file": name, "folder": folder, "partner": code, "kind": kind, "run_id": run_id}
+                    for o, name, folder, code, kind, run_id in s.execute(query)]
+
     def reported_orders(self, partner: str, refs: Iterable[str]) -> set[str]:
         """Which of ``refs`` (e.g. the pickings released to the partner) the 3PL named in a dispatch row, whatever
         became of the row: one indexed query per 500 references, whatever the history."""

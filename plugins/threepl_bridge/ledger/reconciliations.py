@@ -124,18 +124,27 @@ class Reconciliations(_Base):
             return found
 
     def approve_lines(self, recon_id: int, keys: list[str] | None, approver: str) -> int:
-        """Approve pending lines given as ``SKU`` or ``SKU|LOT`` (None: every pending line)."""
+        """Approve pending (or rejected) lines given as ``SKU`` or ``SKU|LOT`` (None: every pending line)."""
+        return len(self._decide(recon_id, keys, approver, ApprovalState.APPROVED))
+
+    def reject_lines(self, recon_id: int, keys: list[str] | None, by: str) -> list[ReconciliationLine]:
+        """Reject pending lines (``SKU`` or ``SKU|LOT``; None: every pending line): never adjusted unless approved later."""
+        return self._decide(recon_id, keys, by, ApprovalState.REJECTED)
+
+    def _decide(self, recon_id: int, keys: list[str] | None, by: str, to: ApprovalState) -> list[ReconciliationLine]:
         wanted = None if keys is None else {k if "|" in k else f"{k}|" for k in keys}
-        count = 0
+        states = [ApprovalState.PENDING.value] + ([ApprovalState.REJECTED.value] if to == ApprovalState.APPROVED and keys is not None else [])
+        decided = []
         with self.session() as s:
-            query = select(ReconciliationLine).filter_by(reconciliation_id=recon_id, approval=ApprovalState.PENDING.value)
+            query = select(ReconciliationLine).where(ReconciliationLine.reconciliation_id == recon_id, ReconciliationLine.approval.in_(states))
             for line in list(s.scalars(query)):
                 if wanted is None or f"{line.sku}|{line.lot}" in wanted or (f"{line.sku}|" in wanted and not line.lot):
-                    check_approval_transition(f"reconciliation {recon_id} line {line.sku}|{line.lot}", line.approval,
-                                              ApprovalState.APPROVED)
-                    line.approval, line.approved_by = ApprovalState.APPROVED.value, approver
-                    count += 1
-        return count
+                    check_approval_transition(f"reconciliation {recon_id} line {line.sku}|{line.lot}", line.approval, to)
+                    line.approval, line.approved_by = to.value, by
+                    decided.append(line)
+            s.flush()
+            s.expunge_all()
+        return decided
 
     def set_line_posted(self, line_id: int, idem_key: str) -> None:
         with self.session() as s:

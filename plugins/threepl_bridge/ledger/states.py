@@ -167,13 +167,15 @@ class ApprovalState(StrEnum):
     AUTO = "auto"  # within the partner's tolerance: adjusted without an operator
     PENDING = "pending"  # waits for an operator
     APPROVED = "approved"  # approved by an operator
+    REJECTED = "rejected"  # finance rejected the count of the line: not adjusted, an open exception (may be approved later)
 
 
 APPROVAL_TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
     ApprovalState.NONE: frozenset(),
     ApprovalState.AUTO: frozenset(),
-    ApprovalState.PENDING: frozenset({ApprovalState.APPROVED}),
+    ApprovalState.PENDING: frozenset({ApprovalState.APPROVED, ApprovalState.REJECTED}),
     ApprovalState.APPROVED: frozenset(),
+    ApprovalState.REJECTED: frozenset({ApprovalState.APPROVED}),
 }
 
 
