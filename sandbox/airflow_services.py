@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 class AirflowServices:
-    def __init__(self, env: dict[str, str], home: Path, *, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], home: Path, *, database: str | None = None, port: int | None = None, log: Path | None = None,
+                 pools: dict[str, int] | None = None) -> None:
         self.home = Path(home)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,14 +48,21 @@ class AirflowServices:
                     "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, (role, _) in USERS.items()),
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords),
-                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # unpause() what a test runs: no schedule starts by itself
                     "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5", "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5"}
+        if database:  # SQLite serialises the scheduler, the executor's workers and the API server: a real DB for real runs
+            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database
+        self.pools = pools if pools is not None else {os.environ.get("THREEPL_ODOO_POOL", "odoo_api"): 4}
         self.proc: subprocess.Popen[bytes] | None = None
         self._tokens: dict[str, str] = {}
 
     def __enter__(self) -> "AirflowServices":
         self.home.mkdir(parents=True, exist_ok=True)
         self.passwords.write_text(json.dumps({name: password for name, (_, password) in USERS.items()}))
+        for cmd in (["db", "migrate"], *(["pools", "set", name, str(slots), "bounded by the test"] for name, slots in self.pools.items())):
+            done = subprocess.run([sys.executable, "-m", "airflow", *cmd], env=self.env, capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                raise RuntimeError(f"airflow {' '.join(cmd)} failed: {done.stderr[-3000:]}")
         self.proc = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=self.env, start_new_session=True,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
@@ -62,10 +70,11 @@ class AirflowServices:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"airflow standalone exited ({self.proc.returncode}); see {self.log}:\n{self.log.read_text()[-3000:]}")
             try:
-                health = self.request("GET", "/api/v2/monitor/health", auth=False)
-                if all(health.get(c, {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "triggerer", "dag_processor")):
+                status, body, _ = self.raw("GET", "/api/v2/monitor/health")
+                health = json.loads(body) if status == 200 else {}
+                if all((health.get(c) or {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "triggerer", "dag_processor")):
                     return self
-            except (OSError, urllib.error.URLError, ValueError):
+            except (OSError, ValueError):
                 pass
             time.sleep(1)
         self.__exit__(None, None, None)
@@ -115,6 +124,10 @@ class AirflowServices:
                 return
             time.sleep(2)
         raise RuntimeError(f"DAGs {sorted(set(dag_ids) - found)} not parsed in {timeout} s")
+
+    def unpause(self, *dag_ids: str) -> None:
+        for dag_id in dag_ids:
+            self.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: str | None = None) -> dict[str, Any]:
         return self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"conf": conf or {}, "logical_date": logical_date})

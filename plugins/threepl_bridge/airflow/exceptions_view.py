@@ -147,7 +147,7 @@ def exceptions_page(request: Request, user: GetUserDep) -> HTMLResponse:
     odoo, ids = _odoo_links([str(i.get("document")) for i in items if i.get("document")])
     c = view["all_counts"]
     filters = (f'<form class="filters" method="get">{_select("partner", c["partner"], f.partner)}{_select("flow", c["flow"], f.flow)}'
-               f'{_select("code", c["code"], f.code)}<label>older than <input name="older_than_hours" size="4" value="{_e(f.older_than_hours or "")}"> h</label>'
+               f'{_select("code", c["code"], f.code)}<label>older than <input name="older_than_hours" size="4" value="{_e(f.older_than_hours or "")}"> h </label>'
                f'<label>document <input name="document" size="14" value="{_e(f.document or "")}"></label><button type="submit">filter</button> '
                f'<a href="{PREFIX}/exceptions">clear</a></form>')
     if not view["total"]:
@@ -195,7 +195,7 @@ def resolve(exception_id: int, request: Request, user: GetUserDep, note: str = F
     if not get_auth_manager().is_authorized_dag(method="PUT", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user):
         raise HTTPException(status_code=403, detail=f"{user.get_name()} may not act on {dag_id}'s runs")
     try:
-        ledger.resolve_by_hand(exception_id, note, by=user.get_name())
+        ledger.resolve_by_hand(exception_id, note=note, by=user.get_name())
     except (InvalidTransition, ValueError) as exc:
         raise HTTPException(status_code=409 if isinstance(exc, InvalidTransition) else 422, detail=str(exc)) from None
     log.info("exception %s resolved by %s: %s", exception_id, user.get_name(), note)
