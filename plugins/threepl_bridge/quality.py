@@ -32,6 +32,25 @@ class CheckSummary:
     unexpected: int
 
 
+SWAP_WINDOW_DAYS = 120  # a future date whose day and month swapped fall in the last 120 days is suggested that way
+
+
+def _date_hint(problem: Problem, now: Any) -> Problem:
+    """A date in the future that, with day and month swapped, is a recent past date (a US date read as European or
+    the other way round): the swapped date as a suggested fix, never applied."""
+    import dataclasses
+    import json
+    from datetime import datetime, timedelta
+
+    from threepl_bridge.formats.suggest import swapped_date
+
+    if not isinstance(problem.value, datetime) and not hasattr(problem.value, "to_pydatetime") or not isinstance(now, datetime):
+        return problem
+    given = problem.value.to_pydatetime() if hasattr(problem.value, "to_pydatetime") else problem.value
+    found = swapped_date(given.date(), (now - timedelta(days=SWAP_WINDOW_DAYS)).date(), now.date())
+    return dataclasses.replace(problem, suggestion=json.dumps(found.as_dict())) if found else problem
+
+
 def expectations_dir() -> Path:
     env = os.environ.get(EXPECTATIONS_ENV)
     return Path(env) if env else Path(__file__).resolve().parents[2] / "expectations"
@@ -274,7 +293,8 @@ class Validation:
             number = int(numbers[label])
             if (number, field) in parse_failed:
                 continue  # already reported as an unreadable value
-            found.append(make(row=number, field=field, value=None if values is None else values[label], **details))
+            problem = make(row=number, field=field, value=None if values is None else values[label], **details)
+            found.append(_date_hint(problem, self.params.get("now")) if code.endswith("_FUTURE_DATE") else problem)
 
     def _summary(self, position: int) -> CheckSummary:
         expectation, column, code, success, unexpected = self.counts[position]

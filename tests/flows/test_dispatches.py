@@ -315,3 +315,29 @@ def test_a_misspelt_sku_gets_the_pickings_sku_as_a_suggested_fix_never_applied(w
     fix = json.loads(found[2].suggestion)
     assert (fix["kind"], fix["value"]) == ("sku_lookalike", "FURN_7800") and "furn_78OO" in fix["reason"]
     assert found[3].suggestion is None
+
+
+def test_suggested_fixes_for_a_dropped_prefix_cases_for_units_and_another_warehouses_order(world, released):
+    import json
+
+    one, two = released["one"], released["two"]
+    [wh] = world.x("stock.warehouse", "search", [["code", "!=", "3PL"]], limit=1)
+    so = world.x("sale.order", "create", {"partner_id": 10, "warehouse_id": wh, "order_line": [[0, 0, {"product_id": 8, "product_uom_qty": 1}]]})
+    world.x("sale.order", "action_confirm", [so])
+    [elsewhere] = world.x("stock.picking", "search_read", [["sale_id", "=", so]], fields=["name", "picking_type_id"])
+    short = one["name"].split("/", 1)[1]  # "3PL/OUT/00001" sent as "OUT/00001"
+    drop(world, world.demo, "dispatches", "DISPATCH_HINTS.csv", dispatch_csv([
+        f"{short},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1",
+        f"{two['name']},1,FURN_8855,,10,CS12,,2026-11-02 10:00:00,The Poste,TP2,P2",  # 10 units ordered, "10 cases" reported
+        f"{elsewhere['name']},1,FURN_7800,,1,EA,,2026-11-02 10:00:00,The Poste,TP3,P3"]))
+    [result] = run_dispatches(world, world.demo)
+    found = {o.row_number: o for o in world.ledger.row_outcomes(result.exchange_id) if o.outcome == "exception"}
+    fixes = {n: (o.code, json.loads(o.suggestion) if o.suggestion else None) for n, o in found.items()}
+    code, fix = fixes[2]
+    assert (code, fix["kind"], fix["value"]) == ("DISPATCH_UNKNOWN_ORDER", "order_ref_prefix", one["name"])
+    code, fix = fixes[3]
+    assert (code, fix["kind"], fix["value"]) == ("DISPATCH_OVER_SHIPMENT", "cases_for_units", "10 CS12 = 120")
+    assert "10 Units" in fix["reason"] and "EA" in fix["reason"]
+    code, fix = fixes[4]
+    assert (code, fix["kind"], fix["value"]) == ("DISPATCH_NOT_RELEASED", "other_warehouse", elsewhere["picking_type_id"][1])
+    assert all(picking(world, p["id"])["state"] == "assigned" for p in (one, two))  # a suggestion is never applied

@@ -34,7 +34,7 @@ LEGAL = {
                 ("released", "cancelled"), ("cancel_sent", "done"), ("cancelled", "done")},
     "reconciliation": {("reconciled", "awaiting_approval"), ("reconciled", "posting"), ("reconciled", "posted"),
                        ("awaiting_approval", "posting"), ("awaiting_approval", "posted"), ("posting", "posted")},
-    "approval": {("pending", "approved")},
+    "approval": {("pending", "approved"), ("pending", "rejected"), ("rejected", "approved")},
     "exception": {("open", "resolved"), ("resolved", "open")},
 }
 MACHINES = {
@@ -50,7 +50,7 @@ def test_enums_hold_the_strings_the_ledger_stores():
     assert {s.value for s in PostingState} == {"intent", "done", "failed"}
     assert {s.value for s in ReleaseState} == {"pending", "released", "done", "cancel_sent", "cancelled"}
     assert {s.value for s in ReconciliationState} == {"reconciled", "awaiting_approval", "posting", "posted"}
-    assert {s.value for s in ApprovalState} == {"none", "auto", "pending", "approved"}
+    assert {s.value for s in ApprovalState} == {"none", "auto", "pending", "approved", "rejected"}
     assert {s.value for s in ExceptionStatus} == {"open", "resolved"}
     assert PostingState.DONE == "done" and "pending" == ApprovalState.PENDING  # callers comparing with strings keep working
 

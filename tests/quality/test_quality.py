@@ -374,3 +374,20 @@ def test_validation_does_no_pandas_lookup_per_failing_row(monkeypatch):
         found.append(len(issues))
     assert found[1] == 10 * found[0] and found[0] >= 4 * 50  # every failing value of every row is still reported
     assert counts[1] <= counts[0] + 10, counts
+
+
+def test_a_future_date_with_day_and_month_swapped_gets_the_swapped_date_suggested():
+    import json
+
+    line = DISPATCH_LINES[0].split(",")
+    at = next(i for i, v in enumerate(line) if v.startswith("2026-"))
+    line[at] = "2026-12-10 10:00:00"  # 12 October written day first, read as 10 December: after "now" (3 November)
+    rows = read_rows(DISPATCHES, payload(DISPATCH_HEADER, [",".join(line)]), LA)
+    issues, _ = validate_rows("dispatches", rows, parameters={"uom_codes": UOMS, "now": DISPATCH_NOW})
+    [future] = [i for i in issues if i.code == "DISPATCH_FUTURE_DATE"]
+    fix = json.loads(future.suggestion)
+    assert (fix["kind"], fix["value"]) == ("date_swapped", "2026-10-12")
+    line[at] = "2026-12-25 10:00:00"  # no month 25: not a swapped date
+    rows = read_rows(DISPATCHES, payload(DISPATCH_HEADER, [",".join(line)]), LA)
+    issues, _ = validate_rows("dispatches", rows, parameters={"uom_codes": UOMS, "now": DISPATCH_NOW})
+    assert [i.suggestion for i in issues if i.code == "DISPATCH_FUTURE_DATE"] == [""]

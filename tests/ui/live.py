@@ -52,10 +52,11 @@ def databases(count: int) -> Iterator[list[str]]:
         admin.dispose()
 
 
-def partner_yaml(folder: Path) -> None:
+def partner_yaml(folder: Path, schedules: dict[str, str | None] | None = None) -> None:
     text = (REPO / "sftp_formats" / "partners" / "demo3pl.yaml").read_text()
     start, end = text.index("schedules:"), text.index("policy:")
-    text = text[:start] + "schedules: {products_to_3pl: null, orders_to_3pl: null, dispatches_from_3pl: null, stock_from_3pl: null}\n" + text[end:]
+    wanted = {flow: None for flow in ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl")} | (schedules or {})
+    text = text[:start] + f"schedules: {json.dumps(wanted)}\n" + text[end:]
     for old, new in (("code: demo3pl", f"code: {PARTNER}"), ("example: true ", "example: false")):
         assert old in text, old
         text = text.replace(old, new)
@@ -80,11 +81,12 @@ class World:
 
 
 @contextmanager
-def live_world(base: Path) -> Iterator[World]:
+def live_world(base: Path, schedules: dict[str, str | None] | None = None, unpause: bool = True) -> Iterator[World]:
+    """The world; ``schedules`` of the partner's flows (default none: only the test starts runs)."""
     from threepl_bridge.odoo.client import OdooClient, OdooSettings
 
     partners = base / "partners"
-    partner_yaml(partners)
+    partner_yaml(partners, schedules)
     with databases(2) as (airflow_db, ledger_url), OdooStandIn(build(etl_email="etl@example.com")) as odoo, \
             EmbeddedSftpServer(base / "sftp") as sftp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "THREEPL_"))}
@@ -98,7 +100,8 @@ def live_world(base: Path) -> Iterator[World]:
         client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
         with AirflowServices(env, base / "airflow", database=airflow_db) as af:
             af.wait_parsed(DAGS)
-            af.unpause(*DAGS)
+            if unpause:
+                af.unpause(*DAGS)
             yield World(af, odoo, client, base / "sftp", ledger_url, base / "reports")
 
 

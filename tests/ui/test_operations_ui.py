@@ -42,6 +42,12 @@ def test_runs_that_need_a_person_are_red_and_their_logs_say_why(day):
     log = world.airflow.request("GET", f"/api/v2/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances/needs_a_person/logs/1")
     text = json.dumps(log)
     assert "NEEDS A PERSON" in text and "ORDER_ADDRESS_INCOMPLETE" in text and "Complete the delivery address" in text
+    # a file's log: its counts and every row not taken, by code; no library noise (GX, alembic, paramiko INFO)
+    run = out["dispatches"]
+    log = json.dumps(world.airflow.request("GET", f"/api/v2/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances/process_file/logs/1?map_index=0"))
+    assert "DISPATCH_UI_1.csv: 1 rows: {'posted': 0, 'exception': 1" in log
+    assert f"row not taken: DISPATCH_UI_1.csv row 2: {out['misspelt']} is not on {out['picking']} [DISPATCH_SKU_NOT_ON_PICKING, field sku]" in log
+    assert "great_expectations" not in log and "Skipping registering function" not in log and "Context impl" not in log
     assert out["ask_finance"] == "awaiting_input"
 
 

@@ -42,6 +42,16 @@ def permanent(exc: BaseException) -> bool:
     return isinstance(exc, (SpecError, PartnerSetupError, HostKeyRejected, UnsafeRemoteName, InvalidTransition, BadRequest, NeedsAPerson))
 
 
+# libraries whose INFO lines bury a task's own (GX logs ~200 "Skipping registering function" lines per import;
+# alembic its context on every ledger open; paramiko every SSH handshake): warnings and errors still show
+QUIET = {"great_expectations": logging.WARNING, "alembic.runtime.migration": logging.WARNING, "paramiko.transport": logging.WARNING}
+
+
+def quiet_libraries() -> None:
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a task body: log ``Odoo calls: N {json}`` (what the task cost Odoo, by method) and turn a permanent
     error into ``AirflowFailException`` (no retry); every other error is re-raised for Airflow to retry."""
@@ -50,6 +60,7 @@ def boundary(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from threepl_bridge.airflow import resources
 
+        quiet_libraries()
         before = resources.odoo_calls()
         try:
             return func(*args, **kwargs)

@@ -22,7 +22,9 @@ from threepl_bridge.codes import Problem
 from threepl_bridge.flows.shipments import EPS, POSTING_PREFIX, Shipment, fingerprint
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
+from threepl_bridge.flows import suggestions
 from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.ledger.states import ReleaseState
 from threepl_bridge.odoo.stock_queries import PICKING_FIELDS, StockQueries, Unit
 from threepl_bridge.specs.models import Partner
 
@@ -62,6 +64,7 @@ class Context:
     lock_dates: dict[int, str | None]  # by company
     in_flight: set[int]  # pickings an earlier attempt on this file validated: the posting record settles them
     odoo: StockQueries
+    open_refs: list[str] = dataclasses.field(default_factory=list)  # pickings released to this 3PL, not dispatched yet
 
     @property
     def units(self) -> dict[int, Unit]:
@@ -74,7 +77,9 @@ Rule = Callable[[Line, Context], Problem | None]
 
 def unknown_order(line: Line, ctx: Context) -> Problem | None:
     line.picking = ctx.target_of.get(line.v["order_ref"])
-    return None if line.picking else line.problem(codes.DISPATCH_UNKNOWN_ORDER, "order_ref", line.v["order_ref"])
+    if line.picking:
+        return None
+    return suggestions.order_ref(line.problem(codes.DISPATCH_UNKNOWN_ORDER, "order_ref", line.v["order_ref"]), str(line.v["order_ref"]), ctx.open_refs)
 
 
 def not_released(line: Line, ctx: Context) -> Problem | None:
@@ -82,7 +87,8 @@ def not_released(line: Line, ctx: Context) -> Problem | None:
     assert line.picking is not None
     if ctx.pickings[ref]["id"] in ctx.released:
         return None
-    return line.problem(codes.DISPATCH_NOT_RELEASED, "order_ref", ref, partner=ctx.partner.code)
+    return suggestions.other_operation(line.problem(codes.DISPATCH_NOT_RELEASED, "order_ref", ref, partner=ctx.partner.code), ctx.pickings[ref],
+                                       ctx.partner.code)
 
 
 def cancelled(line: Line, ctx: Context) -> Problem | None:
@@ -100,23 +106,9 @@ def on_picking(line: Line, ctx: Context) -> Problem | None:
     line.move = _match_move(line.v, ctx.moves_of.get(line.picking["id"], []), ctx.products)
     if line.move is None:
         problem = line.problem(codes.DISPATCH_SKU_NOT_ON_PICKING, "sku", line.v.get("sku") or line.v.get("barcode"), picking=line.picking["name"])
-        return _with_suggestion(problem, line.v, [ctx.products[m["product_id"][0]] for m in ctx.moves_of.get(line.picking["id"], [])])
+        return suggestions.product_on_picking(problem, line.v, [ctx.products[m["product_id"][0]] for m in ctx.moves_of.get(line.picking["id"], [])])
     line.product = ctx.products[line.move["product_id"][0]]
     return None
-
-
-def _with_suggestion(problem: Problem, values: dict[str, Any], products: list[dict[str, Any]]) -> Problem:
-    """The products of the picking: is the row's SKU or barcode one of theirs, misspelt or in another GS1 form?"""
-    import json
-
-    from threepl_bridge.formats import suggest
-
-    found = None
-    if values.get("sku"):
-        found = suggest.sku(str(values["sku"]), sorted({p["default_code"] for p in products if p.get("default_code")}))
-    elif values.get("barcode"):
-        found = suggest.barcode(str(values["barcode"]), {p["barcode"]: p.get("default_code") or str(p["id"]) for p in products if p.get("barcode")})
-    return dataclasses.replace(problem, suggestion=json.dumps(found.as_dict())) if found else problem
 
 
 def convertible(line: Line, ctx: Context) -> Problem | None:
@@ -189,7 +181,9 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
     return Context(partner=partner, pickings=pickings, target_of=target_of, released=released, moves_of=moves_of, products=products,
                    lots=odoo.lots((r.values["lot"] for r in rows if r.values.get("lot")), tracked),
                    lock_dates=odoo.lock_dates(p["company_id"][0] for p in target_of.values() if p.get("company_id")),
-                   in_flight=in_flight, odoo=odoo)
+                   in_flight=in_flight, odoo=odoo,
+                   open_refs=sorted(r.picking_name for r in ledger.released_pickings(partner.code, states=[ReleaseState.RELEASED]).values())
+                   if set(r.values["order_ref"] for r in rows) - set(pickings) else [])
 
 
 def _validated_before(partner: Partner, odoo: StockQueries, ledger: Ledger, pickings: dict[str, dict[str, Any]], exchange_id: int
@@ -282,10 +276,12 @@ def _over_shipped(accepted: list[Line], ctx: Context) -> list[Problem]:
         shipped[line.move["id"]] += line.qty
         moves[line.move["id"]] = line.move
     over = {mid for mid, total in shipped.items() if total > Decimal(str(moves[mid]["product_uom_qty"])) + EPS}
-    return [line.problem(codes.DISPATCH_OVER_SHIPMENT, "quantity", line.v["quantity"], shipped=format_decimal(shipped[line.move["id"]]),
-                         product=line.move["product_id"][1], picking=line.picking["name"],  # type: ignore[index]
-                         open=format_decimal(Decimal(str(line.move["product_uom_qty"]))))
-            for line in accepted if line.move is not None and line.move["id"] in over]
+    return [suggestions.case_or_unit(line.problem(
+        codes.DISPATCH_OVER_SHIPMENT, "quantity", line.v["quantity"], shipped=format_decimal(shipped[line.move["id"]]), product=line.move["product_id"][1],
+        picking=line.picking["name"], open=format_decimal(Decimal(str(line.move["product_uom_qty"])))),  # type: ignore[index]
+        ctx.partner, shipped[line.move["id"]], Decimal(str(line.move["product_uom_qty"])), str(line.move["product_uom"][1]), line.v["quantity"],
+        line.v.get("uom"))
+        for line in accepted if line.move is not None and line.move["id"] in over]
 
 
 def hold_orders(partner: Partner, shipments: dict[int, Shipment], problems: list[Problem], rows: list[ParsedRow]) -> list[Shipment]:

@@ -154,6 +154,8 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     ledger.resolve_file_exceptions(partner=partner.code, remote_name=exchange.remote_name, processed_exchange_id=exchange.id)
     moved_to = _move(work, kind.name, partner.spec.sftp.archive_folder)
     log.info("%s: %d rows: %s; archived as %s", exchange.remote_name, rows, counts, moved_to)
+    if counts["exception"]:
+        log_exception_rows(ledger, exchange.id, exchange.remote_name)
     details = dict(processed.result)
     if processed.after_archive is not None:
         details.update(processed.after_archive())
@@ -246,3 +248,15 @@ def _record(kind: InboundKind, work: Inbound, outcomes: Iterable[dict[str, Any]]
             item["data"] = kind.row_data(by_number[p.row])
         rows.append(item)
     work.ledger.record_rows(work.exchange.id, chain(rows, outcomes))  # (outcomes may be a generator)
+
+
+LOGGED_ROWS = 50  # exception rows named one by one in a task's log; the rest are counted (all are in the ledger and the view)
+
+
+def log_exception_rows(ledger: Ledger, exchange_id: int, name: str) -> None:
+    """Every row not taken, named with its code, field and message (the first LOGGED_ROWS)."""
+    rows = [o for o in ledger.row_outcomes(exchange_id) if o.outcome == "exception"]
+    for o in rows[:LOGGED_ROWS]:
+        log.warning("row not taken: %s [%s, field %s]", o.message or f"{name} row {o.row_number}", o.code, o.field or "-")
+    if len(rows) > LOGGED_ROWS:
+        log.warning("%s: %d more exception row(s); python -m threepl_bridge exceptions list, or the exceptions view", name, len(rows) - LOGGED_ROWS)
