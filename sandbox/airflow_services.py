@@ -26,6 +26,18 @@ USERS = {"admin": ("admin", "admin-test-password"), "viewer": ("viewer", "viewer
 FINAL = {"success", "failed"}
 
 
+def _own_group_dying_with_parent() -> None:
+    """In the child: a process group of its own (stopped as one), and SIGTERM when the test process dies (Linux),
+    so a killed test run leaves no Airflow behind."""
+    os.setsid()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,7 +75,7 @@ class AirflowServices:
             done = subprocess.run([sys.executable, "-m", "airflow", *cmd], env=self.env, capture_output=True, text=True, timeout=600)
             if done.returncode:
                 raise RuntimeError(f"airflow {' '.join(cmd)} failed: {done.stderr[-3000:]}")
-        self.proc = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=self.env, start_new_session=True,
+        self.proc = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=self.env, preexec_fn=_own_group_dying_with_parent,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:

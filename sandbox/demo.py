@@ -39,6 +39,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sandbox.task_logs import keep_task_logs
+
 REPO = Path(__file__).resolve().parents[1]
 BASE = Path(os.environ.get("THREEPL_DEMO_DIR", REPO / ".demo"))
 DEMO = BASE  # the folder of this run: BASE for the stand-in, BASE-<host>-<db> for a real server (main())
@@ -186,6 +188,7 @@ def dag_test(env: dict[str, str], dag_id: str, logical_date: datetime | None = N
         print(f"    timed out: see {DEMO / 'logs' / (dag_id + '.log')}")
         return False
     (DEMO / "logs" / f"{dag_id}.log").write_text(done.stdout + done.stderr)
+    keep_task_logs(done.stdout + done.stderr)  # the UI shows them (dags test writes none)
     for match in re.finditer(r"Odoo calls: \d+ (\{[^{}]*\})", done.stdout + done.stderr):  # each task's own tally
         DAG_CALLS.update(json.loads(match.group(1)))
     output = done.stdout + done.stderr

@@ -45,6 +45,12 @@ def test_demo_runs_the_whole_loop_twice_without_doubling(tmp_path):
                      "DISPATCH_SKU_NOT_ON_PICKING", "DISPATCH_PENDING_AT_3PL", "timing 2", "variance 1", "Month-end verdict", "DEMO OK",
                      "Runs that need a person", "demo3pl_orders_to_3pl: 2 blocking item(s)", "demo3pl_dispatches_from_3pl: 2 blocking item(s)"):
         assert expected in out, expected
+    # every task of the demo's runs left its log where the UI reads it (dags test writes none by itself)
+    logs = tmp_path / "airflow" / "logs" / "dag_id=demo3pl_orders_to_3pl"
+    [person] = logs.glob("run_id=*/task_id=needs_a_person/attempt=1.log")
+    assert "NEEDS A PERSON" in person.read_text() and "ORDER_ADDRESS_INCOMPLETE" in person.read_text()
+    assert "Odoo calls:" in next(logs.glob("run_id=*/task_id=prepare_orders/attempt=1.log")).read_text()
+    assert list((tmp_path / "airflow" / "logs" / "dag_id=demo3pl_dispatches_from_3pl").glob("run_id=*/task_id=process_file/map_index=0/attempt=1.log"))
     second = subprocess.run([sys.executable, "-m", "sandbox.demo", "--no-ui"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-4000:]
     assert "Second run: nothing new, nothing doubled" in second.stdout
