@@ -234,6 +234,9 @@ class Validation:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             import great_expectations as gx
 
+            # GX's INFO chatter buries a task's own lines; one of its modules sets its logger to INFO on import
+            for name in ("great_expectations", "great_expectations.data_context.types.base"):
+                logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).getEffectiveLevel()))
             context = gx.get_context(mode="ephemeral")
             try:
                 context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
