@@ -32,6 +32,11 @@ class CheckSummary:
     unexpected: int
 
 
+def _quiet_gx(*names: str) -> None:
+    for name in ("great_expectations", *names):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).getEffectiveLevel()))
+
+
 SWAP_WINDOW_DAYS = 120  # a future date whose day and month swapped fall in the last 120 days is suggested that way
 
 
@@ -44,10 +49,9 @@ def _date_hint(problem: Problem, now: Any) -> Problem:
 
     from threepl_bridge.formats.suggest import swapped_date
 
-    if not isinstance(problem.value, datetime) and not hasattr(problem.value, "to_pydatetime") or not isinstance(now, datetime):
+    if not isinstance(problem.value, datetime) or not isinstance(now, datetime):  # pandas' Timestamp is a datetime
         return problem
-    given = problem.value.to_pydatetime() if hasattr(problem.value, "to_pydatetime") else problem.value
-    found = swapped_date(given.date(), (now - timedelta(days=SWAP_WINDOW_DAYS)).date(), now.date())
+    found = swapped_date(problem.value.date(), (now - timedelta(days=SWAP_WINDOW_DAYS)).date(), now.date())
     return dataclasses.replace(problem, suggestion=json.dumps(found.as_dict())) if found else problem
 
 
@@ -232,11 +236,12 @@ class Validation:
     def _context(self) -> Any:
         if self.gx is None:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            # GX's INFO chatter buries a task's own lines: ~200 lines while it is imported, and one of its modules sets
+            # its own logger to INFO on import
+            _quiet_gx()
             import great_expectations as gx
 
-            # GX's INFO chatter buries a task's own lines; one of its modules sets its logger to INFO on import
-            for name in ("great_expectations", "great_expectations.data_context.types.base"):
-                logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).getEffectiveLevel()))
+            _quiet_gx("great_expectations.data_context.types.base")
             context = gx.get_context(mode="ephemeral")
             try:
                 context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]

@@ -99,6 +99,21 @@ regenerates August to October with byte-identical CSVs for unchanged inputs.""",
 PARTNER_FLOWS: tuple[str, ...] = tuple(name for name, f in FLOWS.items() if f.per_partner)
 
 
+def of_dag_id(dag_id: str) -> tuple[str | None, Flow] | None:
+    """The partner and flow of a DAG id (the inverse of :meth:`Flow.dag_id`; partner codes may hold underscores)."""
+    for f in FLOWS.values():
+        if not f.per_partner and dag_id == f.name:
+            return None, f
+        if f.per_partner and dag_id.endswith("_" + f.name) and len(dag_id) > len(f.name) + 1:
+            return dag_id[: -len(f.name) - 1], f
+    return None
+
+
+def flow_of_kind(kind: str) -> Flow | None:
+    """The flow that exchanges a document kind."""
+    return next((f for f in FLOWS.values() if kind in f.kinds), None)
+
+
 def flow(name: str) -> Flow:
     try:
         return FLOWS[name]

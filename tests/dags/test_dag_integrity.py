@@ -213,3 +213,14 @@ def test_every_dag_ends_in_needs_a_person_which_runs_whatever_happened_and_never
         assert last.task_id == "needs_a_person", dag_id
         assert (last.retries, last.trigger_rule) == (0, "all_done"), dag_id
         assert len(last.upstream_list) >= 1, dag_id
+
+
+def test_a_dag_id_names_its_partner_and_flow_even_when_the_partner_code_holds_underscores():
+    from threepl_bridge.registry import flow, of_dag_id
+
+    for partner in ("demo3pl", "acme_west", "a_orders_to_3pl"):
+        for name in ("products_to_3pl", "orders_to_3pl", "dispatches_from_3pl", "stock_from_3pl"):
+            found = of_dag_id(flow(name).dag_id(partner))
+            assert found is not None and (found[0], found[1].name) == (partner, name)
+    assert [(p, f.name) for p, f in [of_dag_id("month_end_valuation")]] == [(None, "month_end_valuation")]
+    assert of_dag_id("orders_to_3pl") is None and of_dag_id("some_other_dag") is None

@@ -42,9 +42,9 @@ def permanent(exc: BaseException) -> bool:
     return isinstance(exc, (SpecError, PartnerSetupError, HostKeyRejected, UnsafeRemoteName, InvalidTransition, BadRequest, NeedsAPerson))
 
 
-# libraries whose INFO lines bury a task's own (GX logs ~200 "Skipping registering function" lines per import;
-# alembic its context on every ledger open; paramiko every SSH handshake): warnings and errors still show
-QUIET = {"great_expectations": logging.WARNING, "alembic.runtime.migration": logging.WARNING, "paramiko.transport": logging.WARNING}
+# libraries whose INFO lines bury a task's own (alembic its context on every ledger open, paramiko every SSH
+# handshake; GX is quieted where it is imported, threepl_bridge.quality): warnings and errors still show
+QUIET = {"alembic.runtime.migration": logging.WARNING, "paramiko.transport": logging.WARNING}
 
 
 def quiet_libraries() -> None:

@@ -38,11 +38,13 @@ _ODOO_IDS: dict[str, tuple[float, dict[str, int]]] = {}  # picking names -> ids,
 def _filters(request: Request) -> Any:
     from threepl_bridge.flows.attention import Filters
 
+    from threepl_bridge.registry import of_dag_id
+
     q = request.query_params
     partner, flow = q.get("partner") or None, q.get("flow") or None
-    dag_id = q.get("dag_id") or ""  # the DAG page's tab passes its DAG id: <partner>_<flow>
-    if dag_id and "_" in dag_id and not partner and dag_id != "month_end_valuation":
-        partner, _, flow = dag_id.partition("_")
+    found = of_dag_id(q.get("dag_id") or "")  # the DAG page's tab passes its DAG id
+    if found and not partner and not flow:
+        partner, flow = found[0], found[1].name
     try:
         age = float(q["older_than_hours"]) if q.get("older_than_hours") else None
     except ValueError:
@@ -50,16 +52,16 @@ def _filters(request: Request) -> Any:
     return Filters(partner=partner, flow=flow, code=q.get("code") or None, older_than_hours=age, document=q.get("document") or None)
 
 
-def _view(request: Request) -> dict[str, Any]:
+def _view(filters: Any) -> dict[str, Any]:
     from threepl_bridge.airflow import resources
     from threepl_bridge.flows.attention import open_items
 
-    return open_items(resources.ledger(), _filters(request), datetime.now(timezone.utc))
+    return open_items(resources.ledger(), filters, datetime.now(timezone.utc))
 
 
 @app.get("/api/exceptions")
 def exceptions_json(request: Request) -> JSONResponse:
-    return JSONResponse(_view(request))
+    return JSONResponse(_view(_filters(request)))
 
 
 def _odoo_links(names: list[str]) -> tuple[str | None, dict[str, int]]:
@@ -141,8 +143,8 @@ def _table(title: str, items: list[dict[str, Any]], odoo: str | None, ids: dict[
 
 @app.get("/exceptions", response_class=HTMLResponse)
 def exceptions_page(request: Request, user: GetUserDep) -> HTMLResponse:
-    view = _view(request)
     f = _filters(request)
+    view = _view(f)
     items = view["records"] + view["rows"]
     odoo, ids = _odoo_links([str(i.get("document")) for i in items if i.get("document")])
     c = view["all_counts"]
@@ -181,7 +183,7 @@ def resolve(exception_id: int, request: Request, user: GetUserDep, note: str = F
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 
     from threepl_bridge.airflow import resources
-    from threepl_bridge.flows.attention import flow_of
+    from threepl_bridge.flows.attention import dag_id_of
     from threepl_bridge.ledger.errors import InvalidTransition
 
     if not _same_origin(request):
@@ -190,8 +192,7 @@ def resolve(exception_id: int, request: Request, user: GetUserDep, note: str = F
     [found] = ledger.find_exceptions(exception_id=exception_id) or [None]
     if found is None:
         raise HTTPException(status_code=404, detail=f"no exception {exception_id}")
-    flow = flow_of(found.code)
-    dag_id = "month_end_valuation" if flow == "month_end_valuation" else f"{found.partner}_{flow}"
+    dag_id = dag_id_of(found.partner, found.code)
     if not get_auth_manager().is_authorized_dag(method="PUT", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user):
         raise HTTPException(status_code=403, detail=f"{user.get_name()} may not act on {dag_id}'s runs")
     try:

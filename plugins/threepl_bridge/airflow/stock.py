@@ -46,7 +46,6 @@ class AskFinance(HITLOperator):
                          options=[LATER, REJECT_ALL], defaults=[LATER], multiple=True, trigger_rule="none_failed",
                          assigned_users=[{"id": a, "name": a} for a in approvers] or None,
                          response_timeout=timedelta(hours=float(os.environ.get("THREEPL_APPROVAL_TIMEOUT_HOURS", "72"))), **kwargs)
-        self.partner_code = code
 
     def _options(self, context: Any) -> list[str]:
         from threepl_bridge.airflow import resources

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from threepl_bridge import codes
+from threepl_bridge import codes, registry
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import ApprovalState
 
@@ -103,12 +103,14 @@ def summary(dag_id: str, run_id: str, items: list[Item]) -> str:
 
 # ------------------------------------------------------------------------------------------ the exceptions view
 
-KIND_FLOWS = {"dispatches": "dispatches_from_3pl", "stock": "stock_from_3pl", "orders": "orders_to_3pl", "products": "products_to_3pl"}
-
-
 def flow_of(code: str) -> str:
     """The flow (DAG id suffix) that raises a code."""
     return next((flow for flow, prefixes in FLOW_CODES.items() if prefixes and code.startswith(prefixes)), "month_end_valuation")
+
+
+def dag_id_of(partner: str, code: str) -> str:
+    """The DAG whose runs raise a partner's code (the one to open, and to have the right to act on)."""
+    return registry.flow(flow_of(code)).dag_id(partner)
 
 
 @dataclass(frozen=True)
@@ -128,14 +130,13 @@ def open_items(ledger: Ledger, filters: Filters, now: datetime) -> dict[str, Any
 
     records = exception_rows(ledger, partner=filters.partner, now=now)
     for r in records:
-        r["flow"] = flow_of(r["code"])
-        r["dag_id"] = f"{r['partner']}_{r['flow']}" if r["flow"] != "month_end_valuation" else "month_end_valuation"
+        r["flow"], r["dag_id"] = flow_of(r["code"]), dag_id_of(r["partner"], r["code"])
         r["document"], r["file_name"], r["run_id"] = r["object_ref"], (r["file"] or {}).get("name"), None
     rows = []
     for r in ledger.open_shipment_rows(filters.partner):
         entry = codes.CODES.get(r["code"])
-        flow = KIND_FLOWS.get(str(r["kind"]), flow_of(r["code"]))
-        rows.append({**r, "flow": flow, "dag_id": f"{r['partner']}_{flow}", "document": r["order_ref"] or "", "file_name": r["file"],
+        flow = registry.flow_of_kind(str(r["kind"])) or registry.flow(flow_of(r["code"]))
+        rows.append({**r, "flow": flow.name, "dag_id": flow.dag_id(r["partner"]), "document": r["order_ref"] or "", "file_name": r["file"],
                      "title": entry.title if entry else r["code"], "action": entry.action if entry else "",
                      "severity": str(entry.severity) if entry else "error", "first_seen_at": r["created_at"].isoformat(),
                      "age_hours": round((now - r["created_at"]).total_seconds() / 3600, 1), "created_at": r["created_at"].isoformat()})
