@@ -232,3 +232,22 @@ def test_a_partner_with_two_warehouses_is_counted_over_both_and_a_shortfall_come
     assert (line.sku, line.odoo_qty, line.variance_qty, line.approval, result.adjusted) == ("SHELF-WH", Decimal(10), Decimal(-3), "auto", 1)
     quants = world.x("stock.quant", "search_read", [["product_id", "=", pid]], fields=["location_id", "quantity"])
     assert {q["location_id"][0]: q["quantity"] for q in quants if q["quantity"]} == {8: 7.0}
+
+
+def test_a_rejected_line_stays_an_exception_until_approved_later(world, scenario):
+    from threepl_bridge.flows.adjustments import decide, pending_options
+    from threepl_bridge.flows.stock import approve
+
+    recon = scenario.reconciliation_id
+    asked = pending_options(world.ledger, [recon])
+    drawer = [o for o in asked if " FURN_8855:" in o]
+    assert len(drawer) == 1
+    assert decide(world.demo, world.odoo, world.ledger, [], drawer, "jane@finance") == {"posted": 0, "rejected": 1}
+    lines = lines_by_key(world, recon)
+    assert (lines[("FURN_8855", "")].approval, lines[("FURN_8855", "")].approved_by, lines[("FURN_8855", "")].posting_id) == ("rejected", "jane@finance", None)
+    assert {e.object_ref for e in world.ledger.open_exceptions("demo3pl") if e.code == "STOCK_VARIANCE_REJECTED"} == {f"R{recon} FURN_8855|"}
+    assert approve(world.demo, world.odoo, world.ledger, recon, ["FURN_8855"], "omar@finance") == 1  # the recount stood: approved by params
+    assert lines_by_key(world, recon)[("FURN_8855", "")].approval == "approved"
+    assert not [e for e in world.ledger.open_exceptions("demo3pl") if e.code == "STOCK_VARIANCE_REJECTED"]
+    [closed] = [e for e in world.ledger.find_exceptions(partner="demo3pl", status=None) if e.code == "STOCK_VARIANCE_REJECTED"]
+    assert closed.resolution == "approved by omar@finance"

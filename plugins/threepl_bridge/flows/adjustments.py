@@ -213,10 +213,19 @@ def approve(partner: Partner, client: OdooClient, ledger: Ledger, recon_id: int,
     if recon.partner != partner.code:
         raise BadRequest(f"reconciliation {recon_id} belongs to {recon.partner}, not {partner.code}")
     ledger.approve_lines(recon_id, keys, approver)
+    # a line finance rejected earlier and approves now (the form or params) is no longer an open rejection
+    ledger.resolve_exceptions_of(partner=partner.code, object_type="reconciliation_line", codes=[codes.STOCK_VARIANCE_REJECTED],
+                                 object_refs=[rejected_ref(recon_id, l) for l in ledger.reconciliation_lines(recon_id) if l.approval == "approved"],
+                                 reason=f"approved by {approver}")
     return post_adjustments(partner, client, ledger, recon_id)
 
 
 # ------------------------------------------------------------------------------------------ finance decides
+
+def rejected_ref(recon_id: int, line: ReconciliationLine) -> str:
+    """The object reference of a line's STOCK_VARIANCE_REJECTED exception."""
+    return f"R{recon_id} {line.sku}|{line.lot}"
+
 
 def option(recon: Reconciliation, line: ReconciliationLine) -> str:
     """A pending line as an approval option: ``R12 FURN_7800|LOT-A: -10 units, -3000.00 USD`` (parsed back by
@@ -250,13 +259,11 @@ def decide(partner: Partner, client: OdooClient, ledger: Ledger, approved: list[
     for recon_id, (yes, no) in sorted(by_recon.items()):
         recon = ledger.reconciliation(recon_id)
         if no:
-            messages = {f"R{recon_id} {l.sku}|{l.lot}": codes.STOCK_VARIANCE_REJECTED(
+            messages = {rejected_ref(recon_id, l): codes.STOCK_VARIANCE_REJECTED(
                 value=recon_id, count=f"{l.sku}{' ' + l.lot if l.lot else ''} {l.threepl_qty}", variance=f"{l.variance_qty:+f}",
                 amount=f"{l.variance_value:+.2f} {recon.currency or ''}".strip(), by=by).message for l in ledger.reject_lines(recon_id, no, by)}
             ledger.raise_exceptions_of(partner=partner.code, code=codes.STOCK_VARIANCE_REJECTED, object_type="reconciliation_line", messages=messages)
             refused += len(messages)
         if yes:
             posted += approve(partner, client, ledger, recon_id, yes, by)
-            ledger.resolve_exceptions_of(partner=partner.code, object_type="reconciliation_line", codes=[codes.STOCK_VARIANCE_REJECTED],
-                                         object_refs=[f"R{recon_id} {k if '|' in k else k + '|'}" for k in yes], reason=f"approved by {by}")
     return {"posted": posted, "rejected": refused}
