@@ -49,4 +49,4 @@ def test_only_the_adapter_imports_airflow_and_the_package_root_holds_no_adapter_
     # connection), inside functions, never at import
     assert importers <= {"airflow", "transport", "odoo", "ledger"}
     root = {p.stem for p in PACKAGE.glob("*.py")}
-    assert root == {"__init__", "__main__", "codes", "errors", "quality", "registry", "reports"}
+    assert root == {"__init__", "__main__", "codes", "errors", "quality", "registry"}

@@ -23,13 +23,28 @@ log = logging.getLogger(__name__)
 EXPECTATIONS_ENV = "THREEPL_EXPECTATIONS_DIR"
 
 
+SAMPLES = 5  # failing values kept per check for the data-quality report
+
+
 @dataclass(frozen=True, kw_only=True)
 class CheckSummary:
+    """One expectation's result over a whole file: what it checks in plain words (GX's own rendering of the
+    expectation, parameters filled in), its threshold (``mostly``), the rows it ran on and failed, sample values."""
+
     expectation: str
     column: str
     code: str
     success: bool
     unexpected: int
+    description: str = ""
+    mostly: float = 1.0
+    rows: int = 0
+    samples: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expectation": self.expectation, "column": self.column, "code": self.code, "success": self.success,
+                "unexpected": self.unexpected, "description": self.description, "mostly": self.mostly, "rows": self.rows,
+                "samples": list(self.samples)}
 
 
 def _quiet_gx(*names: str) -> None:
@@ -144,7 +159,8 @@ class Validation:
         self.expectations: list[dict[str, Any]] | None = None
         self.runs = 0
         self.found: dict[int, list[Problem]] = {}  # expectation position -> issues, over the runs
-        self.counts: dict[int, list[Any]] = {}  # expectation position -> [config, success, unexpected]
+        self.counts: dict[int, list[Any]] = {}  # expectation position -> [type, column, code, success, unexpected, rows, samples]
+        self.descriptions: list[str] = []
         self.order: list[int] = []  # expectation positions in GX's result order
         self.keys: list[tuple[Any, Any, Any]] = []  # (row numbers, hash 1, hash 2) per run, for the file-wide expectations
         self.gx: Any = None
@@ -182,6 +198,7 @@ class Validation:
         if self.keys:
             self._file_wide()
         issues = [p for position in self.order for p in self.found.get(position, [])]
+        self.descriptions = describe(self.expectations or [], self.params) if self.order else []
         summary = [self._summary(position) for position in self.order]
         return issues, summary
 
@@ -283,14 +300,17 @@ class Validation:
             raise RuntimeError(f"expectation {expectation} on {kwargs.get('column')} in suite {self.kind} has no meta.code")
         if position not in self.counts:
             self.order.append(position)
-            self.counts[position] = [expectation, column, code, True, 0]
+            self.counts[position] = [expectation, column, code, True, 0, 0, []]
         counts = self.counts[position]
         counts[3] = counts[3] and success
         counts[4] += len(unexpected)
+        counts[5] += len(frame)
         if len(unexpected) == 0:
             return
         field = kwargs.get("column") or "key"
         values = frame[field].to_numpy() if field in frame.columns else None
+        if values is not None and len(counts[6]) < SAMPLES:
+            counts[6] += [_sample(values[label]) for label in unexpected[: SAMPLES - len(counts[6])]]
         make, details = code_named(code), _details(expectation, column, kwargs, self.params)
         found = self.found.setdefault(position, [])
         self.failing.add(numbers[unexpected])
@@ -305,8 +325,46 @@ class Validation:
             found.append(_date_hint(problem, self.params.get("now")) if code.endswith("_FUTURE_DATE") else problem)
 
     def _summary(self, position: int) -> CheckSummary:
-        expectation, column, code, success, unexpected = self.counts[position]
-        return CheckSummary(expectation=expectation, column=column, code=code, success=success, unexpected=unexpected)
+        expectation, column, code, success, unexpected, rows, samples = self.counts[position]
+        config = (self.expectations or [])[position] if position < len(self.expectations or []) else {}
+        return CheckSummary(expectation=expectation, column=column, code=code, success=success, unexpected=unexpected,
+                            description=self.descriptions[position] if position < len(self.descriptions) else expectation,
+                            mostly=float((config.get("kwargs") or {}).get("mostly", 1)), rows=rows, samples=tuple(samples))
+
+
+def _sample(value: Any) -> str:
+    if value is None or value != value:  # None, NaN, NaT
+        return "(empty)"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def describe(expectations: list[dict[str, Any]], params: dict[str, Any]) -> list[str]:
+    """Each expectation in plain words, as Great Expectations renders it (its prescriptive summary), with the run's
+    parameters filled in (``{"$PARAMETER": "now"}`` -> the run's moment)."""
+    import string
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    _quiet_gx()
+    import great_expectations as gx
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"$PARAMETER"}:
+            found = params.get(value["$PARAMETER"])
+            return found.isoformat() if hasattr(found, "isoformat") else found
+        return value
+
+    out = []
+    for e in expectations:
+        kwargs = {k: resolve(v) for k, v in (e.get("kwargs") or {}).items()}
+        try:
+            expectation = gx.ExpectationSuite(name="describe", expectations=[{"type": e["type"], "kwargs": kwargs}]).expectations[0]
+            expectation.render()
+            rendered = expectation.rendered_content[0].value  # type: ignore[index]
+            values = {k: (v.get("value") if isinstance(v, dict) else v) for k, v in (rendered.params or {}).items()}
+            out.append(" ".join(string.Template(rendered.template).safe_substitute(values).split()))
+        except Exception:  # noqa: BLE001 - a rendering GX lacks leaves the expectation's name
+            out.append(e["type"])
+    return out
 
 
 class RowSet:

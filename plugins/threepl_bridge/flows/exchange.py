@@ -139,6 +139,7 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
         log.exception("%s: reading failed", exchange.remote_name)
         return _unreadable(kind, work, f"{exchange.remote_name}: could not be read ({type(exc).__name__}: {exc}); "
                                        "this is a defect of the bridge: report it with the file")
+    _keep_quality(kind, work, rows, failed)
     if _too_wrong(failed, rows):
         return _unreadable(kind, work, f"{exchange.remote_name}: {failed} of {rows} rows cannot be taken (first: {work.problems[0].message}); "
                                        "a file this wrong is quarantined whole rather than excepted row by row: check the layout "
@@ -160,6 +161,19 @@ def _process(kind: InboundKind, work: Inbound, data: bytes) -> FileResult:
     if processed.after_archive is not None:
         details.update(processed.after_archive())
     return _result(work, moved_to=moved_to, details=details)
+
+
+def _keep_quality(kind: InboundKind, work: Inbound, rows: int, failed: int) -> None:
+    """The validation's GX results kept with the exchange, and the file's data-quality page written (a failure to
+    write the page is logged, never the file's failure)."""
+    from threepl_bridge.reports import reports_dir, write_quality_page
+
+    work.ledger.keep_quality(work.exchange.id, {"suite": kind.name, "rows": rows, "rows_failing": failed, "validated_at": work.now.isoformat(),
+                                                "checks": [s.as_dict() for s in work.summary]})
+    try:
+        log.info("data-quality page: %s", write_quality_page(work.ledger, work.exchange.id, reports_dir(work.options.get("reports_dir"))))
+    except OSError as exc:
+        log.warning("%s: data-quality page not written: %s", work.exchange.remote_name, exc)
 
 
 def max_row_exceptions() -> int:

@@ -2,8 +2,10 @@
 
 For a closed month (in the company's calendar) and a partner it compares what the 3PL's files say left or
 arrived in that month with what Odoo carries as stock journal entries *dated in that month*, lists the
-adjustments posted, everything still unposted and why, and gives a verdict: ready to close, or not, with the
-blocking items. Deterministic: the same ledger and Odoo content give byte-identical reports (backfills).
+adjustments posted, everything still unposted and why, builds the valuation bridge of the partner's warehouses
+and the general-ledger tie-out (:mod:`threepl_bridge.flows.books`), and gives a verdict: ready to close, or not,
+with the blocking items, each naming who acts (operations or finance) and what to do. Deterministic: the same
+ledger and Odoo content give byte-identical reports (backfills).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from threepl_bridge.flows.books import Bridge, TieOut, compute_books
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.ledger.states import Outcome
@@ -25,6 +28,20 @@ from threepl_bridge.specs.models import Partner
 log = logging.getLogger(__name__)
 
 
+OPERATIONS, FINANCE, ENGINEERS = "operations", "finance", "engineers"
+
+
+class Blocker(str):
+    """One blocking item: its text, and who acts on it (:attr:`who`)."""
+
+    who: str
+
+    def __new__(cls, who: str, text: str) -> "Blocker":
+        self = super().__new__(cls, text)
+        self.who = who
+        return self
+
+
 @dataclass
 class MonthEnd:
     partner: str
@@ -32,7 +49,10 @@ class MonthEnd:
     currency: str
     figures: list[tuple[str, str, Decimal, Decimal, str]] = field(default_factory=list)  # section, metric, units, value, detail
     unposted: list[tuple[str, str, str]] = field(default_factory=list)  # kind, reference, why
-    blocking: list[str] = field(default_factory=list)
+    blocking: list[Blocker] = field(default_factory=list)
+    bridge: Bridge = field(default_factory=Bridge)
+    tie_out: TieOut = field(default_factory=TieOut)
+    trend: list[tuple[str, Decimal, int]] = field(default_factory=list)  # month, variance value, exceptions raised
 
     @property
     def ready(self) -> bool:
@@ -80,7 +100,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         if row["outcome"] == Outcome.EXCEPTION:
             ref = f"{row['file']} row {row['row']} ({data.get('order_ref')}, {data.get('sku')} x {format_decimal(qty)})"
             report.unposted.append(("dispatch", ref, str(row["code"])))
-            report.blocking.append(f"dispatch {ref} not posted: {row['code']}")
+            report.blocking.append(Blocker(OPERATIONS, f"dispatch {ref} not posted: {row['code']} - fix the cause (exceptions view), "
+                                                       "then replay the file"))
     for outcome in (Outcome.POSTED, Outcome.DUPLICATE, Outcome.EXCEPTION):
         report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
 
@@ -105,7 +126,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         qty, value = buckets[kind]
         report.figures.append(("odoo_entries_in_month", kind, qty, value.quantize(Decimal("0.01")), "stock valuation entries dated in the month"))
     if drafts:
-        report.blocking.append(f"{drafts} stock journal entr{'y' if drafts == 1 else 'ies'} of the month still in draft")
+        report.blocking.append(Blocker(FINANCE, f"{drafts} stock journal entr{'y' if drafts == 1 else 'ies'} of the month still in draft - "
+                                                "post or cancel them in Odoo"))
     posted_units = units[Outcome.POSTED]
     if posted_units != buckets["dispatched"][0]:
         report.figures.append(("check", "dispatched_units_difference", posted_units - buckets["dispatched"][0], Decimal(0),
@@ -115,7 +137,8 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     # --- files not processed, reconciliations waiting for approval
     for exchange in ledger.unsettled_inbound(partner.code):
         report.unposted.append((exchange.kind, exchange.remote_name, f"file {exchange.state}"))
-        report.blocking.append(f"{exchange.kind} file {exchange.remote_name} is {exchange.state}, not processed")
+        report.blocking.append(Blocker(OPERATIONS, f"{exchange.kind} file {exchange.remote_name} is {exchange.state}, not processed - "
+                                                   "run its DAG, or replay the file once its cause is fixed"))
     for recon in ledger.reconciliations(partner.code):
         if not start <= recon.as_of < end:
             continue
@@ -124,8 +147,30 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value} {report.currency})"
             why = "waits for approval" if l.approval == "pending" else f"rejected by {l.approved_by}: the count is disputed"
             report.unposted.append(("adjustment", ref, why))
-            report.blocking.append(f"stock variance {ref} {why}")
+            report.blocking.append(Blocker(FINANCE, f"stock variance {ref} {why} - approve or reject it (stock DAG's ask_finance)")
+                                   if l.approval == "pending" else
+                                   Blocker(OPERATIONS, f"stock variance {ref} {why} - have the 3PL recount, then approve the new count"))
+    _books(report, client, odoo.company.id, locations, first, last)
+    report.trend = ledger.monthly_trend(partner.code, first)
     return report
+
+
+def _books(report: MonthEnd, client: OdooClient, company_id: int, locations: set[int], first: date, last: date) -> None:
+    """The valuation bridge and the GL tie-out; a tie-out difference blocks the close, for finance, entry by entry."""
+    report.bridge, report.tie_out = compute_books(client, company_id, locations, first, last)
+    tie = report.tie_out
+    if not tie.booked:
+        return
+    for item in tie.differences:
+        action = {"entry_without_layer": "reverse it, or book the matching stock valuation (a revaluation) in Odoo",
+                  "layer_without_entry": "post its valuation entry (check the category's accounts) in Odoo",
+                  "entry_not_posted": "post or cancel the entry in Odoo"}[item.reason]
+        report.blocking.append(Blocker(FINANCE, f"GL tie-out: {item.entry} ({item.date}, {item.amount} {report.currency}): "
+                                                f"{item.detail} - {action}"))
+    for item in tie.dating:
+        if item.reason == "dated_after_close":
+            report.blocking.append(Blocker(FINANCE, f"GL tie-out: {item.entry} is dated {item.date}, after the close, though the goods moved "
+                                                    "in the month (a lock date?) - accept it in the next month or re-date it"))
 
 
 def _explain_dispatch_difference(report: MonthEnd, threepl: dict[int, Decimal], odoo: dict[int, Decimal], names: dict[int, str],
@@ -149,7 +194,7 @@ def _explain_dispatch_difference(report: MonthEnd, threepl: dict[int, Decimal], 
             why = (f"delivery {name}: {format_decimal(ours)} units per the 3PL, {format_decimal(theirs)} in Odoo's entries of the "
                    "month - operations: compare the picking with the 3PL's file")
         report.unposted.append(("dispatch", name, "difference between the 3PL and Odoo"))
-        report.blocking.append(why)
+        report.blocking.append(Blocker(FINANCE if "finance:" in why else OPERATIONS, why))
     if explained != total:
-        report.blocking.append(f"{format_decimal(total - explained)} dispatched units differ between the 3PL's files and Odoo "
-                               "without a picking to show for it - engineers: check the ledger's dispatch rows")
+        report.blocking.append(Blocker(ENGINEERS, f"{format_decimal(total - explained)} dispatched units differ between the 3PL's files "
+                                                  "and Odoo without a picking to show for it - engineers: check the ledger's dispatch rows"))

@@ -8,9 +8,11 @@ twice returns the same exchange, recording the same row outcome twice stores it 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -127,6 +129,16 @@ class Exchanges(_Base):
             if exchange is None:
                 raise UnknownRecord("exchange", exchange_id)
             s.add(ExchangeEvent(exchange_id=exchange_id, from_state=exchange.state, to_state=exchange.state, note=note, run_id=run_id))
+
+    def keep_quality(self, exchange_id: int, quality: dict[str, object]) -> None:
+        """The data-quality results of the file's validation (the latest replaces an earlier one)."""
+        with self.session() as s:
+            _locked(s, exchange_id).quality = json.dumps(quality, sort_keys=True, default=str)
+
+    def quality(self, exchange_id: int) -> dict[str, Any] | None:  # None: not validated, or before revision 0007
+        with self.session() as s:
+            found = s.scalars(select(Exchange.quality).where(Exchange.id == exchange_id)).one_or_none()
+            return json.loads(found) if found else None
 
     def inbound_named(self, partner: str, kind: str, folder: str, name: str) -> Exchange | None:
         """The latest arrival of a file of this name in this folder (any content)."""

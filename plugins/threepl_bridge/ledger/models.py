@@ -104,6 +104,7 @@ class Exchange(Base):
     # outbound: the exact bytes, kept until sent, so a retry re-sends the same file under the same name
     moved_to: Mapped[str | None] = mapped_column(String(1024), default=None)  # where its file went (archive/, error/)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    quality: Mapped[str | None] = mapped_column(Text, default=None, deferred=True)  # the last validation's GX results (JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,15 +8,15 @@ follows :data:`~threepl_bridge.ledger.states.RECONCILIATION_TRANSITIONS`; a line
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from threepl_bridge.ledger.base import _Base
 from threepl_bridge.ledger.errors import UnknownRecord
-from threepl_bridge.ledger.models import Posting, Reconciliation, ReconciliationLine
+from threepl_bridge.ledger.models import Exchange, Posting, Reconciliation, ReconciliationLine, RecordException, RowOutcome
 from threepl_bridge.ledger.states import (
     ApprovalState,
     ReconciliationState,
@@ -37,7 +37,40 @@ def derived_state(lines: list[ReconciliationLine]) -> ReconciliationState:
     return ReconciliationState.RECONCILED
 
 
+def _months(last: datetime | date, n: int) -> list[str]:
+    y, m = last.year, last.month
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
 class Reconciliations(_Base):
+    def monthly_trend(self, partner: str, month: date, months: int = 12) -> list[tuple[str, Decimal, int]]:
+        """The ``months`` months up to ``month``: (YYYY-MM, variance value posted to Odoo from the month's stock
+        counts, exceptions raised in the month: record exceptions first seen and file rows not taken)."""
+        names = _months(month, months)
+        value = dict.fromkeys(names, Decimal(0))
+        count = dict.fromkeys(names, 0)
+        start = datetime(int(names[0][:4]), int(names[0][5:]), 1, tzinfo=timezone.utc)
+        with self.session() as s:
+            for as_of, v in s.execute(select(Reconciliation.as_of, ReconciliationLine.variance_value).join(Reconciliation)
+                                      .where(Reconciliation.partner == partner, Reconciliation.as_of >= start,
+                                             ReconciliationLine.posting_id.is_not(None))):
+                if f"{as_of:%Y-%m}" in value:
+                    value[f"{as_of:%Y-%m}"] += v
+            for seen, in s.execute(select(RecordException.first_seen_at).where(RecordException.partner == partner,
+                                                                              RecordException.first_seen_at >= start)):
+                if f"{seen:%Y-%m}" in count:
+                    count[f"{seen:%Y-%m}"] += 1
+            for created, n in s.execute(select(Exchange.created_at, func.count(RowOutcome.id)).join(RowOutcome, RowOutcome.exchange_id == Exchange.id)
+                                        .where(Exchange.partner == partner, Exchange.created_at >= start, RowOutcome.outcome == "exception")
+                                        .group_by(Exchange.id, Exchange.created_at)):
+                if f"{created:%Y-%m}" in count:
+                    count[f"{created:%Y-%m}"] += int(n)
+        return [(m, value[m], count[m]) for m in names]
+
     # ----------------------------------------------------------------------------------------- reads
 
     def reconciliation_for(self, partner: str, exchange_id: int) -> int | None:

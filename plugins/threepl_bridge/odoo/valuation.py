@@ -51,3 +51,92 @@ def valued_moves(client: OdooClient, first: date, last: date) -> list[ValuedMove
     states = {e["id"]: e["state"] for e in client.read("account.move", entry_ids, ["state"])} if entry_ids else {}
     return [ValuedMove(m, abs(Decimal(str(m["product_qty"]))), abs(Decimal(str(m.get("value") or 0))),
                        not m.get("account_move_id") or states.get(m["account_move_id"][0]) == "posted") for m in moves]
+
+
+# ------------------------------------------------------------------ the books: valuation bridge and GL tie-out
+
+LAYER_FIELDS = ["product_id", "categ_id", "quantity", "value", "stock_move_id", "account_move_id", "create_date"]
+MOVE_19_FIELDS = ["product_id", "product_qty", "value", "account_move_id", "date", "location_id", "location_dest_id"]
+BOOK_MOVE_FIELDS = ["location_id", "location_dest_id", "is_inventory", "picking_id", "reference", "origin_returned_move_id"]
+ENTRY_FIELDS = ["name", "date", "state", "ref"]
+LINE_FIELDS = ["move_id", "account_id", "date", "balance", "name"]
+CATEGORY_FIELDS = ["property_valuation", "property_stock_valuation_account_id"]
+
+
+@dataclass(frozen=True)
+class Booked:
+    """One value in Odoo's stock books: a valuation layer (Odoo 17, 18) or a valued stock move (19), signed (goods
+    in positive), with its journal entry when it has one."""
+
+    id: int
+    product_id: int
+    category_id: int | None
+    quantity: Decimal
+    value: Decimal
+    created: str  # UTC, "YYYY-MM-DD HH:MM:SS"
+    move_id: int | None
+    entry_id: int | None
+    entry_date: str | None  # YYYY-MM-DD
+    entry_state: str | None
+    entry_name: str | None
+
+    def moment(self) -> str:
+        """Its date in the books: the entry's date when posted (back-dated to the physical movement), else the day it
+        was created."""
+        return self.entry_date if self.entry_date and self.entry_state == "posted" else self.created[:10]
+
+
+def booked(client: OdooClient, company_id: int) -> list[Booked]:
+    """Every value of the company's stock books, in id order, with its journal entry."""
+    if client.dialect.has_valuation_layers:
+        layers = list(client.search_read_all("stock.valuation.layer", [["company_id", "=", company_id]], LAYER_FIELDS))
+        entries = client.read_by_id("account.move", sorted({l["account_move_id"][0] for l in layers if l.get("account_move_id")}), ENTRY_FIELDS)
+        out = []
+        for l in layers:
+            entry = entries.get(l["account_move_id"][0]) if l.get("account_move_id") else None
+            out.append(Booked(l["id"], l["product_id"][0], l["categ_id"][0] if l.get("categ_id") else None, Decimal(str(l["quantity"])),
+                              Decimal(str(l["value"])), str(l["create_date"]), l["stock_move_id"][0] if l.get("stock_move_id") else None,
+                              entry["id"] if entry else None, entry["date"] if entry else None, entry["state"] if entry else None,
+                              entry["name"] if entry else None))
+        return out
+    moves = [m for m in client.search_read_all("stock.move", [["company_id", "=", company_id], ["state", "=", "done"]], MOVE_19_FIELDS)
+             if m.get("value")]
+    internal = {l["id"] for l in client.read("stock.location", sorted({m[k][0] for m in moves for k in ("location_id", "location_dest_id")}),
+                                             ["usage"]) if l["usage"] == "internal"}
+    categories = {p["id"]: p["categ_id"][0] for p in client.read("product.product", sorted({m["product_id"][0] for m in moves}), ["categ_id"])}
+    entries = client.read_by_id("account.move", sorted({m["account_move_id"][0] for m in moves if m.get("account_move_id")}), ENTRY_FIELDS)
+    out = []
+    for m in moves:
+        sign = 1 if m["location_dest_id"][0] in internal and m["location_id"][0] not in internal else -1
+        entry = entries.get(m["account_move_id"][0]) if m.get("account_move_id") else None
+        out.append(Booked(m["id"], m["product_id"][0], categories.get(m["product_id"][0]), sign * abs(Decimal(str(m["product_qty"]))),
+                          sign * abs(Decimal(str(m["value"]))), str(m["date"]), m["id"], entry["id"] if entry else None,
+                          entry["date"] if entry else None, entry["state"] if entry else None, entry["name"] if entry else None))
+    return out
+
+
+def book_moves(client: OdooClient, values: list[Booked]) -> dict[int, dict[str, Any]]:
+    """The stock moves behind ``values``: locations, inventory flag, picking, reference, returned move."""
+    return client.read_by_id("stock.move", sorted({v.move_id for v in values if v.move_id}), BOOK_MOVE_FIELDS)
+
+
+def valuation_accounts(client: OdooClient, category_ids: list[int]) -> dict[int, int]:
+    """Category id -> its stock valuation account, for the categories valued in real time (automated)."""
+    categories = client.read("product.category", category_ids, CATEGORY_FIELDS)
+    return {c["id"]: c["property_stock_valuation_account_id"][0] for c in categories
+            if c.get("property_valuation") == "real_time" and c.get("property_stock_valuation_account_id")}
+
+
+def ledger_lines(client: OdooClient, account_ids: list[int], last: date, company_id: int) -> list[dict[str, Any]]:
+    """The posted journal items on ``account_ids`` dated up to ``last`` (the general ledger of those accounts)."""
+    if not account_ids:
+        return []
+    domain = [["account_id", "in", sorted(account_ids)], ["parent_state", "=", "posted"], ["date", "<=", last.isoformat()],
+              ["company_id", "=", company_id]]
+    return list(client.search_read_all("account.move.line", domain, LINE_FIELDS))
+
+
+def entries_of(client: OdooClient, entry_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Journal entries by id, with the stock move they value (``stock_move_id``; 19: ``stock_move_ids``)."""
+    link = "stock_move_id" if client.dialect.has_valuation_layers else "stock_move_ids"
+    return client.read_by_id("account.move", entry_ids, [*ENTRY_FIELDS, link])
