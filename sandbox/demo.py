@@ -513,7 +513,7 @@ def summary(client: Any, ledger: Any, reports: Path) -> tuple[list[str], bool]:
         out += [f"   {l.classification}: {l.sku} {l.lot} {l.explanation or ''} "
                 f"{'(adjusted)' if l.posting_id else '(waits for approval)' if l.approval == 'pending' else ''}".rstrip()
                 for l in lines if l.classification in ("timing", "variance")]
-    month_end = sorted(reports.glob(f"{PARTNER}/month_end_*.csv"))
+    month_end = sorted(reports.glob(f"{PARTNER}/month_end_????-??.csv"))
     for path in month_end:
         verdict = [line for line in path.read_text().splitlines() if line.startswith("verdict,")]
         out.append(f"Month-end verdict ({path.stem[-7:]}): {verdict[0].split(',', 4)[-1].strip(chr(34)) if verdict else '?'}")

@@ -95,8 +95,8 @@ def test_stock_dag_reconciles_snapshots_once_and_month_end_backfills_are_identic
     assert sorted(p.name for p in (root / "archive").iterdir()) == ["STOCK_001.csv", "STOCK_001_copy.csv"]
     assert sorted(first) == ["month_end_2026-08.csv", "month_end_2026-09.csv", "month_end_2026-10.csv"]
     assert first == second
-    assert b"verdict,not_ready" in first["month_end_2026-10.csv"]  # the October count shows a shortage waiting for approval
-    assert b"verdict,ready_to_close" in first["month_end_2026-08.csv"]
+    assert b"\nverdict,not_ready," in first["month_end_2026-10.csv"]  # the October count shows a shortage waiting for approval
+    assert b"\nverdict,ready_to_close," in first["month_end_2026-08.csv"]
     assert list((tmp_path / "reports" / "demo3pl").glob("reconciliation_20261031T*.html"))
 
 

@@ -49,8 +49,8 @@ def test_the_bridge_walks_from_opening_to_closing_and_the_tie_out_balances(world
     assert report.ready, report.verdict
     paths = write_month_end_report(report, tmp_path)
     assert sorted(p.name for p in paths) == ["month_end_2026-11.csv", "month_end_2026-11.html", "month_end_2026-11.xlsx",
-                                             "month_end_2026-11_documents.csv"]
-    documents = (tmp_path / "demo3pl" / "month_end_2026-11_documents.csv").read_text()
+                                             "valuation_bridge_2026-11.csv"]
+    documents = (tmp_path / "demo3pl" / "valuation_bridge_2026-11.csv").read_text()
     assert f"Dispatches,2026-11-02,{picking['name']},FURN_7800,-2," in documents
 
 

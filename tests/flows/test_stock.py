@@ -140,17 +140,20 @@ def test_reconciled_a_day_late_gives_the_same_answer(world, scenario):
 def test_reports_are_self_contained_and_deterministic(world, scenario):
     from threepl_bridge.reports import write_reconciliation_report
 
-    csv_path, html_path = (p for p in map(__import__("pathlib").Path, scenario.reports))
-    first = (csv_path.read_bytes(), html_path.read_bytes())
-    again = write_reconciliation_report(world.ledger, scenario.reconciliation_id, csv_path.parents[1])
-    assert (again[0].read_bytes(), again[1].read_bytes()) == first
-    page = html_path.read_text()
-    assert "<link" not in page and "<script" not in page and "http" not in page  # opens offline
-    for text in ("Timing differences", "Top variances", "Exceptions in the file", "Data quality", "STOCK_UNKNOWN_SKU", "-500.00", "USD"):
-        assert text in page
-    rows = csv_path.read_text().splitlines()
-    assert rows[0].startswith("section,sku,lot,classification")
-    assert "total,,,variance_value,,,,,,,-29380.00,,,USD" in rows  # -500 - 180 - 28700
+    paths = [__import__("pathlib").Path(p) for p in scenario.reports]
+    assert [p.suffix for p in paths] == [".html", ".csv", ".xlsx"]
+    first = [p.read_bytes() for p in paths]
+    again = write_reconciliation_report(world.ledger, scenario.reconciliation_id, paths[0].parents[1])
+    assert [p.read_bytes() for p in again] == first  # deterministic, the XLSX too
+    page = paths[0].read_text()
+    assert "<link" not in page and "<script" not in page and "http" not in page and "<svg" in page  # opens offline, with its chart
+    for text in ("Timing differences", "Top variances", "Rows of the file not taken", "Data quality", "STOCK_UNKNOWN_SKU",
+                 "The 3PL holds a SKU Odoo does not know", "-500.00 USD", "-29,380.00 USD", "values must never be null"):
+        assert text in page, text
+    assert "expect_column_values" not in page  # checks in plain words (GX's own descriptions), not by expectation name
+    rows = paths[1].read_text().splitlines()
+    assert rows[0].startswith("section,c1,c2")
+    assert any(r.startswith("top_variances,FURN_8855,,-5,") for r in rows), rows
 
 
 def test_bad_snapshot_rows_are_exceptions_and_the_rest_reconciles(world):

@@ -216,9 +216,10 @@ def test_upgrading_a_0002_ledger_keeps_every_row_and_adds_the_indexes(ledger_url
     migrate(engine)
     assert current_revision(engine) == head()
     after = snapshot(engine)
-    added = {"arrival", "moved_to"}  # 0004: every old exchange is its file's first arrival; settled files were moved
+    added = {"arrival", "moved_to", "quality"}  # 0004: every old exchange is its file's first arrival; settled files were moved
     exchanges = after["ledger_exchange"]
     assert {r["arrival"] for r in exchanges} == {1}
+    assert {r["quality"] for r in exchanges} == {None}  # 0007: no data-quality results were kept then
     settled = {"input_processed", "input_duplicate", "input_error"}
     assert all((r["moved_to"] is not None) == (r["direction"] == "inbound" and r["state"] in settled) for r in exchanges)
     after["ledger_exchange"] = [{k: v for k, v in r.items() if k not in added} for r in exchanges]

@@ -25,7 +25,9 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
     cur, bridge, tie = report.currency, report.bridge, report.tie_out
     units = Column("Units", "qty", "units")
     tables = {
-        "verdict": Table("verdict", "Blocking items", [Column("Who acts"), Column("What, and what to do")],
+        "verdict": Table("verdict", "Verdict", [Column("Verdict"), Column("In words")],
+                         [["ready_to_close" if report.ready else "not_ready", report.verdict]]),
+        "blocking": Table("blocking", "Blocking items", [Column("Who acts"), Column("What, and what to do")],
                          [[getattr(b, "who", "operations"), str(b)] for b in report.blocking], empty="nothing blocks the close"),
         "bridge": Table("bridge", "Valuation bridge", [Column("Step"), Column("Value", "money", cur), Column("Documents", "int")],
                         [[LABELS[k], v, sum(1 for l in bridge.lines if l.kind == k) if k in LABELS and k not in ("opening", "closing") else None]
@@ -58,15 +60,15 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
     }
     title = f"Month-end valuation {report.month} - {report.partner}"
     base = reports_dir(folder) / report.partner / f"month_end_{report.month}"
-    order = ["verdict", "bridge", "documents", "tie", "differences", "movements", "unposted", "trend"]
+    order = ["verdict", "blocking", "bridge", "documents", "tie", "differences", "movements", "unposted", "trend"]
     html = page("month_end.html.j2", title=title, report=report, t=tables, charts=charts, currency=cur, tie=tie,
                 steps=Table("bridge_steps", "Bridge", [Column("Step"), Column("Value", "money", cur)], [list(s) for s in steps]),
                 variance=Table("variance", "Variance", [Column("Month"), Column("Value", "money", cur)], [[m, v] for m, v, _ in report.trend]),
                 exceptions=Table("exceptions", "Exceptions", [Column("Month"), Column("Exceptions", "int")], [[m, n] for m, _, n in report.trend]),
-                money=lambda v: money(v, cur), documents=base.name + "_documents.csv",
-                footer=f"month {report.month}, partner {report.partner}; the bridge's documents: {base.name}_documents.csv")
+                money=lambda v: money(v, cur), documents=f"valuation_bridge_{report.month}.csv",
+                footer=f"month {report.month}, partner {report.partner}; the bridge's documents: valuation_bridge_{report.month}.csv")
     paths = [write_file(base.with_suffix(".html"), html), write_file(base.with_suffix(".csv"), to_csv([tables[k] for k in order])),
              write_file(base.with_suffix(".xlsx"), to_xlsx([tables[k] for k in order], title)),
-             write_file(base.with_name(base.name + "_documents.csv"), table_csv(tables["documents"]))]
+             write_file(base.with_name(f"valuation_bridge_{report.month}.csv"), table_csv(tables["documents"]))]
     log.info("month-end report: %s", ", ".join(str(p) for p in paths))
     return paths

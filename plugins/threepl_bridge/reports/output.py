@@ -131,12 +131,17 @@ def _csv_line(cells: Iterable[str]) -> str:
 
 
 def to_csv(tables: Sequence[Table]) -> bytes:
-    """All tables in one CSV: a ``section`` column (the table's name), then each table's own header and rows."""
+    """All tables in one CSV: a ``section`` column (the table's name), then each table's own header and rows, every
+    line as wide as the widest table."""
     width = max(len(t.columns) for t in tables)
+
+    def padded(cells: list[str]) -> list[str]:
+        return cells + [""] * (width + 1 - len(cells))
+
     lines = [_csv_line(["section", *(f"c{i + 1}" for i in range(width))])]
     for t in tables:
-        lines.append(_csv_line([f"{t.name}:header", *(csv_cell(c.title + (f" ({c.unit})" if c.unit else "")) for c in t.columns)]))
-        lines += [_csv_line([t.name, *(_plain(c, v) for c, v in zip(t.columns, row))]) for row in t.rows]
+        lines.append(_csv_line(padded([f"{t.name}:header", *(csv_cell(c.title + (f" ({c.unit})" if c.unit else "")) for c in t.columns)])))
+        lines += [_csv_line(padded([t.name, *(_plain(c, v) for c, v in zip(t.columns, row))])) for row in t.rows]
     return "".join(lines).encode("utf-8")
 
 

@@ -27,7 +27,7 @@ def _label(text: str, limit: int = 28) -> str:
 
 def _svg(height: int, title: str, desc: str, body: list[str]) -> Markup:
     return Markup(f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" width="100%" '
-                  f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+                  f'preserveAspectRatio="xMinYMin meet"><title>{escape(title)}</title>'
                   f'<desc>{escape(desc)}</desc><g font-family="system-ui,sans-serif" font-size="12" fill="{INK}">{"".join(body)}</g></svg>')
 
 
