@@ -10,7 +10,7 @@ from decimal import Decimal
 from tests.flows.conftest import dispatch_csv, drop, run_dispatches
 from threepl_bridge.flows.month_end import compute
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
-from threepl_bridge.reports import write_month_end_report
+from threepl_bridge.reports import write_month_end_report, write_quality_page
 
 NOVEMBER = date(2026, 11, 1)
 STOCK_VALUATION, STOCK_INTERIM_RECEIVED = 2, 3  # accounts 110100 and 110200 (contract demo_data: the categories' accounts)
@@ -52,6 +52,14 @@ def test_the_bridge_walks_from_opening_to_closing_and_the_tie_out_balances(world
                                              "valuation_bridge_2026-11.csv"]
     documents = (tmp_path / "demo3pl" / "valuation_bridge_2026-11.csv").read_text()
     assert f"Dispatches,2026-11-02,{picking['name']},FURN_7800,-2," in documents
+    # the dispatch file's data quality is kept with its exchange and shown in the month's files
+    [(exchange, quality)] = report.files
+    assert exchange.remote_name == "DISPATCH_1.csv" and quality["rows"] == 1 and quality["rows_failing"] == 0
+    checks = {c["description"]: c for c in quality["checks"]}
+    assert checks["order_ref values must never be null."]["success"] and checks["quantity values must be greater than 0.0."]["rows"] == 1
+    assert "uom values must belong to this set: EA CS PAL." in checks or any("must belong to this set" in d for d in checks), sorted(checks)
+    page = write_quality_page(world.ledger, exchange.id, tmp_path).read_text()
+    assert "Every check passed (8)" in page and "order_ref values must never be null." in page
 
 
 def test_a_journal_entry_posted_by_hand_on_the_stock_account_shows_in_the_tie_out_and_blocks_the_close(world, tmp_path):

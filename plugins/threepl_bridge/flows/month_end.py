@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from threepl_bridge.flows.books import Bridge, TieOut, compute_books
 from threepl_bridge.formats.codec import format_decimal
@@ -53,6 +54,7 @@ class MonthEnd:
     bridge: Bridge = field(default_factory=Bridge)
     tie_out: TieOut = field(default_factory=TieOut)
     trend: list[tuple[str, Decimal, int]] = field(default_factory=list)  # month, variance value, exceptions raised
+    files: list[tuple[Any, dict[str, Any] | None]] = field(default_factory=list)  # files with movements of the month, their quality
 
     @property
     def ready(self) -> bool:
@@ -84,6 +86,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     units: dict[str, Decimal] = defaultdict(Decimal)
     by_picking_3pl: dict[int, Decimal] = defaultdict(Decimal)  # posted units per Odoo picking
     names: dict[int, str] = {}
+    files: set[int] = set()  # the files with movements of the month (their data quality is on the report)
     for row in sorted(ledger.dispatch_rows(partner.code), key=lambda r: (str(r["file"]), int(r["row"]))):  # type: ignore[arg-type]
         data = row["data"]
         if not data.get("shipped_at") or data.get("quantity") is None:
@@ -92,6 +95,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         if not start <= shipped < end:
             continue
         qty = Decimal(str(data["quantity"])) * factors.get(data.get("uom") or "", Decimal(1))
+        files.add(int(row["exchange_id"]))  # type: ignore[call-overload]
         units[str(row["outcome"])] += qty
         if row["outcome"] == Outcome.POSTED and str(row.get("odoo_ref") or "").startswith("stock.picking,"):
             pid = int(str(row["odoo_ref"]).split(",")[1])
@@ -152,6 +156,9 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
                                    Blocker(OPERATIONS, f"stock variance {ref} {why} - have the 3PL recount, then approve the new count"))
     _books(report, client, odoo.company.id, locations, first, last)
     report.trend = ledger.monthly_trend(partner.code, first)
+    files |= {x.id for x in ledger.unsettled_inbound(partner.code)} | {r.exchange_id for r in ledger.reconciliations(partner.code)
+                                                                         if start <= r.as_of < end}
+    report.files = [(ledger.exchange(x), ledger.quality(x)) for x in sorted(files)]
     return report
 
 

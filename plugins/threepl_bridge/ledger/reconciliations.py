@@ -71,6 +71,7 @@ class Reconciliations(_Base):
                     count[f"{created:%Y-%m}"] += int(n)
         return [(m, value[m], count[m]) for m in names]
 
+
     # ----------------------------------------------------------------------------------------- reads
 
     def reconciliation_for(self, partner: str, exchange_id: int) -> int | None:

@@ -49,6 +49,12 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
                            Column("Detail")], [list(f) for f in report.figures]),
         "unposted": Table("unposted", "Still unposted, and why", [Column("Kind"), Column("Reference"), Column("Why")],
                           [list(u) for u in report.unposted]),
+        "files": Table("files", "Files from the 3PL with movements of the month, and their data quality", [Column("File"), Column("Kind"), Column("State"),
+                       Column("Rows", "int"), Column("Rows failing", "int"), Column("Checks failed"), Column("Data-quality page")],
+                       [[x.remote_name, x.kind, x.state, (q or {}).get("rows"), (q or {}).get("rows_failing"),
+                         "; ".join(c.get("description") or c["expectation"] for c in (q or {}).get("checks", []) if not c["success"]) or
+                         ("none" if q else "not validated"), f"quality/{x.kind}_E{x.id}.html" if q else ""] for x, q in report.files],
+                       empty="no file with movements of the month"),
         "trend": Table("trend", "Last 12 months", [Column("Month"), Column("Variance value posted", "money", cur), Column("Exceptions", "int")],
                        [list(t) for t in report.trend]),
     }
@@ -60,7 +66,7 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
     }
     title = f"Month-end valuation {report.month} - {report.partner}"
     base = reports_dir(folder) / report.partner / f"month_end_{report.month}"
-    order = ["verdict", "blocking", "bridge", "documents", "tie", "differences", "movements", "unposted", "trend"]
+    order = ["verdict", "blocking", "bridge", "documents", "tie", "differences", "movements", "unposted", "files", "trend"]
     html = page("month_end.html.j2", title=title, report=report, t=tables, charts=charts, currency=cur, tie=tie,
                 steps=Table("bridge_steps", "Bridge", [Column("Step"), Column("Value", "money", cur)], [list(s) for s in steps]),
                 variance=Table("variance", "Variance", [Column("Month"), Column("Value", "money", cur)], [[m, v] for m, v, _ in report.trend]),
