@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import email.utils
+import io
 import json
 import os
 import re
@@ -514,13 +516,27 @@ def summary(client: Any, ledger: Any, reports: Path) -> tuple[list[str], bool]:
                 f"{'(adjusted)' if l.posting_id else '(waits for approval)' if l.approval == 'pending' else ''}".rstrip()
                 for l in lines if l.classification in ("timing", "variance")]
     month_end = sorted(reports.glob(f"{PARTNER}/month_end_????-??.csv"))
+    books_ok = bool(month_end)
     for path in month_end:
-        verdict = [line for line in path.read_text().splitlines() if line.startswith("verdict,")]
-        out.append(f"Month-end verdict ({path.stem[-7:]}): {verdict[0].split(',', 4)[-1].strip(chr(34)) if verdict else '?'}")
+        sections: dict[str, list[list[str]]] = {}
+        for row in csv.reader(io.StringIO(path.read_text(), newline="")):
+            sections.setdefault(row[0], []).append(row[1:])
+        month = path.stem[-7:]
+        out.append(f"Month-end verdict ({month}): {sections.get('verdict', [['', '?']])[0][1]}")
+        bridge = {r[0]: r[1] for r in sections.get("bridge", [])}
+        cur = re.sub(r".*\((\w+)\).*", r"\1", sections.get("bridge:header", [["", ""]])[0][1])
+        out.append(f"   valuation bridge ({cur}): " + ", ".join(f"{k.lower()} {v}" for k, v in bridge.items()))
+        tie = [r[1] for r in sections.get("gl_tie_out", [])]
+        differences = sections.get("gl_differences", [])
+        out.append(f"   GL tie-out: general ledger {tie[0] if tie else '?'}, layers {tie[1] if len(tie) > 1 else '?'}, difference "
+                   f"{tie[2] if len(tie) > 2 else '?'}" + (f"; {len(differences)} entr{'y' if len(differences) == 1 else 'ies'} listed" if differences else ""))
+        books_ok = books_ok and len(bridge) == 6 and len(tie) == 4 and (path.with_name(f"valuation_bridge_{month}.csv")).exists()
     out.append("Finance reports:")
-    out += [f"   {p}" for p in sorted(reports.rglob("*.html")) + sorted(reports.rglob("*.csv"))]
+    out += [f"   {p}" for p in sorted(reports.glob("*/*.html")) + sorted(reports.glob("*/*.csv")) + sorted(reports.glob("*/*.xlsx"))]
+    quality = sorted(reports.glob("*/quality/*.html"))
+    out.append(f"Data-quality pages, one per file: {len(quality)} in {reports / PARTNER / 'quality'}")
     ok = (len(released) >= 5 and len(done) >= 4 and {"ORDER_ADDRESS_INCOMPLETE", "ORDER_UOM_MISMATCH"} <= {e.code for e in held}
-          and "DISPATCH_SKU_NOT_ON_PICKING" in codes and bool(pending) and bool(recons) and bool(month_end)
+          and "DISPATCH_SKU_NOT_ON_PICKING" in codes and bool(pending) and bool(recons) and bool(month_end) and books_ok and bool(quality)
           and any(l.classification == "timing" for r in recons for l in ledger.reconciliation_lines(r.id))
           and any(l.classification == "variance" for r in recons for l in ledger.reconciliation_lines(r.id)))
     return out, ok
@@ -550,7 +566,9 @@ def run(no_ui: bool, site: Site) -> int:
         partner = load_partner(partner_yaml(site))
     else:
         partner = discover_partners(examples=True).get(PARTNER)
-        env_odoo = build(version=site.standin_version)
+        # the 3PL's warehouse was stocked in the previous month: the month end of the closed month has a bridge to show
+        month_start = datetime.now(timezone.utc).replace(day=1, hour=8, minute=0, second=0, microsecond=0)
+        env_odoo = build(version=site.standin_version, stocked_at=(month_start - timedelta(days=10)).replace(tzinfo=None))
         state_file = DEMO / "odoo.pickle"
         second_run = state_file.exists()
         if second_run:

@@ -61,7 +61,7 @@ def assert_no_formula(table: list[list[str]]) -> None:
             assert not cell.startswith(FORMULA_START) or PLAIN_NUMBER.fullmatch(cell), f"formula cell {cell!r} in {row}"
 
 
-def assert_safe_outputs(html_path, csv_path, xlsx_path, poison=POISON) -> None:
+def assert_safe_outputs(html_path, csv_path, xlsx_path, poison=POISON, *, formula: str = POISON[0], markup: str = POISON[-1]) -> None:
     table = csv_cells(csv_path)
     assert_no_formula(table)
     flat = {c for row in table for c in row}
@@ -72,7 +72,7 @@ def assert_safe_outputs(html_path, csv_path, xlsx_path, poison=POISON) -> None:
         if isinstance(cell.value, str):
             assert not cell.value.startswith(FORMULA_START), f"{sheet}!{cell.coordinate}: {cell.value!r}"
     texts = {cell.value for _, cell in xlsx_cells(xlsx_path) if isinstance(cell.value, str)}
-    assert "'" + POISON[0] in texts and POISON[-1] in texts
+    assert "'" + formula in texts and markup in texts
     html = html_path.read_text()
     parser = Elements()
     parser.feed(html)

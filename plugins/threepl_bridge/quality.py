@@ -350,7 +350,7 @@ def describe(expectations: list[dict[str, Any]], params: dict[str, Any]) -> list
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"$PARAMETER"}:
             found = params.get(value["$PARAMETER"])
-            return found.isoformat() if hasattr(found, "isoformat") else found
+            return found.isoformat(sep=" ", timespec="seconds") if isinstance(found, datetime) else found
         return value
 
     out = []

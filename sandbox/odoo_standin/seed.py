@@ -34,7 +34,10 @@ def _put(model: Model, rec: dict[str, Any]) -> None:
 
 
 def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: str = "standin-etl-api-key",
-          etl_email: str | None = None, today: Any = None, frozen_now: Any = None, version: str | None = None) -> Env:
+          etl_email: str | None = None, today: Any = None, frozen_now: Any = None, version: str | None = None,
+          stocked_at: Any = None) -> Env:
+    """The stand-in's world; ``stocked_at``: when the 3PL's warehouse was stocked (inventory adjustments valued
+    then; default the day before the clock)."""
     env = Env(database=database, today=today, frozen_now=frozen_now, version=version)
     for cls in MODELS:
         env.register(cls)
@@ -110,7 +113,7 @@ def build(*, database: str = "odoo3pl", etl_password: str = "etl", etl_api_key: 
     env.uid, env.context = ETL_UID, {}
     quants: s.StockQuant = env["stock.quant"]  # type: ignore[assignment]
     real_now = env.frozen_now
-    env.frozen_now = env.now() - timedelta(days=1)  # the warehouse was stocked the day before (contract F00)
+    env.frozen_now = stocked_at or env.now() - timedelta(days=1)  # the warehouse was stocked the day before (contract F00)
     try:
         for quant in data["quants_3PL_stock"]:
             q = quants.ensure(_m2o(quant["product_id"]), _m2o(quant["location_id"]), _m2o(quant["lot_id"]) or False)

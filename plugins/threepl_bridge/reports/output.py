@@ -27,6 +27,7 @@ REPORTS_ENV = "THREEPL_REPORTS_DIR"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}  # ISO 4217; others 2
+LONG_WORD = 20  # characters: a longer word in a text cell may break anywhere (HTML)
 QTY_PLACES = 3  # quantities: up to three decimals, trailing zeros dropped (Odoo's default UoM precision is 0.01 - 0.001)
 
 
@@ -90,18 +91,23 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
     empty: str = "none"
 
-    def shown(self, row: Sequence[Any]) -> list[tuple[str, bool]]:
-        """The HTML's cells of ``row``: (text, numeric)."""
-        return [(_shown(c, v), c.kind in ("qty", "money", "int")) for c, v in zip(self.columns, row)]
+    def shown(self, row: Sequence[Any]) -> list[tuple[str, str]]:
+        """The HTML's cells of ``row``: (text, CSS class): ``n`` right-aligns a number, ``w`` lets a long word (a
+        path, a URL, a code pasted into a file) break anywhere so the table keeps to the page's width."""
+        out = []
+        for c, v in zip(self.columns, row):
+            text = _shown(c, v)
+            out.append((text, "n" if c.kind in ("qty", "money", "int") else "w" if any(len(w) > LONG_WORD for w in text.split()) else ""))
+        return out
 
 
 def _shown(column: Column, value: Any) -> str:
     if value is None:
         return ""
-    if column.kind == "money":
-        return money(value, column.unit)
+    if column.kind == "money":  # the unit is in the column's header
+        return money(value, "")
     if column.kind == "qty":
-        return qty(value, column.unit)
+        return qty(value, "")
     if column.kind == "int":
         return f"{int(value):,}"
     if isinstance(value, datetime):
