@@ -114,16 +114,18 @@ def compute_books(client: OdooClient, company_id: int, locations: set[int], firs
             bridge.lines.append(BookLine(kind, moment, document, skus.get(v.product_id, str(v.product_id)), v.quantity, v.value,
                                          v.entry_name or "", v.created, v.created[:10] > last.isoformat()))
     bridge.lines.sort(key=lambda l: (KINDS.index(l.kind), l.moment, l.document, l.sku))
-    return bridge, tie_out(client, company_id, values, partner_categories, last)
+    return bridge, tie_out(client, company_id, values, partner_categories, last, skus)
 
 
-def tie_out(client: OdooClient, company_id: int, values: list[Booked], categories: set[int], last: date) -> TieOut:
-    accounts = valuation_accounts(client, sorted(categories))
+def tie_out(client: OdooClient, company_id: int, values: list[Booked], categories: set[int], last: date,
+            skus: dict[int, str] | None = None) -> TieOut:
+    accounts = valuation_accounts(client, sorted({v.category_id for v in values if v.category_id} | categories))
     out = TieOut(booked=client.dialect.books_stock_moves)
-    if not accounts:
+    account_ids = sorted({accounts[c] for c in categories if c in accounts})
+    if not account_ids:
         return out
-    account_ids = sorted(set(accounts.values()))
-    mine = [v for v in values if v.category_id in accounts]
+    # every value booked on those accounts, whatever warehouse or category: the account is the company's
+    mine = [v for v in values if accounts.get(v.category_id or 0) in account_ids]
     lines = ledger_lines(client, account_ids, last, company_id)
     out.accounts = sorted({l["account_id"][1] for l in lines} | {str(a) for a in account_ids if a not in {l["account_id"][0] for l in lines}})
     out.gl_balance = sum((Decimal(str(l["balance"])) for l in lines), Decimal(0)).quantize(CENT)
@@ -139,15 +141,23 @@ def tie_out(client: OdooClient, company_id: int, values: list[Booked], categorie
     for entry_id, items in sorted(by_entry.items()):
         entry = entries.get(entry_id, {})
         amount = sum((Decimal(str(l["balance"])) for l in items), Decimal(0)).quantize(CENT)
+        if not amount:
+            continue  # an entry of zero on the account (a product valued at zero) explains nothing
         linked = entry.get("stock_move_id") or entry.get("stock_move_ids")
         out.differences.append(TieItem(entry.get("name") or items[0]["move_id"][1], str(items[0]["date"]), "entry_without_layer", amount,
                                        (f"{entry.get('ref') or items[0].get('name') or ''}".strip() or "a journal entry")
                                        + (" of a stock move whose layer is not on this account" if linked else " posted on the account by hand")))
+    unbooked: dict[int, Decimal] = defaultdict(Decimal)  # product -> its layers without an entry, up to the close
+    for v in mine:
+        if v.entry_id is None and v.created[:10] <= cut:
+            unbooked[v.product_id] += v.value
     for v in mine:
         if v.moment() > cut and v.created[:10] > cut:
             continue
-        ref = v.entry_name or f"layer {v.id}"
-        if v.entry_id is None and v.created[:10] <= cut and out.booked:
+        ref = v.entry_name or f"layer {v.id} ({(skus or {}).get(v.product_id, v.product_id)})"
+        if v.entry_id is None and v.created[:10] <= cut and out.booked and unbooked[v.product_id].quantize(CENT) != 0:
+            # (a product's entry-less layers that cancel out - the out and in of a costing change while it was
+            # valued periodically - leave the books as they are: not listed)
             out.differences.append(TieItem(ref, v.created[:10], "layer_without_entry", -v.value, "a valuation layer with no journal entry"))
         elif v.entry_id is not None and v.entry_state != "posted" and v.created[:10] <= cut:
             out.differences.append(TieItem(ref, v.entry_date or "", "entry_not_posted", -v.value, f"its journal entry is {v.entry_state}"))
