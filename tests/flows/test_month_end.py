@@ -29,3 +29,20 @@ def test_a_delivery_in_odoo_that_no_3pl_file_explains_blocks_the_close_and_is_na
     assert not report.ready
     assert any(by_hand["name"] in item and "no 3PL dispatch file reports them" in item for item in report.blocking), report.blocking
     assert ("dispatch", by_hand["name"], "difference between the 3PL and Odoo") in report.unposted
+
+
+def test_a_quarantined_dispatch_file_blocks_the_close_for_operations_with_its_action(world):
+    from datetime import datetime, timezone
+
+    world.run_products(world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_BAD.csv", b"order_ref,qty\r\n3PL/OUT/00001,1\r\n")
+    [bad] = run_dispatches(world, world.demo)
+    assert bad.state == "input_error"
+    month = datetime.now(timezone.utc).date().replace(day=1)  # the exception was raised now (the ledger's clock)
+    report = compute(world.demo, world.odoo, world.ledger, month)
+    [blocker] = [b for b in report.blocking if "DISPATCH_BAD.csv" in b]
+    assert blocker.who == "operations" and "cannot be read with the partner's layout" in blocker and "drop it again" in blocker
+    assert [(k, c) for k, r, c in report.unposted if "DISPATCH_BAD.csv" in r] == [("file", "DISPATCH_FILE_UNREADABLE")]
+    assert not report.ready
+    earlier = compute(world.demo, world.odoo, world.ledger, date(2026, 10, 1))  # raised after October closed: not October's
+    assert not [b for b in earlier.blocking if "DISPATCH_BAD.csv" in b]

@@ -8,6 +8,7 @@ On a machine without chromium and chromium-driver the browser test skips; under 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -72,6 +73,12 @@ def test_the_view_refuses_anonymous_and_foreign_requests(day):
     assert status == 403  # a form posted from another site
     status, body, _ = af.raw("GET", "/threepl/reports/uidemo/..%2Fledger.db", None, {"Authorization": f"Bearer {af.token()}"})
     assert status == 404
+    # each file's data-quality page is listed with the partner's reports and served behind the same login
+    status, body, _ = af.raw("GET", f"/threepl/reports/{PARTNER}/", None, {"Authorization": f"Bearer {af.token()}"})
+    [page] = re.findall(rb"quality/(dispatches_E[0-9]+[.]html)", body)[:1]
+    for headers, expected in (({}, 401), ({"Authorization": f"Bearer {af.token()}"}, 200)):
+        status, body, _ = af.raw("GET", f"/threepl/reports/{PARTNER}/quality/{page.decode()}", None, headers)
+        assert status == expected and (expected != 200 or b"values must never be null" in body), (status, body[:200])
     assert [e.status for e in world.ledger().find_exceptions(exception_id=exc.id)] == ["open"]
 
 

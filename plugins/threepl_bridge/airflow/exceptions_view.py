@@ -214,16 +214,32 @@ def _report_folder(partner: str) -> Path:
 @app.get("/reports/{partner}/", response_class=HTMLResponse)
 def reports_list(partner: str) -> HTMLResponse:
     folder = _report_folder(partner)
-    files = sorted((p for p in folder.glob("*") if p.suffix in (".html", ".csv")), key=lambda p: p.name, reverse=True) if folder.is_dir() else []
-    items = "".join(f'<li><a href="{PREFIX}/reports/{_e(partner)}/{_e(p.name)}">{_e(p.name)}</a></li>' for p in files)
+
+    def listing(where: Path, prefix: str) -> str:
+        files = sorted((p for p in where.glob("*") if p.suffix in REPORT_SUFFIXES), key=lambda p: p.name, reverse=True) if where.is_dir() else []
+        return "".join(f'<li><a href="{PREFIX}/reports/{_e(partner)}/{prefix}{_e(p.name)}">{_e(p.name)}</a></li>' for p in files)
+
+    items, quality = listing(folder, ""), listing(folder / "quality", "quality/")
     return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(partner)} reports</title><style>{STYLE}</style></head><body>"
-                        f"<h1>Finance reports of {_e(partner)}</h1><ul>{items or '<li>none yet</li>'}</ul></body></html>")
+                        f"<h1>Finance reports of {_e(partner)}</h1><ul>{items or '<li>none yet</li>'}</ul>"
+                        f"<h2>Data quality, one page per file</h2><ul>{quality or '<li>none yet</li>'}</ul></body></html>")
+
+
+REPORT_SUFFIXES = (".html", ".csv", ".xlsx")
+
+
+def _report(folder: Path, name: str) -> FileResponse:
+    path = folder / name
+    if "/" in name or "\\" in name or name.startswith(".") or not path.is_file() or path.suffix not in REPORT_SUFFIXES:
+        raise HTTPException(status_code=404, detail="no such report")
+    return FileResponse(path)
 
 
 @app.get("/reports/{partner}/{name}")
 def report_file(partner: str, name: str) -> FileResponse:
-    folder = _report_folder(partner)
-    path = folder / name
-    if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in (".html", ".csv"):
-        raise HTTPException(status_code=404, detail="no such report")
-    return FileResponse(path)
+    return _report(_report_folder(partner), name)
+
+
+@app.get("/reports/{partner}/quality/{name}")
+def quality_page(partner: str, name: str) -> FileResponse:
+    return _report(_report_folder(partner) / "quality", name)

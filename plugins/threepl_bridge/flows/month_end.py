@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from threepl_bridge import codes
 from threepl_bridge.flows.books import Bridge, TieOut, compute_books
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.ledger.repo import Ledger
@@ -154,12 +155,29 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             report.blocking.append(Blocker(FINANCE, f"stock variance {ref} {why} - approve or reject it (stock DAG's ask_finance)")
                                    if l.approval == "pending" else
                                    Blocker(OPERATIONS, f"stock variance {ref} {why} - have the 3PL recount, then approve the new count"))
+    _open_exceptions(report, ledger, partner.code, end)
     _books(report, client, odoo.company.id, locations, first, last)
     report.trend = ledger.monthly_trend(partner.code, first)
     files |= {x.id for x in ledger.unsettled_inbound(partner.code)} | {r.exchange_id for r in ledger.reconciliations(partner.code)
                                                                          if start <= r.as_of < end}
     report.files = [(ledger.exchange(x), ledger.quality(x)) for x in sorted(files)]
     return report
+
+
+COVERED = frozenset({"STOCK_VARIANCE_TO_APPROVE", "STOCK_VARIANCE_REJECTED"})  # listed line by line above
+
+
+def _open_exceptions(report: MonthEnd, ledger: Ledger, partner: str, end: datetime) -> None:
+    """Open blocking exceptions of the inbound flows raised before the close (a quarantined file, an adjustment Odoo
+    refused): what they hold back may be the month's movements."""
+    for e in ledger.open_exceptions(partner):
+        entry = codes.CODES.get(e.code)
+        if (entry is None or entry.severity != codes.Severity.ERROR or e.code in COVERED or not e.code.startswith(("DISPATCH_", "STOCK_"))
+                or e.first_seen_at >= end):
+            continue
+        report.unposted.append((entry.object_type, e.object_ref, e.code))
+        report.blocking.append(Blocker(OPERATIONS if entry.object_type in ("file", "row", "picking") else FINANCE,
+                                       f"{entry.title}: {e.message} - {entry.action}"))
 
 
 def _books(report: MonthEnd, client: OdooClient, company_id: int, locations: set[int], first: date, last: date) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from threepl_bridge.reports import svg
 from threepl_bridge.reports.output import Column, Table, money, qty, reports_dir, table_csv, to_csv, to_xlsx, write_file
-from threepl_bridge.reports.render import page
+from threepl_bridge.reports.render import code_info, page
 
 log = logging.getLogger(__name__)
 LABELS = {"opening": "Opening value", "receipts": "Receipts", "returns": "Customer returns", "dispatches": "Dispatches",
@@ -18,6 +18,12 @@ LABELS = {"opening": "Opening value", "receipts": "Receipts", "returns": "Custom
 REASONS = {"entry_without_layer": "Entry without a layer", "layer_without_entry": "Layer without an entry",
            "entry_not_posted": "Entry not posted", "posted_late": "Posted late, dated in the period",
            "dated_after_close": "Goods moved before the close, entry dated after it"}
+
+
+def _why(why: str) -> list[str]:
+    """A reason that is a catalogue code, in words with the code, and its action; other reasons as they are."""
+    info = code_info(why)
+    return [f"{info['title']} ({why})", info["action"]] if info["action"] else [why, ""]
 
 
 def write_month_end_report(report: Any, folder: str | Path | None = None) -> list[Path]:
@@ -41,16 +47,18 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
             ["Valuation layers at the close, by accounting date", tie.layers_value],
             ["Difference", tie.difference],
             ["Valuation layers created by the close (Odoo's Inventory Valuation report at that date)", tie.created_value]]),
-        "differences": Table("gl_differences", "Differences, entry by entry", [Column("Journal entry"), Column("Date", "date"), Column("Why"),
-                             Column("Effect", "money", cur), Column("Detail")],
-                             [[i.entry, i.date, REASONS[i.reason], i.amount, i.detail] for i in tie.differences + tie.dating],
-                             empty="none: the books tie"),
+        "differences": Table("gl_differences", "Differences between the general ledger and the layers, entry by entry",
+                             [Column("Journal entry"), Column("Date", "date"), Column("Why"), Column("GL minus layers", "money", cur), Column("Detail")],
+                             [[i.entry, i.date, REASONS[i.reason], i.amount, i.detail] for i in tie.differences], empty="none: the books tie"),
+        "dating": Table("gl_dating", "Why Odoo's Inventory Valuation report (by creation date) shows another figure",
+                        [Column("Journal entry"), Column("Date", "date"), Column("Why"), Column("Books minus report", "money", cur), Column("Detail")],
+                        [[i.entry, i.date, REASONS[i.reason], i.amount, i.detail] for i in tie.dating], empty="nothing: both date every layer alike"),
         "movements": Table("movements", "Movements of the month", [Column("Section"), Column("Metric"), units, Column("Value", "money", cur),
                            Column("Detail")], [list(f) for f in report.figures]),
-        "unposted": Table("unposted", "Still unposted, and why", [Column("Kind"), Column("Reference"), Column("Why")],
-                          [list(u) for u in report.unposted]),
+        "unposted": Table("unposted", "Still unposted, and why", [Column("Kind"), Column("Reference"), Column("Why"), Column("What to do")],
+                          [[kind, ref, *_why(why)] for kind, ref, why in report.unposted]),
         "files": Table("files", "Files from the 3PL with movements of the month, and their data quality", [Column("File"), Column("Kind"), Column("State"),
-                       Column("Rows", "int"), Column("Rows failing", "int"), Column("Checks failed"), Column("Data-quality page")],
+                       Column("Rows", "int"), Column("Rows failing", "int"), Column("Checks failed"), Column("Data-quality page", "link")],
                        [[x.remote_name, x.kind, x.state, (q or {}).get("rows"), (q or {}).get("rows_failing"),
                          "; ".join(c.get("description") or c["expectation"] for c in (q or {}).get("checks", []) if not c["success"]) or
                          ("none" if q else "not validated"), f"quality/{x.kind}_E{x.id}.html" if q else ""] for x, q in report.files],
@@ -66,7 +74,7 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
     }
     title = f"Month-end valuation {report.month} - {report.partner}"
     base = reports_dir(folder) / report.partner / f"month_end_{report.month}"
-    order = ["verdict", "blocking", "bridge", "documents", "tie", "differences", "movements", "unposted", "files", "trend"]
+    order = ["verdict", "blocking", "bridge", "documents", "tie", "differences", "dating", "movements", "unposted", "files", "trend"]
     html = page("month_end.html.j2", title=title, report=report, t=tables, charts=charts, currency=cur, tie=tie,
                 steps=Table("bridge_steps", "Bridge", [Column("Step"), Column("Value", "money", cur)], [list(s) for s in steps]),
                 variance=Table("variance", "Variance", [Column("Month"), Column("Value", "money", cur)], [[m, v] for m, v, _ in report.trend]),

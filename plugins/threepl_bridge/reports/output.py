@@ -77,7 +77,7 @@ def qty(value: Any, unit: str = "") -> str:
 @dataclass(frozen=True)
 class Column:
     title: str
-    kind: str = "text"  # text, qty, money, int, date
+    kind: str = "text"  # text, qty, money, int, date, link (a relative path to another report)
     unit: str = ""  # qty: the unit's name; money: the currency
 
 
@@ -97,7 +97,8 @@ class Table:
         out = []
         for c, v in zip(self.columns, row):
             text = _shown(c, v)
-            out.append((text, "n" if c.kind in ("qty", "money", "int") else "w" if any(len(w) > LONG_WORD for w in text.split()) else ""))
+            css = "n" if c.kind in ("qty", "money", "int") else "link" if c.kind == "link" and text else ""
+            out.append((text, css or ("w" if any(len(w) > LONG_WORD for w in text.split()) else "")))
         return out
 
 
