@@ -84,10 +84,13 @@ reconciliations counted in their interval.""",
             schedule="0 0 1 * *",
             interval=True,
             per_partner=False,
-            doc="""For the month of the run's data interval (the month just closed) and each partner: units and value
-dispatched per the 3PL's files versus stock valuation entries in Odoo dated in that month, receipts likewise,
-adjustments posted, what is still unposted and why, and a verdict line (ready to close / not ready, with the
-blocking items). CSV + self-contained HTML in the reports folder (paths in the task log); deterministic, so
+            doc="""For the month of the run's data interval (the month just closed) and each partner: the valuation
+bridge of the partner's warehouses (opening + receipts + returns - dispatches +/- adjustments = closing, from
+Odoo's stock valuation layers, every document in valuation_bridge_<month>.csv), the general-ledger tie-out of the
+stock valuation accounts (differences listed by journal entry), units and value dispatched per the 3PL's files
+versus Odoo's entries of the month, what is still unposted and why, each file's data quality, twelve-month
+trends, and a verdict (ready to close / not ready, each blocking item naming who acts). HTML, CSV and XLSX in the
+reports folder (paths in the task log); deterministic, so
 
     airflow backfill create --dag-id month_end_valuation --from-date 2026-08-01 --to-date 2026-10-31
 

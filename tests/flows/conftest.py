@@ -105,6 +105,20 @@ def released(world):
     return {"one": one, "two": two, "lots": lots}
 
 
+def ship_one(world: World, *, also: list[tuple[str, float]] | None = None) -> tuple[dict, list[dict]]:
+    """Products at the 3PL, an order of 2 FURN_7800 (plus one order per ``also`` line) released, and the 3PL's
+    dispatch of the first one on 2 November posted; returns the shipped picking and the other pickings."""
+    world.run_products(world.demo)
+    picking = world.sell([("FURN_7800", 2)])
+    others = [world.sell([line]) for line in also or []]
+    world.run_orders(world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_1.csv", dispatch_csv(
+        [f"{picking['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
+    [result] = run_dispatches(world, world.demo)
+    assert result.posted == 1
+    return picking, others
+
+
 def dispatch_csv(lines: list[str], *, bom: bool = False) -> bytes:
     header = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"
     text = "\r\n".join([header, *lines]) + "\r\n"

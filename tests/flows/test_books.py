@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from tests.flows.conftest import dispatch_csv, drop, run_dispatches
+from tests.flows.conftest import ship_one
 from threepl_bridge.flows.month_end import compute
 from threepl_bridge.odoo.client import OdooClient, OdooSettings
 from threepl_bridge.reports import write_month_end_report, write_quality_page
@@ -16,23 +16,12 @@ NOVEMBER = date(2026, 11, 1)
 STOCK_VALUATION, STOCK_INTERIM_RECEIVED = 2, 3  # accounts 110100 and 110200 (contract demo_data: the categories' accounts)
 
 
-def _shipped(world) -> dict:
-    world.run_products(world.demo)
-    picking = world.sell([("FURN_7800", 2)])
-    world.run_orders(world.demo)
-    drop(world, world.demo, "dispatches", "DISPATCH_1.csv", dispatch_csv(
-        [f"{picking['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
-    [result] = run_dispatches(world, world.demo)
-    assert result.posted == 1
-    return picking
-
-
 def _layers(world, **domain) -> list[dict]:
     return world.x("stock.valuation.layer", "search_read", [], fields=["value", "stock_move_id", "account_move_id", "create_date"])
 
 
 def test_the_bridge_walks_from_opening_to_closing_and_the_tie_out_balances(world, tmp_path):
-    picking = _shipped(world)
+    picking = ship_one(world)[0]
     report = compute(world.demo, world.odoo, world.ledger, NOVEMBER)
     bridge, tie = report.bridge, report.tie_out
     # every layer of the 3PL's stock is dated in November (seeded the day before the frozen clock, then the dispatch)
@@ -51,7 +40,7 @@ def test_the_bridge_walks_from_opening_to_closing_and_the_tie_out_balances(world
     assert sorted(p.name for p in paths) == ["month_end_2026-11.csv", "month_end_2026-11.html", "month_end_2026-11.xlsx",
                                              "valuation_bridge_2026-11.csv"]
     documents = (tmp_path / "demo3pl" / "valuation_bridge_2026-11.csv").read_text()
-    assert f"Dispatches,2026-11-02,{picking['name']},FURN_7800,-2," in documents
+    assert f"Dispatches,2026-11-02,{picking['name']},FURN_7800,-2,Units," in documents
     # the dispatch file's data quality is kept with its exchange and shown in the month's files
     [(exchange, quality)] = report.files
     assert exchange.remote_name == "DISPATCH_1.csv" and quality["rows"] == 1 and quality["rows_failing"] == 0
@@ -63,7 +52,7 @@ def test_the_bridge_walks_from_opening_to_closing_and_the_tie_out_balances(world
 
 
 def test_a_journal_entry_posted_by_hand_on_the_stock_account_shows_in_the_tie_out_and_blocks_the_close(world, tmp_path):
-    _shipped(world)
+    ship_one(world)
     admin = OdooClient(OdooSettings(url=world.odoo.settings.url, database="odoo3pl", login="admin", password="admin"))
     entry = admin.execute("account.move", "create", {"move_type": "entry", "journal_id": 8, "date": "2026-11-25", "ref": "stock write-up by hand",
                                                      "line_ids": [[0, 0, {"account_id": STOCK_VALUATION, "debit": 123.45, "name": "write-up"}],

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.flows.conftest import dispatch_csv, drop, run_dispatches
+from tests.flows.conftest import drop, run_dispatches, ship_one
 from threepl_bridge.flows.month_end import compute
 
 
 def test_a_delivery_in_odoo_that_no_3pl_file_explains_blocks_the_close_and_is_named(world):
-    world.run_products(world.demo)
-    shipped = world.sell([("FURN_7800", 2)])
-    by_hand = world.sell([("FURN_8855", 4)])
-    world.run_orders(world.demo)
-    drop(world, world.demo, "dispatches", "DISPATCH_1.csv", dispatch_csv(
-        [f"{shipped['name']},1,FURN_7800,,2,EA,,2026-11-02 10:00:00,The Poste,TP1,P1"]))
-    [result] = run_dispatches(world, world.demo)
-    assert result.posted == 1
+    _, [by_hand] = ship_one(world, also=[("FURN_8855", 4)])
     clean = compute(world.demo, world.odoo, world.ledger, date(2026, 11, 1))
     assert clean.ready, clean.verdict
     # somebody validates a delivery of the 3PL's warehouse by hand in Odoo

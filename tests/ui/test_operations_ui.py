@@ -11,15 +11,14 @@ import json
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, unavailable
+from tests.conftest import REPO
+from tests.ui.browser import chrome
 from tests.ui.live import PARTNER, live_world, operations_day, wait_task
 
 SHOTS = REPO / ".test-output" / "ui"
-CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +83,7 @@ def test_the_view_refuses_anonymous_and_foreign_requests(day):
 
 @pytest.fixture()
 def browser(request):
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        unavailable("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1300"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = chrome(1400, 1300)
     driver.implicitly_wait(15)
     folder = SHOTS / request.node.name
     shutil.rmtree(folder, ignore_errors=True)

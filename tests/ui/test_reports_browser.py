@@ -9,31 +9,21 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, unavailable
+from tests.conftest import REPO
 from tests.flows.conftest import world  # noqa: F401  (the stand-in world)
 from tests.flows.finance import finance_month
+from tests.ui.browser import chrome
 
 SHOTS = REPO / ".test-output" / "reports"
-CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PRINT_WIDTH_PX = 1030  # A4 landscape (297 mm) less the print CSS's 2 x 12 mm margins, at 96 px per inch
 
 
 @pytest.fixture()
 def browser():
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists() and shutil.which("pdftoppm")):
-        unavailable("chromium, chromium-driver and poppler-utils are not installed (apt-get install chromium chromium-driver poppler-utils)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = chrome(1280, 800, tools=("pdftoppm",), extra=("--hide-scrollbars",))
     driver.set_window_size(1280, 800)
     yield driver
     driver.quit()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +39,10 @@ class BookLine:
     document: str
     sku: str
     quantity: Decimal
+    unit: str  # the product's unit of measure in Odoo
     value: Decimal
     entry: str
-    created: str
+    created: str  # the day the layer was created (company calendar)
     late: bool  # created after the month ended, dated in it
 
 
@@ -89,11 +90,14 @@ class TieOut:
         return self.difference == 0
 
 
-def compute_books(client: OdooClient, company_id: int, locations: set[int], first: date, last: date) -> tuple[Bridge, TieOut]:
-    values = booked(client, company_id)
+def compute_books(client: OdooClient, company_id: int, locations: set[int], first: date, last: date,
+                  tz: tzinfo = timezone.utc) -> tuple[Bridge, TieOut]:
+    """The bridge and the tie-out of the month ``first``..``last`` (days in ``tz``, the company's calendar)."""
+    values = booked(client, company_id, tz)
     moves = book_moves(client, values)
-    skus = {p["id"]: p.get("default_code") or p["display_name"] for p in client.read("product.product", sorted({v.product_id for v in values}),
-                                                                                   ["default_code", "display_name"])}
+    products = client.read_by_id("product.product", sorted({v.product_id for v in values}), ["default_code", "display_name", "uom_id"])
+    skus = {pid: p.get("default_code") or p["display_name"] for pid, p in products.items()}
+    units = {pid: p["uom_id"][1] if p.get("uom_id") else "" for pid, p in products.items()}
     bridge, partner_categories = Bridge(), set()
     for v in values:
         move = moves.get(v.move_id or 0)
@@ -111,8 +115,8 @@ def compute_books(client: OdooClient, company_id: int, locations: set[int], firs
             kind = ("adjustments" if move.get("is_inventory") else
                     ("returns" if move.get("origin_returned_move_id") else "receipts") if dest_in else "dispatches")
             document = move["picking_id"][1] if move.get("picking_id") else (move.get("reference") or f"stock.move {move['id']}")
-            bridge.lines.append(BookLine(kind, moment, document, skus.get(v.product_id, str(v.product_id)), v.quantity, v.value,
-                                         v.entry_name or "", v.created, v.created[:10] > last.isoformat()))
+            bridge.lines.append(BookLine(kind, moment, document, skus.get(v.product_id, str(v.product_id)), v.quantity,
+                                         units.get(v.product_id, ""), v.value, v.entry_name or "", v.created, v.created > last.isoformat()))
     bridge.lines.sort(key=lambda l: (KINDS.index(l.kind), l.moment, l.document, l.sku))
     return bridge, tie_out(client, company_id, values, partner_categories, last, skus)
 
@@ -131,7 +135,7 @@ def tie_out(client: OdooClient, company_id: int, values: list[Booked], categorie
     out.gl_balance = sum((Decimal(str(l["balance"])) for l in lines), Decimal(0)).quantize(CENT)
     cut = last.isoformat()
     out.layers_value = sum((v.value for v in mine if v.moment() <= cut), Decimal(0)).quantize(CENT)
-    out.created_value = sum((v.value for v in mine if v.created[:10] <= cut), Decimal(0)).quantize(CENT)
+    out.created_value = sum((v.value for v in mine if v.created <= cut), Decimal(0)).quantize(CENT)
     layered = {v.entry_id for v in mine if v.entry_id}
     by_entry: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for l in lines:
@@ -149,23 +153,23 @@ def tie_out(client: OdooClient, company_id: int, values: list[Booked], categorie
                                        + (" of a stock move whose layer is not on this account" if linked else " posted on the account by hand")))
     unbooked: dict[int, Decimal] = defaultdict(Decimal)  # product -> its layers without an entry, up to the close
     for v in mine:
-        if v.entry_id is None and v.created[:10] <= cut:
+        if v.entry_id is None and v.created <= cut:
             unbooked[v.product_id] += v.value
     for v in mine:
-        if v.moment() > cut and v.created[:10] > cut:
+        if v.moment() > cut and v.created > cut:
             continue
         ref = v.entry_name or f"layer {v.id} ({(skus or {}).get(v.product_id, v.product_id)})"
-        if v.entry_id is None and v.created[:10] <= cut and out.booked and unbooked[v.product_id].quantize(CENT) != 0:
+        if v.entry_id is None and v.created <= cut and out.booked and unbooked[v.product_id].quantize(CENT) != 0:
             # (a product's entry-less layers that cancel out - the out and in of a costing change while it was
             # valued periodically - leave the books as they are: not listed)
-            out.differences.append(TieItem(ref, v.created[:10], "layer_without_entry", -v.value, "a valuation layer with no journal entry"))
-        elif v.entry_id is not None and v.entry_state != "posted" and v.created[:10] <= cut:
+            out.differences.append(TieItem(ref, v.created, "layer_without_entry", -v.value, "a valuation layer with no journal entry"))
+        elif v.entry_id is not None and v.entry_state != "posted" and v.created <= cut:
             out.differences.append(TieItem(ref, v.entry_date or "", "entry_not_posted", -v.value, f"its journal entry is {v.entry_state}"))
-        elif v.entry_state == "posted" and v.created[:10] > cut >= (v.entry_date or ""):
-            out.dating.append(TieItem(ref, v.entry_date or "", "posted_late", v.value, f"created {v.created[:10]}, dated in the period"))
-        elif v.entry_state == "posted" and v.created[:10] <= cut < (v.entry_date or ""):
+        elif v.entry_state == "posted" and v.created > cut >= (v.entry_date or ""):
+            out.dating.append(TieItem(ref, v.entry_date or "", "posted_late", v.value, f"created {v.created}, dated in the period"))
+        elif v.entry_state == "posted" and v.created <= cut < (v.entry_date or ""):
             out.dating.append(TieItem(ref, v.entry_date or "", "dated_after_close", -v.value,
-                                      f"goods moved {v.created[:10]}, entry dated after the close (lock date?)"))
+                                      f"goods moved {v.created}, entry dated after the close (lock date?)"))
     out.differences.sort(key=lambda i: (i.date, i.entry))
     out.dating.sort(key=lambda i: (i.date, i.entry))
     return out

@@ -156,7 +156,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
                                    if l.approval == "pending" else
                                    Blocker(OPERATIONS, f"stock variance {ref} {why} - have the 3PL recount, then approve the new count"))
     _open_exceptions(report, ledger, partner.code, end)
-    _books(report, client, odoo.company.id, locations, first, last)
+    _books(report, client, odoo.company.id, locations, first, last, tz)
     report.trend = ledger.monthly_trend(partner.code, first)
     files |= {x.id for x in ledger.unsettled_inbound(partner.code)} | {r.exchange_id for r in ledger.reconciliations(partner.code)
                                                                          if start <= r.as_of < end}
@@ -180,9 +180,9 @@ def _open_exceptions(report: MonthEnd, ledger: Ledger, partner: str, end: dateti
                                        f"{entry.title}: {e.message} - {entry.action}"))
 
 
-def _books(report: MonthEnd, client: OdooClient, company_id: int, locations: set[int], first: date, last: date) -> None:
+def _books(report: MonthEnd, client: OdooClient, company_id: int, locations: set[int], first: date, last: date, tz: Any) -> None:
     """The valuation bridge and the GL tie-out; a tie-out difference blocks the close, for finance, entry by entry."""
-    report.bridge, report.tie_out = compute_books(client, company_id, locations, first, last)
+    report.bridge, report.tie_out = compute_books(client, company_id, locations, first, last, tz)
     tie = report.tie_out
     if not tie.booked:
         return

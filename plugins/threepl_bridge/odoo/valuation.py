@@ -10,7 +10,7 @@ physical movement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -73,7 +73,7 @@ class Booked:
     category_id: int | None
     quantity: Decimal
     value: Decimal
-    created: str  # UTC, "YYYY-MM-DD HH:MM:SS"
+    created: str  # the day it was created, in the company's calendar (YYYY-MM-DD)
     move_id: int | None
     entry_id: int | None
     entry_date: str | None  # YYYY-MM-DD
@@ -83,11 +83,17 @@ class Booked:
     def moment(self) -> str:
         """Its date in the books: the entry's date when posted (back-dated to the physical movement), else the day it
         was created."""
-        return self.entry_date if self.entry_date and self.entry_state == "posted" else self.created[:10]
+        return self.entry_date if self.entry_date and self.entry_state == "posted" else self.created
 
 
-def booked(client: OdooClient, company_id: int) -> list[Booked]:
-    """Every value of the company's stock books, in id order, with its journal entry."""
+def _day(stamp: Any, tz: tzinfo) -> str:
+    """Odoo's UTC datetime ("YYYY-MM-DD HH:MM:SS") as the day in ``tz``."""
+    return datetime.fromisoformat(str(stamp)).replace(tzinfo=timezone.utc).astimezone(tz).date().isoformat()
+
+
+def booked(client: OdooClient, company_id: int, tz: tzinfo = timezone.utc) -> list[Booked]:
+    """Every value of the company's stock books, in id order, with its journal entry (creation days in ``tz``, the
+    company's calendar)."""
     if client.dialect.has_valuation_layers:
         layers = list(client.search_read_all("stock.valuation.layer", [["company_id", "=", company_id]], LAYER_FIELDS))
         entries = client.read_by_id("account.move", sorted({l["account_move_id"][0] for l in layers if l.get("account_move_id")}), ENTRY_FIELDS)
@@ -95,7 +101,7 @@ def booked(client: OdooClient, company_id: int) -> list[Booked]:
         for l in layers:
             entry = entries.get(l["account_move_id"][0]) if l.get("account_move_id") else None
             out.append(Booked(l["id"], l["product_id"][0], l["categ_id"][0] if l.get("categ_id") else None, Decimal(str(l["quantity"])),
-                              Decimal(str(l["value"])), str(l["create_date"]), l["stock_move_id"][0] if l.get("stock_move_id") else None,
+                              Decimal(str(l["value"])), _day(l["create_date"], tz), l["stock_move_id"][0] if l.get("stock_move_id") else None,
                               entry["id"] if entry else None, entry["date"] if entry else None, entry["state"] if entry else None,
                               entry["name"] if entry else None))
         return out
@@ -110,7 +116,7 @@ def booked(client: OdooClient, company_id: int) -> list[Booked]:
         sign = 1 if m["location_dest_id"][0] in internal and m["location_id"][0] not in internal else -1
         entry = entries.get(m["account_move_id"][0]) if m.get("account_move_id") else None
         out.append(Booked(m["id"], m["product_id"][0], categories.get(m["product_id"][0]), sign * abs(Decimal(str(m["product_qty"]))),
-                          sign * abs(Decimal(str(m["value"]))), str(m["date"]), m["id"], entry["id"] if entry else None,
+                          sign * abs(Decimal(str(m["value"]))), _day(m["date"], tz), m["id"], entry["id"] if entry else None,
                           entry["date"] if entry else None, entry["state"] if entry else None, entry["name"] if entry else None))
     return out
 

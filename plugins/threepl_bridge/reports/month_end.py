@@ -39,8 +39,10 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
                         [[LABELS[k], v, sum(1 for l in bridge.lines if l.kind == k) if k in LABELS and k not in ("opening", "closing") else None]
                          for k, v in bridge.steps()]),
         "documents": Table("bridge_documents", "Documents of the bridge", [Column("Step"), Column("Date", "date"), Column("Document"),
-                           Column("SKU"), units, Column("Value", "money", cur), Column("Journal entry"), Column("Posted late")],
-                           [[LABELS[l.kind], l.moment, l.document, l.sku, l.quantity, l.value, l.entry, "yes" if l.late else ""] for l in bridge.lines],
+                           Column("SKU"), Column("Quantity", "qty"), Column("Unit"), Column("Value", "money", cur), Column("Journal entry"),
+                           Column("Posted late")],
+                           [[LABELS[l.kind], l.moment, l.document, l.sku, l.quantity, l.unit, l.value, l.entry, "yes" if l.late else ""]
+                            for l in bridge.lines],
                            empty="no stock movement valued in the month"),
         "tie": Table("gl_tie_out", "General-ledger tie-out at the close", [Column("Figure"), Column("Value", "money", cur)], [
             [f"General ledger balance of {', '.join(tie.accounts) or 'the stock valuation accounts'} (posted entries)", tie.gl_balance],

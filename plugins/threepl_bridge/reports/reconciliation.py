@@ -10,7 +10,7 @@ from typing import Any
 
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.reports import svg
-from threepl_bridge.reports.output import Column, Table, money, qty, reports_dir, to_csv, to_xlsx, write_file
+from threepl_bridge.reports.output import Column, Table, money, reports_dir, to_csv, to_xlsx, write_file
 from threepl_bridge.reports.quality import quality_table
 from threepl_bridge.reports.render import code_info, page
 
