@@ -105,8 +105,9 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
         if row["outcome"] == Outcome.EXCEPTION:
             ref = f"{row['file']} row {row['row']} ({data.get('order_ref')}, {data.get('sku')} x {format_decimal(qty)})"
             report.unposted.append(("dispatch", ref, str(row["code"])))
-            report.blocking.append(Blocker(OPERATIONS, f"dispatch {ref} not posted: {row['code']} - fix the cause (exceptions view), "
-                                                       "then replay the file"))
+            entry = codes.CODES.get(str(row["code"]))
+            report.blocking.append(Blocker(OPERATIONS, f"dispatch {ref} not posted: {entry.title if entry else ''} ({row['code']}) - "
+                                                       f"{entry.action if entry else 'fix the cause (exceptions view)'}; then replay the file"))
     for outcome in (Outcome.POSTED, Outcome.DUPLICATE, Outcome.EXCEPTION):
         report.figures.append(("3pl_files", f"dispatched_{outcome}", units[outcome], Decimal(0), "units in dispatch files shipped in the month"))
 
@@ -149,7 +150,7 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
             continue
         pending = [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "pending"]
         for l in pending + [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "rejected"]:
-            ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value} {report.currency})"
+            ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value:,.2f} {report.currency})"
             why = "waits for approval" if l.approval == "pending" else f"rejected by {l.approved_by}: the count is disputed"
             report.unposted.append(("adjustment", ref, why))
             report.blocking.append(Blocker(FINANCE, f"stock variance {ref} {why} - approve or reject it (stock DAG's ask_finance)")

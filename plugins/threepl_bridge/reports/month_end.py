@@ -15,6 +15,7 @@ from threepl_bridge.reports.render import code_info, page
 log = logging.getLogger(__name__)
 LABELS = {"opening": "Opening value", "receipts": "Receipts", "returns": "Customer returns", "dispatches": "Dispatches",
           "adjustments": "Adjustments", "closing": "Closing value"}
+NOT_BOOKED = "For information only: this Odoo version books no journal entry for stock moves by default"
 REASONS = {"entry_without_layer": "Entry without a layer", "layer_without_entry": "Layer without an entry",
            "entry_not_posted": "Entry not posted", "posted_late": "Posted late, dated in the period",
            "dated_after_close": "Goods moved before the close, entry dated after it"}
@@ -48,7 +49,8 @@ def write_month_end_report(report: Any, folder: str | Path | None = None) -> lis
             [f"General ledger balance of {', '.join(tie.accounts) or 'the stock valuation accounts'} (posted entries)", tie.gl_balance],
             ["Valuation layers at the close, by accounting date", tie.layers_value],
             ["Difference", tie.difference],
-            ["Valuation layers created by the close (Odoo's Inventory Valuation report at that date)", tie.created_value]]),
+            ["Valuation layers created by the close (Odoo's Inventory Valuation report at that date)", tie.created_value],
+            *([] if tie.booked else [[NOT_BOOKED, None]])]),
         "differences": Table("gl_differences", "Differences between the general ledger and the layers, entry by entry",
                              [Column("Journal entry"), Column("Date", "date"), Column("Why"), Column("GL minus layers", "money", cur), Column("Detail")],
                              [[i.entry, i.date, REASONS[i.reason], i.amount, i.detail] for i in tie.differences], empty="none: the books tie"),

@@ -27,7 +27,7 @@ REPORTS_ENV = "THREEPL_REPORTS_DIR"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}  # ISO 4217; others 2
-LONG_WORD = 20  # characters: a longer word in a text cell may break anywhere (HTML)
+LONG_WORD = 30  # characters: a longer word in a text cell may break anywhere (HTML)
 QTY_PLACES = 3  # quantities: up to three decimals, trailing zeros dropped (Odoo's default UoM precision is 0.01 - 0.001)
 
 
