@@ -255,6 +255,16 @@ DISPATCH_LOT_UNKNOWN = Code(
     template='lot {value!r} of {sku} is unknown in Odoo',
     action='Check the lot with the 3PL or create it in Odoo (receipt missing?).',
 )
+DISPATCH_SERIAL_QTY = Code(
+    "DISPATCH_SERIAL_QTY", object_type='row', title='A serial number shipped for more or less than one unit',
+    template='{sku} is tracked by serial number: serial {lot!r} is one unit, the line ships {units}',
+    action='Ask the 3PL for one line per serial number (quantity 1 each).',
+)
+DISPATCH_SERIAL_DUPLICATE = Code(
+    "DISPATCH_SERIAL_DUPLICATE", object_type='row', title='The same serial number shipped twice in the file',
+    template='serial {value!r} of {sku} is already on row {first} of this file',
+    action='Ask the 3PL which shipment the serial number really left with; nothing of the second row was posted.',
+)
 DISPATCH_TRACKING_MISSING = Code(
     "DISPATCH_TRACKING_MISSING", object_type='row', title='The carrier requires a tracking number and the line has none',
     template='carrier {carrier} requires a tracking number',
@@ -398,6 +408,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
     DISPATCH_OVER_SHIPMENT,
     DISPATCH_LOT_MISSING,
     DISPATCH_LOT_UNKNOWN,
+    DISPATCH_SERIAL_QTY,
+    DISPATCH_SERIAL_DUPLICATE,
     DISPATCH_TRACKING_MISSING,
     DISPATCH_LOCKED_PERIOD,
     DISPATCH_ORDER_HELD,

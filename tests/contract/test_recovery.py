@@ -277,3 +277,26 @@ def test_the_server_closes_the_connection_after_every_answer(odoo):
         assert client.execute("res.partner", "search_count", [["id", "=", 1]]) == 1
     if client.settings.protocol == "xmlrpc":
         assert client._rpc._object("transport")._connection[1].sock is None  # closed after the answer
+
+
+def test_f07_serials_ship_one_unit_each_through_the_posting_prepare_and_its_retry(odoo):
+    """A serial-tracked product (issue 18: serials end to end): three serials of one unit each in 3PL/Stock, an order
+    of two, the flow's own _prepare_pickings (and its retry) writes one line of one unit per shipped serial, and
+    the validation takes exactly those two serials out."""
+    odoo.ensure_email()
+    serials = {"SN-1": 1, "SN-2": 1, "SN-3": 1}
+    phone = odoo.product("PHONE", tracking="serial", lots=serials, cost=300.0)
+    assert phone["tracking"] == "serial"
+    lots = {l["name"].split("-" + odoo.tag)[0]: l["id"] for l in odoo.x("stock.lot", "search_read", [["product_id", "=", phone["id"]]], fields=["name"])}
+    assert sorted(lots) == sorted(serials)
+    picking = odoo.order([(phone["id"], 2)])
+    [move] = odoo.moves(picking["id"], ["product_id", "product_uom", "move_line_ids", "state", "quantity"])
+    uom = move["product_uom"][0]
+    one, three = lots["SN-1"], lots["SN-3"]
+    shipment = lambda: Shipment(picking={"id": picking["id"], "name": picking["name"]}, rows=[], move_qty={move["id"]: Decimal(2)},  # noqa: E731
+                                lots={move["id"]: [(one, Decimal(1), uom), (three, Decimal(1), uom)]})
+    _prepare_pickings(odoo.client, [shipment()])
+    _prepare_pickings(odoo.client, [shipment()])  # the retry
+    assert _lines(odoo, move["id"]) == [(one, 1.0, True), (three, 1.0, True)]
+    assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
+    assert _quants(odoo, phone["id"]) == {one: (0.0, 0.0), lots["SN-2"]: (1.0, 0.0), three: (0.0, 0.0)}

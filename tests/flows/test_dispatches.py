@@ -341,3 +341,40 @@ def test_suggested_fixes_for_a_dropped_prefix_cases_for_units_and_another_wareho
     code, fix = fixes[4]
     assert (code, fix["kind"], fix["value"]) == ("DISPATCH_NOT_RELEASED", "other_warehouse", elsewhere["picking_type_id"][1])
     assert all(picking(world, p["id"])["state"] == "assigned" for p in (one, two))  # a suggestion is never applied
+
+
+def _serial_phone(world) -> dict[str, int]:
+    """A serial-tracked product with serials SN-1, SN-2, SN-3 (one unit each) in 3PL/Stock; their lot ids."""
+    pid = world.x("product.product", "create", {"name": "Phone", "default_code": "PHONE-S", "detailed_type": "product", "standard_price": 300.0,
+                                                "tracking": "serial"})
+    lots = {}
+    for name in ("SN-1", "SN-2", "SN-3"):
+        lots[name] = world.x("stock.lot", "create", {"name": name, "product_id": pid})
+        world.x("stock.quant", "create", {"product_id": pid, "location_id": 35, "lot_id": lots[name], "inventory_quantity_auto_apply": 1},
+                context={"inventory_mode": True})
+    return lots
+
+
+def test_serials_ship_one_unit_each_and_a_serial_twice_or_a_line_of_two_is_refused_with_its_own_code(world):
+    lots = _serial_phone(world)
+    world.run_products(world.demo)
+    picking = world.sell([("PHONE-S", 2)])
+    world.run_orders(world.demo)
+    row = f"{picking['name']},1,PHONE-S,,{{qty}},EA,{{serial}},2026-11-02 10:00:00,The Poste,TP1,{{parcel}}"
+    drop(world, world.demo, "dispatches", "DISPATCH_S1.csv", dispatch_csv([row.format(qty=1, serial="SN-1", parcel="P1"),
+                                                                           row.format(qty=1, serial="SN-1", parcel="P2")]))
+    drop(world, world.demo, "dispatches", "DISPATCH_S2.csv", dispatch_csv([row.format(qty=2, serial="SN-2", parcel="P1")]))
+    results = {world.ledger.exchange(r.exchange_id).remote_name: r for r in run_dispatches(world, world.demo)}
+    assert results["DISPATCH_S1.csv"].posted == 0 and results["DISPATCH_S2.csv"].posted == 0
+    rows = {(o.row_number, o.code): o.message for x in results.values() for o in world.ledger.row_outcomes(x.exchange_id) if o.outcome == "exception"}
+    assert rows[(3, "DISPATCH_SERIAL_DUPLICATE")] == "DISPATCH_S1.csv row 3: serial 'SN-1' of PHONE-S is already on row 2 of this file"
+    assert (2, "DISPATCH_ORDER_HELD") in rows
+    assert rows[(2, "DISPATCH_SERIAL_QTY")].endswith("PHONE-S is tracked by serial number: serial 'SN-2' is one unit, the line ships 2")
+    # the 3PL's corrected file: one line per serial
+    drop(world, world.demo, "dispatches", "DISPATCH_S3.csv", dispatch_csv([row.format(qty=1, serial="SN-1", parcel="P1"),
+                                                                           row.format(qty=1, serial="SN-3", parcel="P2")]))
+    [fixed] = run_dispatches(world, world.demo)
+    assert fixed.posted == 2
+    on_hand = {q["lot_id"][1]: q["quantity"] for q in world.x("stock.quant", "search_read", [["lot_id", "in", sorted(lots.values())],
+                                                                                            ["location_id", "=", 35]], fields=["lot_id", "quantity"])}
+    assert on_hand == {"SN-1": 0.0, "SN-2": 1.0, "SN-3": 0.0}

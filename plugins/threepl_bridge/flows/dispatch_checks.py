@@ -65,6 +65,7 @@ class Context:
     in_flight: set[int]  # pickings an earlier attempt on this file validated: the posting record settles them
     odoo: StockQueries
     open_refs: list[str] = dataclasses.field(default_factory=list)  # pickings released to this 3PL, not dispatched yet
+    serials: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)  # (product, serial) -> its first row
 
     @property
     def units(self) -> dict[int, Unit]:
@@ -134,6 +135,13 @@ def lot_known(line: Line, ctx: Context) -> Problem | None:
         base = line.qty
     else:
         base = line.qty * Decimal(str(ctx.units[move["product_uom"][0]].ratio)) / Decimal(str(ctx.units[product["uom_id"][0]].ratio))
+    if product.get("tracking") == "serial":  # one unit per serial, each serial once in the file
+        if base != 1:
+            return line.problem(codes.DISPATCH_SERIAL_QTY, "quantity", line.v.get("quantity"), sku=product["default_code"], lot=line.v["lot"],
+                                units=f"{base.normalize():f}")
+        first = ctx.serials.setdefault((product["id"], line.v["lot"]), line.row.number)
+        if first != line.row.number:
+            return line.problem(codes.DISPATCH_SERIAL_DUPLICATE, "lot", line.v["lot"], sku=product["default_code"], first=first)
     line.lot = (lot_id, base, product["uom_id"][0])
     return None
 
