@@ -15,7 +15,7 @@ from sandbox.odoo_standin.models import (
     SUPPLIERS_LOCATION,
     Chatter,
 )
-from sandbox.odoo_standin.orm import Model, OdooFault, fmt_dt, user_error
+from sandbox.odoo_standin.orm import Model, OdooFault, fmt_dt, user_error, validation_error
 
 EPS = 1e-9
 QTY_DIGITS = 2  # decimal.precision "Product Unit of Measure" of a default 17.0 database: quantities are rounded to it
@@ -527,9 +527,31 @@ class StockMove(Model):
                 q["quantity"] += qty
             line["state"], line["date"] = "done", now
             total += qty
+        self._check_serials(move)
         move["state"], move["date"] = "done", now
         if total > EPS:
             self._value(move, total, accounting_date, unit_cost)
+
+    def _check_serials(self, move: dict[str, Any]) -> None:
+        """stock.quant.check_quantity after a move: a serial may hold at most one unit in any location but the
+        inventory ones (children included), counted over every done line; else the whole validation is refused."""
+        product = self.env["product.product"].records[move["product_id"]]
+        if product.get("tracking") != "serial":
+            return
+        locations = self.env["stock.location"]
+        done = [l for l in self.env["stock.move.line"].records.values() if l.get("state") == "done" and l.get("product_id") == product["id"]]
+        for line in self.lines(move):
+            lot = line.get("lot_id")
+            for loc in (line["location_id"], line["location_dest_id"]):
+                if not lot or locations.records.get(loc, {}).get("usage") == "inventory":
+                    continue
+                held = sum((l.get("quantity", 0.0) if self.env.is_child_of(locations, l["location_dest_id"], [loc]) else 0.0)
+                           - (l.get("quantity", 0.0) if self.env.is_child_of(locations, l["location_id"], [loc]) else 0.0)
+                           for l in done if l.get("lot_id") == lot)
+                if abs(held) > 1 + EPS:
+                    name = self.env["stock.lot"].records[lot]["name"]
+                    raise validation_error("The serial number has already been assigned: \n Product: "
+                                           f"{self.env['product.product'].display_name(product)}, Serial Number: {name}")
 
     def _value(self, move: dict[str, Any], qty: float, accounting_date: str | None, unit_cost: float | None) -> None:
         locs = self.env["stock.location"].records

@@ -10,6 +10,8 @@ FACTS: dict[str, dict[int, Any]] = {
     # button_validate of a lot-tracked line without a lot
     "lot_missing_one": {17: r"You need to supply a Lot/Serial Number for product: \n - \[CT-",
                         18: r"You need to supply a Lot/Serial Number for product:\n- \[CT-"},
+    # button_validate of a delivery of a serial number already delivered (stock.quant.check_quantity)
+    "serial_assigned": {17: r"The serial number has already been assigned: \n Product: \[CT-[^\]]+\] Contract PHONE, Serial Number: SN-1-"},
     "order_not_confirmable": {17: "The following orders are not in a state requiring confirmation: ",
                               18: "Some orders are not in a state requiring confirmation."},
     # a return wizard's line starts at the quantity delivered (17) or at 0 (18)

@@ -300,3 +300,25 @@ def test_f07_serials_ship_one_unit_each_through_the_posting_prepare_and_its_retr
     assert _lines(odoo, move["id"]) == [(one, 1.0, True), (three, 1.0, True)]
     assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
     assert _quants(odoo, phone["id"]) == {one: (0.0, 0.0), lots["SN-2"]: (1.0, 0.0), three: (0.0, 0.0)}
+
+
+def test_a_serial_already_delivered_cannot_be_delivered_again(odoo):
+    """Odoo refuses the whole validation of a delivery whose serial number already left (a serial holds at most one
+    unit anywhere but in inventory locations): the flow reports Odoo's message on the rows (DISPATCH_POST_FAILED),
+    nothing is posted twice. Seen on a real Odoo 17: "The serial number has already been assigned"."""
+    odoo.ensure_email()
+    phone = odoo.product("PHONE", tracking="serial", lots={"SN-1": 1, "SN-2": 1}, cost=300.0)
+    [sn1] = odoo.x("stock.lot", "search", [["product_id", "=", phone["id"]], ["name", "=", f"SN-1-{odoo.tag}"]])
+    for expect_refusal in (False, True):
+        picking = odoo.order([(phone["id"], 1)])
+        [move] = odoo.moves(picking["id"], ["product_uom", "move_line_ids"])
+        shipment = Shipment(picking={"id": picking["id"], "name": picking["name"]}, rows=[], move_qty={move["id"]: Decimal(1)},
+                            lots={move["id"]: [(sn1, Decimal(1), move["product_uom"][0])]})
+        _prepare_pickings(odoo.client, [shipment])
+        if not expect_refusal:
+            assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
+            continue
+        with pytest.raises(OdooUserError, match=odoo.fact("serial_assigned")):
+            odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True})
+        assert _state(odoo, "stock.picking", picking["id"]) != "done"  # nothing of it was applied
+    assert _quants(odoo, phone["id"])[sn1] == (0.0, 1.0)  # gone from 3PL/Stock; the refused picking's line still reserves it

@@ -378,3 +378,20 @@ def test_serials_ship_one_unit_each_and_a_serial_twice_or_a_line_of_two_is_refus
     on_hand = {q["lot_id"][1]: q["quantity"] for q in world.x("stock.quant", "search_read", [["lot_id", "in", sorted(lots.values())],
                                                                                             ["location_id", "=", 35]], fields=["lot_id", "quantity"])}
     assert on_hand == {"SN-1": 0.0, "SN-2": 1.0, "SN-3": 0.0}
+
+
+def test_a_serial_already_delivered_in_an_earlier_file_is_refused_by_odoo_and_reported_on_its_row(world):
+    _serial_phone(world)
+    world.run_products(world.demo)
+    first, second = world.sell([("PHONE-S", 1)]), world.sell([("PHONE-S", 1)], ref="PO-2")
+    world.run_orders(world.demo)
+    row = "{name},1,PHONE-S,,1,EA,SN-1,2026-11-02 10:00:00,The Poste,TP1,P1"
+    drop(world, world.demo, "dispatches", "DISPATCH_F1.csv", dispatch_csv([row.format(name=first["name"])]))
+    [one] = run_dispatches(world, world.demo)
+    drop(world, world.demo, "dispatches", "DISPATCH_F2.csv", dispatch_csv([row.format(name=second["name"])]))
+    [two] = run_dispatches(world, world.demo)
+    assert (one.posted, two.posted, two.exception) == (1, 0, 1)
+    [refused] = [o for o in world.ledger.row_outcomes(two.exchange_id) if o.outcome == "exception"]
+    assert refused.code == "DISPATCH_POST_FAILED" and "The serial number has already been assigned" in refused.message
+    states = {p["name"]: p["state"] for p in world.x("stock.picking", "read", [first["id"], second["id"]], fields=["name", "state"])}
+    assert states[first["name"]] == "done" and states[second["name"]] != "done"
