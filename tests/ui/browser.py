@@ -25,3 +25,21 @@ def chrome(width: int, height: int, *, tools: tuple[str, ...] = (), extra: tuple
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}", *extra):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=options)
+
+
+def click(driver: Any, by: str, value: str, timeout: float = 30) -> None:
+    """Find and click an element of a page that may still be re-rendering (Airflow's React UI): a click on an
+    element replaced meanwhile (StaleElementReferenceException) is retried on the new one, until ``timeout``."""
+    import time
+
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            driver.find_element(by, value).click()
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

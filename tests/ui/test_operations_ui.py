@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.conftest import REPO
-from tests.ui.browser import chrome
+from tests.ui.browser import chrome, click
 from tests.ui.live import PARTNER, live_world, operations_day, wait_task
 
 SHOTS = REPO / ".test-output" / "ui"
@@ -106,8 +106,8 @@ def test_an_operator_sees_fixes_resolves_one_and_finance_approves_in_the_browser
     d.find_element(By.CSS_SELECTOR, "input[name=username]").send_keys("admin")
     d.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys("admin-test-password")
     d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    d.find_element(By.XPATH, "//*[normalize-space()='Browse']").click()  # the navigation's menu lists the view
-    d.find_element(By.XPATH, "//*[normalize-space()='3PL exceptions']").click()
+    click(d, By.XPATH, "//*[normalize-space()='Browse']")  # the navigation's menu lists the view
+    click(d, By.XPATH, "//*[normalize-space()='3PL exceptions']")
     d.switch_to.frame(d.find_element(By.CSS_SELECTOR, "iframe[src*='/threepl/exceptions']"))
     table = d.find_element(By.ID, "summary").text
     assert "2 open item(s), 2 blocking" in table
@@ -132,18 +132,19 @@ def test_an_operator_sees_fixes_resolves_one_and_finance_approves_in_the_browser
 
     # finance: the stock DAG's question, in Required Actions
     d.get(url + "/required_actions")
-    d.find_element(By.PARTIAL_LINK_TEXT, "approve the stock variances").click()
+    click(d, By.PARTIAL_LINK_TEXT, "approve the stock variances")
     box = d.find_element(By.CSS_SELECTOR, "input[role=combobox]")
     assert f"R1 {out['sku']}: -10 units, -3000.00 USD" in d.page_source  # each line with its quantity and value
     d.save_screenshot(str(d.shots / "3-question.png"))
-    box.click()
+    click(d, By.CSS_SELECTOR, "input[role=combobox]")
+    box = d.find_element(By.CSS_SELECTOR, "input[role=combobox]")  # (the form may have re-rendered since)
     box.send_keys(Keys.BACKSPACE)  # the default, "Decide later"
     box.send_keys(out["sku"])
     box.send_keys(Keys.ENTER)
     assert [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "input[name=element_chosen_options]")] == [
         f"R1 {out['sku']}: -10 units, -3000.00 USD"]
     d.save_screenshot(str(d.shots / "4-answer.png"))
-    d.find_element(By.XPATH, "//button[normalize-space()='Respond']").click()
+    click(d, By.XPATH, "//button[normalize-space()='Respond']")
     dag_id = f"{PARTNER}_stock_from_3pl"
     assert wait_task(world, dag_id, out["stock_run_id"], "ask_finance", states=("success",)) == "success"
     run = world.airflow.wait(dag_id, out["stock_run_id"])
