@@ -52,6 +52,17 @@ def _quiet_gx(*names: str) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).getEffectiveLevel()))
 
 
+def _import_gx() -> Any:
+    """Great Expectations, imported without analytics and without its INFO chatter (which buries a task's own
+    lines: ~200 lines while it is imported, and one of its modules sets its own logger to INFO on import)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    _quiet_gx()
+    import great_expectations as gx
+
+    _quiet_gx("great_expectations.data_context.types.base")
+    return gx
+
+
 SWAP_WINDOW_DAYS = 120  # a future date whose day and month swapped fall in the last 120 days is suggested that way
 
 
@@ -252,13 +263,7 @@ class Validation:
 
     def _context(self) -> Any:
         if self.gx is None:
-            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-            # GX's INFO chatter buries a task's own lines: ~200 lines while it is imported, and one of its modules sets
-            # its own logger to INFO on import
-            _quiet_gx()
-            import great_expectations as gx
-
-            _quiet_gx("great_expectations.data_context.types.base")
+            gx = _import_gx()
             context = gx.get_context(mode="ephemeral")
             try:
                 context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
@@ -343,9 +348,7 @@ def describe(expectations: list[dict[str, Any]], params: dict[str, Any]) -> list
     parameters filled in (``{"$PARAMETER": "now"}`` -> the run's moment)."""
     import string
 
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    _quiet_gx()
-    import great_expectations as gx
+    gx = _import_gx()
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"$PARAMETER"}:

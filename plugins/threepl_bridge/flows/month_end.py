@@ -142,14 +142,16 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
 
     # --- files not processed, reconciliations waiting for approval
     for exchange in ledger.unsettled_inbound(partner.code):
+        files.add(exchange.id)
         report.unposted.append((exchange.kind, exchange.remote_name, f"file {exchange.state}"))
         report.blocking.append(Blocker(OPERATIONS, f"{exchange.kind} file {exchange.remote_name} is {exchange.state}, not processed - "
                                                    "run its DAG, or replay the file once its cause is fixed"))
     for recon in ledger.reconciliations(partner.code):
         if not start <= recon.as_of < end:
             continue
-        pending = [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "pending"]
-        for l in pending + [l for l in ledger.reconciliation_lines(recon.id) if l.approval == "rejected"]:
+        files.add(recon.exchange_id)
+        lines = ledger.reconciliation_lines(recon.id)
+        for l in [l for l in lines if l.approval == "pending"] + [l for l in lines if l.approval == "rejected"]:
             ref = f"R{recon.id} {l.sku}{' ' + l.lot if l.lot else ''} ({format_decimal(l.variance_qty)} units, {l.variance_value:,.2f} {report.currency})"
             why = "waits for approval" if l.approval == "pending" else f"rejected by {l.approved_by}: the count is disputed"
             report.unposted.append(("adjustment", ref, why))
@@ -159,8 +161,6 @@ def compute(partner: Partner, client: OdooClient, ledger: Ledger, month: date) -
     _open_exceptions(report, ledger, partner.code, end)
     _books(report, client, odoo.company.id, locations, first, last, tz)
     report.trend = ledger.monthly_trend(partner.code, first)
-    files |= {x.id for x in ledger.unsettled_inbound(partner.code)} | {r.exchange_id for r in ledger.reconciliations(partner.code)
-                                                                         if start <= r.as_of < end}
     report.files = [(ledger.exchange(x), ledger.quality(x)) for x in sorted(files)]
     return report
 

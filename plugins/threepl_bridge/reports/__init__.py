@@ -17,6 +17,7 @@ from threepl_bridge.reports.month_end import write_month_end_report
 from threepl_bridge.reports.output import REPORTS_ENV, csv_cell, fmt, reports_dir
 from threepl_bridge.reports.quality import write_quality_page
 from threepl_bridge.reports.reconciliation import write_reconciliation_report
+from threepl_bridge.reports.render import code_info
 
 __all__ = ["REPORTS_ENV", "csv_cell", "exception_rows", "fmt", "reports_dir", "write_month_end_report", "write_quality_page",
            "write_reconciliation_report"]
@@ -29,7 +30,6 @@ def exception_rows(ledger: Ledger, *, partner: str | None = None, code: str | No
     file went, the exchange id a replay takes)."""
     from datetime import timedelta
 
-    from threepl_bridge import codes
     from threepl_bridge.ledger.models import utcnow
     from threepl_bridge.ledger.states import ExceptionStatus
 
@@ -40,12 +40,12 @@ def exception_rows(ledger: Ledger, *, partner: str | None = None, code: str | No
     files = {x: ledger.exchange(x) for x in sorted({e.exchange_id for e in found if e.exchange_id})}
     rows = []
     for e in found:
-        entry = codes.CODES.get(e.code)
+        entry = code_info(e.code)
         exchange = files.get(e.exchange_id) if e.exchange_id else None
         rows.append({
-            "id": e.id, "partner": e.partner, "code": e.code, "severity": str(entry.severity) if entry else "error",
-            "title": entry.title if entry else e.code, "object_type": e.object_type, "object_ref": e.object_ref,
-            "message": e.message, "action": entry.action if entry else "", "status": e.status, "occurrences": e.occurrences,
+            "id": e.id, "partner": e.partner, "code": e.code, "severity": entry["severity"],
+            "title": entry["title"], "object_type": e.object_type, "object_ref": e.object_ref,
+            "message": e.message, "action": entry["action"], "status": e.status, "occurrences": e.occurrences,
             "first_seen_at": e.first_seen_at.isoformat(), "last_seen_at": e.last_seen_at.isoformat(),
             "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
             "resolution": e.resolution, "resolved_by": e.resolved_by,
