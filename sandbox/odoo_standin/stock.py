@@ -196,27 +196,25 @@ class AccountMove(Model):
 
     def create(self, values: Any, context: dict[str, Any]) -> Any:
         """A journal entry by hand (an accountant's, not the API user's: Accounting / Read-only may not create one)."""
-        if not self.env.users.get(self.env.uid, {}).get("admin"):
-            user = self.env["res.users"].records[self.env.uid]
-            raise OdooFault(4, f"You are not allowed to create 'Journal Entry' (account.move) records.\n\nThis operation is allowed "
-                               f"for the following groups:\n\t- Accounting/Billing\n\nContact your administrator to request access if "
-                               f"necessary. ({user['name']}, id={self.env.uid})", "odoo.exceptions.AccessError")
+        if not self.env.users.get(self.env.uid, {}).get("admin"):  # as a real Odoo 17 answers the read-only user: 'write'
+            raise _access_fault(self.env["res.users"].records[self.env.uid]["name"], self.env.uid, "write")
         ids = super().create(values, context)
         for move_id in ids if isinstance(ids, list) else [ids]:
             move = self.records[move_id]
-            for line_id in move.get("line_ids", []):
-                line = self.env["account.move.line"].records[line_id]
+            lines = [self.env["account.move.line"].records[l] for l in move.get("line_ids", [])]
+            for line in lines:
                 line.setdefault("date", move["date"])
-                line.setdefault("debit", 0.0)
-                line.setdefault("credit", 0.0)
+            debit, credit = round(sum(l["debit"] for l in lines), 2), round(sum(l["credit"] for l in lines), 2)
+            if debit != credit:  # refused at creation, as a real Odoo 17 does (the call rolls back)
+                journal = self.env["account.journal"].records.get(move.get("journal_id") or 0, {}).get("name", "")
+                raise user_error(f"An error has occurred.\n\nThe move ({self.display_name(move)}) is not balanced.\nThe total of debits "
+                                 f"equals $\xa0{debit:,.2f} and the total of credits equals $\xa0{credit:,.2f}.\nYou might want to specify a "
+                                 f'default account on journal "{journal}" to automatically balance each move.')
         return ids
 
     def rpc_action_post(self, ids: list[int]) -> bool:
-        """Post draft entries: balanced or refused, named in the journal's sequence of the entry's month."""
+        """Post draft entries (balanced since their creation), named in the journal's sequence of the entry's month."""
         for move in self.browse_existing(ids if isinstance(ids, list) else [ids]):
-            lines = [self.env["account.move.line"].records[l] for l in move.get("line_ids", [])]
-            if round(sum(l["debit"] - l["credit"] for l in lines), 2) != 0:
-                raise user_error(f"The entry {move.get('name') or move['id']} (id {move['id']}) is not balanced.")
             when = date.fromisoformat(move["date"])
             move["state"] = "posted"
             if move.get("name") in (None, False, "/"):
@@ -247,11 +245,11 @@ class AccountMove(Model):
         return move_id
 
 
-def _access_fault(user_name: str, uid: int) -> OdooFault:
+def _access_fault(user_name: str, uid: int, operation: str = "read") -> OdooFault:
     return OdooFault(
         4,
         "Uh-oh! Looks like you have stumbled upon some top-secret records.\n\nSorry, "
-        f"{user_name} (id={uid}) doesn't have 'read' access to:\n- Journal Entry (account.move)\n\n"
+        f"{user_name} (id={uid}) doesn't have '{operation}' access to:\n- Journal Entry (account.move)\n\n"
         "If you really, really need access, perhaps you can win over your friendly administrator with a batch of "
         "freshly baked cookies.",
         "odoo.exceptions.AccessError",

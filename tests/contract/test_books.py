@@ -53,6 +53,15 @@ def test_every_field_the_bridge_and_the_tie_out_read_exists_for_the_api_user(odo
             assert got[name]["type"] in TYPES[kind], f"{model}.{name} is {got[name]['type']}, the books read it as {kind}"
 
 
+def test_the_api_user_may_read_the_books_but_not_post_a_journal_entry(odoo):
+    """Accounting / Read-only: the journal items read, an entry created is refused as a write (real Odoo 17)."""
+    from threepl_bridge.odoo.errors import OdooAccessError
+
+    assert isinstance(odoo.x("account.move.line", "search_read", [], fields=["balance"], limit=1), list)
+    with pytest.raises(OdooAccessError, match=r"doesn't have 'write' access to:\n- Journal Entry \(account.move\)"):
+        odoo.x("account.move", "create", {"move_type": "entry", "line_ids": []})
+
+
 def _company(odoo) -> int:
     [user] = odoo.x("res.users", "read", [odoo.client.uid], fields=["company_id"])
     return user["company_id"][0]
@@ -94,6 +103,11 @@ def test_the_books_of_a_dispatch_tie_and_a_journal_entry_by_hand_shows_as_that_e
         return entry
 
     valuation, interim = "property_stock_valuation_account_id", "property_stock_account_input_categ_id"
+    from threepl_bridge.odoo.errors import OdooUserError
+
+    with pytest.raises(OdooUserError, match=r"The move \(Draft Entry \(\* [0-9]+\)\) is not balanced"):  # refused at creation
+        odoo.admin.execute("account.move", "create", {"move_type": "entry", "journal_id": accounts["property_stock_journal"][0],
+                                                      "line_ids": [[0, 0, {"account_id": accounts[valuation][0], "debit": 1.0, "name": "x"}]]})
     entry = by_hand(valuation, interim, "contract write-up")
     try:
         [posted] = odoo.admin.execute("account.move", "read", [entry], fields=["name", "state"])

@@ -75,12 +75,3 @@ def test_a_journal_entry_posted_by_hand_on_the_stock_account_shows_in_the_tie_ou
     assert compute(world.demo, world.odoo, world.ledger, NOVEMBER).tie_out.difference == Decimal("123.45")
     html = write_month_end_report(report, tmp_path)[0].read_text()
     assert posted["name"] in html and "Entry without a layer" in html and "NOT READY" in html
-
-
-def test_the_api_user_may_not_post_a_journal_entry(world):
-    import pytest
-
-    from threepl_bridge.odoo.errors import OdooAccessError
-
-    with pytest.raises(OdooAccessError):
-        world.x("account.move", "create", {"move_type": "entry", "journal_id": 8, "line_ids": []})
