@@ -367,6 +367,188 @@ STOCK_VARIANCE_REJECTED = Code(
     template='R{value}: {count} of the 3PL ({variance} vs Odoo, {amount}) rejected by {by}; not adjusted',
     action='Ask the 3PL to recount the product; approve the line later (stock DAG) if the count stands. Closes when approved.',
 )
+
+
+def _intake(prefix: str, what: str, moment: str, columns: str) -> tuple[Code, ...]:
+    """The codes every inbound kind has for a file or value it cannot read and the suite's row checks."""
+    return (
+        Code(f"{prefix}_FILE_UNREADABLE", object_type="file", title=f"The {what} file cannot be read with the partner's layout",
+             template="{detail}", action="The file is in the error folder with the reason on its exchange; ask the 3PL for a corrected "
+             "file (or fix the layout YAML) and drop it again."),
+        Code(f"{prefix}_FIELD_INVALID", object_type="row", title="A value cannot be read (not a number, wrong date format, wrong column count)",
+             template="{detail}", action="Ask the 3PL to correct the row; the rest of the file was processed."),
+        Code(f"{prefix}_REQUIRED_MISSING", object_type="row", title=f"A required value of the {what} line is empty",
+             template="{field} is empty", action="Ask the 3PL to resend the line complete."),
+        Code(f"{prefix}_QTY_INVALID", object_type="row", title="The quantity is 0 (or negative where only positive ones make sense)",
+             template="quantity {value} is not allowed here", action="Ask the 3PL to correct the line."),
+        Code(f"{prefix}_FUTURE_DATE", object_type="row", title=f"{moment} in the future", template="{field} {value} is in the future",
+             action="Check the 3PL's clock/time zone (partner timezone) and ask for a corrected line."),
+        Code(f"{prefix}_UNKNOWN_UOM", object_type="row", title="Unit code not in the partner's uom list", template="{field} {value!r} is not one of {allowed}",
+             action="Add the code to the partner spec or ask the 3PL to use a known code."),
+        Code(f"{prefix}_DUPLICATE_ROW", object_type="row", title=f"The same {columns} appears twice in the file",
+             template="the same ({columns}) appears more than once in the file", action="Ask the 3PL which line is right."),
+        Code(f"{prefix}_VALUE_NOT_ALLOWED", object_type="row", title="A value is not one the partner's spec allows (condition, disposition)",
+             template="{field} {value!r} is not one of {allowed}", action="Ask the 3PL to use one of the allowed values."),
+    )
+
+
+# receipt confirmations <- 3PL (goods in against an incoming picking)
+(RECEIPT_FILE_UNREADABLE, RECEIPT_FIELD_INVALID, RECEIPT_REQUIRED_MISSING, RECEIPT_QTY_INVALID, RECEIPT_FUTURE_DATE,
+ RECEIPT_UNKNOWN_UOM, RECEIPT_DUPLICATE_ROW, RECEIPT_VALUE_NOT_ALLOWED) = _intake("RECEIPT", "receipt", "Receipt moment", "receipt/line/lot/condition")
+RECEIPT_UNKNOWN_ASN = Code(
+    "RECEIPT_UNKNOWN_ASN", object_type='row', title='The ASN reference matches no Odoo receipt',
+    template='no Odoo picking named {value!r}',
+    action='Check the reference with the 3PL (the ASN we sent names the picking).',
+)
+RECEIPT_NOT_OURS = Code(
+    "RECEIPT_NOT_OURS", object_type='row', title="The picking is not a receipt of the partner's warehouses",
+    template="{value} is not an incoming picking of {partner}'s warehouse(s) ({kind})",
+    action='Check the reference with the 3PL; receive the goods in Odoo by hand if they are right.',
+)
+RECEIPT_PICKING_CANCELLED = Code(
+    "RECEIPT_PICKING_CANCELLED", object_type='row', title='The receipt is cancelled in Odoo',
+    template='{value} is cancelled in Odoo',
+    action='The goods arrived anyway: purchasing decides (a new purchase order, or send them back).',
+)
+RECEIPT_CONFLICT = Code(
+    "RECEIPT_CONFLICT", object_type='row', title='The receipt is already done in Odoo and nothing of it is open',
+    template='{value} is already done in Odoo with nothing left to receive',
+    action='Compare with the posted receipt; a second delivery of the supplier needs its own purchase order.',
+)
+RECEIPT_SKU_NOT_ON_ASN = Code(
+    "RECEIPT_SKU_NOT_ON_ASN", object_type='row', title='SKU/barcode is not expected on the receipt',
+    template='{value} is not expected on {picking}',
+    action='Check with the 3PL (wrong item delivered?); purchasing adds it to the order if right.',
+)
+RECEIPT_UOM_NOT_CONVERTIBLE = Code(
+    "RECEIPT_UOM_NOT_CONVERTIBLE", object_type='row', title="The reported unit cannot be converted to the receipt's unit",
+    template='{qty} {value} cannot be expressed in {move_uom} for {sku}',
+    action="Fix the partner's uom mapping or ask the 3PL.",
+)
+RECEIPT_OVER_TOLERANCE = Code(
+    "RECEIPT_OVER_TOLERANCE", object_type='row', title="More received than expected, beyond the partner's tolerance",
+    template='{received} received for {product} on {picking}, {open} expected (tolerance {pct}%: at most {limit})',
+    action='Purchasing decides: raise the order quantity (then replay the file) or have the 3PL send the surplus back.',
+)
+RECEIPT_LOT_MISSING = Code(
+    "RECEIPT_LOT_MISSING", object_type='row', title='Lot- or serial-tracked product received without a lot/serial',
+    template='{sku} is tracked by {tracking}: the line needs one',
+    action='Ask the 3PL for the lot or serial number.',
+)
+RECEIPT_SERIAL_QTY = Code(
+    "RECEIPT_SERIAL_QTY", object_type='row', title='A serial number received for more or less than one unit',
+    template='{sku} is tracked by serial number: serial {lot!r} is one unit, the line receives {units}',
+    action='Ask the 3PL for one line per serial number (quantity 1 each).',
+)
+RECEIPT_SERIAL_DUPLICATE = Code(
+    "RECEIPT_SERIAL_DUPLICATE", object_type='row', title='The same serial number received twice in the file',
+    template='serial {value!r} of {sku} is already on row {first} of this file',
+    action='Ask the 3PL which unit really carries the serial number; nothing of the second row was posted.',
+)
+RECEIPT_LOCATION_MISSING = Code(
+    "RECEIPT_LOCATION_MISSING", object_type='row', title='Damaged goods have no location to go to',
+    template='{why}',
+    action="Create the location in Odoo (Inventory > Configuration > Locations: an internal location under the 3PL warehouse, "
+           "outside its stock location) and name it in the partner spec (policy.damaged_location); replay the file.",
+)
+RECEIPT_LOCKED_PERIOD = Code(
+    "RECEIPT_LOCKED_PERIOD", object_type='row', title='The receipt moment falls in a locked accounting period',
+    template='received on {day} but the books are locked until {lock}; reopen the period or post manually',
+    action='Finance decides: reopen the period and replay the file, or post manually in the open period.',
+)
+RECEIPT_ASN_HELD = Code(
+    "RECEIPT_ASN_HELD", object_type='row', title='A valid line held because another line of the same receipt failed',
+    template='receipt {value} held whole: row(s) {failed} failed',
+    action='Fix the failing line; the whole receipt posts on replay (or set policy.post_valid_part).',
+)
+RECEIPT_POST_FAILED = Code(
+    "RECEIPT_POST_FAILED", object_type='row', title='Odoo refused to validate the receipt',
+    template='Odoo refused to validate {picking}: {odoo_message}',
+    action="Read Odoo's message on the row, fix in Odoo, replay the file.",
+)
+# return receipts <- 3PL (goods back from customers)
+(RETURN_FILE_UNREADABLE, RETURN_FIELD_INVALID, RETURN_REQUIRED_MISSING, RETURN_QTY_INVALID, RETURN_FUTURE_DATE,
+ RETURN_UNKNOWN_UOM, RETURN_DUPLICATE_ROW, RETURN_VALUE_NOT_ALLOWED) = _intake("RETURN", "return", "Return moment", "reference/line/lot/disposition")
+RETURN_NO_REFERENCE = Code(
+    "RETURN_NO_REFERENCE", object_type='row', title='A return line names neither a return (RMA) nor a delivery',
+    template='the line has no return_ref and no order_ref',
+    action='Ask the 3PL which return or order the goods came back from.',
+)
+RETURN_UNKNOWN_REFERENCE = Code(
+    "RETURN_UNKNOWN_REFERENCE", object_type='row', title='The reference matches no return or delivery of the partner',
+    template='{value!r} is no return picking and no delivery of {partner} in Odoo',
+    action='Check the reference with the 3PL.',
+)
+RETURN_NOT_RETURNABLE = Code(
+    "RETURN_NOT_RETURNABLE", object_type='row', title='The referenced picking cannot take this return',
+    template='{value} {why}',
+    action='Check the reference with the 3PL; create the return in Odoo by hand if the goods are really back.',
+)
+RETURN_SKU_NOT_DELIVERED = Code(
+    "RETURN_SKU_NOT_DELIVERED", object_type='row', title='The returned SKU was not delivered (or announced) on the referenced picking',
+    template='{value} is not on {picking}',
+    action='Check with the 3PL (wrong item back, or another order?).',
+)
+RETURN_MORE_THAN_DELIVERED = Code(
+    "RETURN_MORE_THAN_DELIVERED", object_type='row', title='More returned than was delivered (less what came back before)',
+    template='{returned} returned for {product} on {picking}, only {open} can come back',
+    action='Check the count with the 3PL; nothing of the line was posted.',
+)
+RETURN_UOM_NOT_CONVERTIBLE = Code(
+    "RETURN_UOM_NOT_CONVERTIBLE", object_type='row', title="The reported unit cannot be converted to the delivery's unit",
+    template='{qty} {value} cannot be expressed in {move_uom} for {sku}',
+    action="Fix the partner's uom mapping or ask the 3PL.",
+)
+RETURN_LOT_MISSING = Code(
+    "RETURN_LOT_MISSING", object_type='row', title='Lot- or serial-tracked product returned without a lot/serial',
+    template='{sku} is tracked by {tracking}: the line needs one',
+    action='Ask the 3PL for the lot or serial number.',
+)
+RETURN_LOCATION_MISSING = Code(
+    "RETURN_LOCATION_MISSING", object_type='row', title='The disposition has no location in Odoo',
+    template='{why}',
+    action="Create the location in Odoo and name it in the partner spec (policy.damaged_location for quarantine, "
+           "policy.scrap_location for scrap); replay the file.",
+)
+RETURN_LOCKED_PERIOD = Code(
+    "RETURN_LOCKED_PERIOD", object_type='row', title='The return moment falls in a locked accounting period',
+    template='returned on {day} but the books are locked until {lock}; reopen the period or post manually',
+    action='Finance decides: reopen the period and replay the file, or post manually in the open period.',
+)
+RETURN_HELD = Code(
+    "RETURN_HELD", object_type='row', title='A valid line held because another line of the same return failed',
+    template='return {value} held whole: row(s) {failed} failed',
+    action='Fix the failing line; the whole return posts on replay (or set policy.post_valid_part).',
+)
+RETURN_POST_FAILED = Code(
+    "RETURN_POST_FAILED", object_type='row', title='Odoo refused to create or validate the return',
+    template='Odoo refused the return {picking}: {odoo_message}',
+    action="Read Odoo's message on the row, fix in Odoo, replay the file.",
+)
+# adjustments the 3PL made on its own <- 3PL
+(ADJUSTMENT_FILE_UNREADABLE, ADJUSTMENT_FIELD_INVALID, ADJUSTMENT_REQUIRED_MISSING, ADJUSTMENT_QTY_INVALID, ADJUSTMENT_FUTURE_DATE,
+ ADJUSTMENT_UNKNOWN_UOM, ADJUSTMENT_DUPLICATE_ROW, ADJUSTMENT_VALUE_NOT_ALLOWED) = _intake("ADJUSTMENT", "adjustment", "Adjustment moment",
+                                                                                         "SKU/lot/moment/reason")
+ADJUSTMENT_UNKNOWN_SKU = Code(
+    "ADJUSTMENT_UNKNOWN_SKU", object_type='row', title='The adjusted SKU is not a storable product in Odoo',
+    template='{value!r} is not a storable product in Odoo',
+    action='Check the SKU with the 3PL; nothing was adjusted for the line.',
+)
+ADJUSTMENT_REASON_UNKNOWN = Code(
+    "ADJUSTMENT_REASON_UNKNOWN", object_type='row', title="The 3PL's reason code is not mapped in the partner spec",
+    template='reason {value!r} is not one of {allowed}',
+    action='Map the code in the partner spec (policy.adjustment_reasons) and replay the file, or ask the 3PL.',
+)
+ADJUSTMENT_LOT_MISSING = Code(
+    "ADJUSTMENT_LOT_MISSING", object_type='row', title='Lot- or serial-tracked product adjusted without a lot/serial',
+    template='{sku} is tracked by {tracking}: the line needs one',
+    action='Ask the 3PL for the lot or serial number.',
+)
+ADJUSTMENT_LOCKED_PERIOD = Code(
+    "ADJUSTMENT_LOCKED_PERIOD", object_type='row', title='The adjustment moment falls in a locked accounting period',
+    template='adjusted on {day} but the books are locked until {lock}; reopen the period or post manually',
+    action='Finance decides: reopen the period and replay the file, or post manually in the open period.',
+)
 # month end -> finance
 MONTH_NOT_READY = Code(
     "MONTH_NOT_READY", object_type='month', title='The month is not ready to close',
@@ -430,6 +612,59 @@ CODES: dict[str, Code] = {c.code: c for c in (
     STOCK_LOT_UNKNOWN,
     STOCK_VARIANCE_TO_APPROVE,
     STOCK_VARIANCE_REJECTED,
+    RECEIPT_FILE_UNREADABLE,
+    RECEIPT_FIELD_INVALID,
+    RECEIPT_REQUIRED_MISSING,
+    RECEIPT_QTY_INVALID,
+    RECEIPT_FUTURE_DATE,
+    RECEIPT_UNKNOWN_UOM,
+    RECEIPT_DUPLICATE_ROW,
+    RECEIPT_VALUE_NOT_ALLOWED,
+    RECEIPT_UNKNOWN_ASN,
+    RECEIPT_NOT_OURS,
+    RECEIPT_PICKING_CANCELLED,
+    RECEIPT_CONFLICT,
+    RECEIPT_SKU_NOT_ON_ASN,
+    RECEIPT_UOM_NOT_CONVERTIBLE,
+    RECEIPT_OVER_TOLERANCE,
+    RECEIPT_LOT_MISSING,
+    RECEIPT_SERIAL_QTY,
+    RECEIPT_SERIAL_DUPLICATE,
+    RECEIPT_LOCATION_MISSING,
+    RECEIPT_LOCKED_PERIOD,
+    RECEIPT_ASN_HELD,
+    RECEIPT_POST_FAILED,
+    RETURN_FILE_UNREADABLE,
+    RETURN_FIELD_INVALID,
+    RETURN_REQUIRED_MISSING,
+    RETURN_QTY_INVALID,
+    RETURN_FUTURE_DATE,
+    RETURN_UNKNOWN_UOM,
+    RETURN_DUPLICATE_ROW,
+    RETURN_VALUE_NOT_ALLOWED,
+    RETURN_NO_REFERENCE,
+    RETURN_UNKNOWN_REFERENCE,
+    RETURN_NOT_RETURNABLE,
+    RETURN_SKU_NOT_DELIVERED,
+    RETURN_MORE_THAN_DELIVERED,
+    RETURN_UOM_NOT_CONVERTIBLE,
+    RETURN_LOT_MISSING,
+    RETURN_LOCATION_MISSING,
+    RETURN_LOCKED_PERIOD,
+    RETURN_HELD,
+    RETURN_POST_FAILED,
+    ADJUSTMENT_FILE_UNREADABLE,
+    ADJUSTMENT_FIELD_INVALID,
+    ADJUSTMENT_REQUIRED_MISSING,
+    ADJUSTMENT_QTY_INVALID,
+    ADJUSTMENT_FUTURE_DATE,
+    ADJUSTMENT_UNKNOWN_UOM,
+    ADJUSTMENT_DUPLICATE_ROW,
+    ADJUSTMENT_VALUE_NOT_ALLOWED,
+    ADJUSTMENT_UNKNOWN_SKU,
+    ADJUSTMENT_REASON_UNKNOWN,
+    ADJUSTMENT_LOT_MISSING,
+    ADJUSTMENT_LOCKED_PERIOD,
     MONTH_NOT_READY,
 )}
 

@@ -108,9 +108,11 @@ def _frame(rows: list[ParsedRow]):  # type: ignore[no-untyped-def]
         record["line_key"] = str(v["line_no"]) if v.get("line_no") is not None else (v.get("sku") or "")
         record["lot_key"] = v.get("lot") or ""
         record["parcel_key"] = v.get("parcel") or ""
+        record["ref_key"] = v.get("return_ref") or v.get("order_ref") or ""  # returns: the RMA, else the delivery
+        record["condition_key"] = v.get("condition") or v.get("disposition") or ""
         records.append(record)
     frame = pd.DataFrame.from_records(records)
-    for column in ("shipped_at", "received_at", "as_of"):
+    for column in ("shipped_at", "received_at", "returned_at", "adjusted_at", "as_of"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame

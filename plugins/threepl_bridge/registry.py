@@ -62,6 +62,45 @@ to archive/ (unreadable files to error/). `pending_at_3pl` lists released orders
 partner's SLA. Re-running a task or clearing the run never posts twice.""",
         ),
         Flow(
+            name="receipts_from_3pl",
+            kinds=("receipts",),
+            schedule="*/30 * * * *",
+            doc="""Picks up the complete receipt confirmation files (goods the 3PL received against an incoming picking: a
+purchase receipt, an inter-warehouse transfer) in the partner's receipts folder, **one mapped task per file**,
+validates each with `expectations/receipts.json` and checks each line against Odoo (the picking named by the ASN
+reference is a receipt of the partner's warehouses and still open, the SKU is expected on it, the unit converts,
+lots and serials are given - one unit per serial, once per file -, a surplus stays within the partner's
+`over_receipt_pct`, damaged goods have the partner's `damaged_location`, the period is open). Posts the received
+quantities (new lots created, damaged ones into the quarantine location, short receipts per the backorder policy)
+and validates the pickings with the accounting entry dated on the receipt moment. Every row ends posted,
+duplicate or exception (`RECEIPT_*`). Re-running a task, clearing the run or replaying a file never posts twice.""",
+        ),
+        Flow(
+            name="returns_from_3pl",
+            kinds=("returns",),
+            schedule="0 * * * *",
+            doc="""Picks up the complete return receipt files (goods customers sent back), one mapped task per file,
+validated with `expectations/returns.json`. A line names an announced return picking (`return_ref`) and is posted
+into it, or a done delivery (`order_ref`): the return is then created through Odoo's return wizard
+(`stock.return.picking`, once, even when retried) and posted. The disposition decides where the goods go:
+`restock` to the stock location, `quarantine` to the partner's `damaged_location`, `scrap` to its
+`scrap_location`; Odoo values the return at the delivery's cost and the entry is dated on the return moment.
+More returned than was delivered (less what came back before) is `RETURN_MORE_THAN_DELIVERED`; nothing of it
+posts. Re-running or replaying never posts twice.""",
+        ),
+        Flow(
+            name="adjustments_from_3pl",
+            kinds=("adjustments",),
+            schedule="0 */4 * * *",
+            doc="""Picks up the 3PL's own stock adjustments (damage found, shrinkage, a found pallet, a recount, expiry),
+one mapped task per file, validated with `expectations/adjustments.json`. Each file becomes a reconciliation whose
+lines are the signed adjustments (classification `adjusted`, the 3PL's reason mapped by `policy.adjustment_reasons`).
+Lines within the partner's `auto_approve` tolerance are posted at once as inventory adjustments with the
+accounting date of the adjustment moment; larger ones wait for the same approval as stock variances: trigger
+`<partner>_stock_from_3pl` with `{"reconciliation_id": .., "approve": [..], "approver": ..}`. A later stock
+count explains an adjustment not yet in Odoo as timing, never as a second variance.""",
+        ),
+        Flow(
             name="stock_from_3pl",
             kinds=("stock",),
             schedule="0 6 * * *",

@@ -481,6 +481,16 @@ class StockWarehouse(Model):
 class StockLocation(_CompleteNamed):
     _name = "stock.location"
 
+    def defaults(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"usage": "internal", "active": True, "scrap_location": False, "company_id": 1}
+
+    def create_one(self, values: dict[str, Any]) -> int:
+        """Odoo 17 stores complete_name: the parent's full name, '/', the name (a view location: its name alone)."""
+        parent = self.records.get(values.get("location_id") or 0)
+        usage = values.get("usage", "internal")
+        full = f"{parent['complete_name']}/{values['name']}" if parent and usage != "view" else values.get("name", "")
+        return super().create_one({**values, "complete_name": full})
+
 
 class StockPickingType(Model):
     _name = "stock.picking.type"

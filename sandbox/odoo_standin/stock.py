@@ -38,6 +38,9 @@ def _act_window(name: str, res_model: str, view_id: int, context: dict[str, Any]
     return action
 
 
+BYPASS_RESERVATION = ("supplier", "customer", "inventory", "production")  # stock.location.should_bypass_reservation
+
+
 class StockQuant(Model):
     _name = "stock.quant"
     _order = "location_id, lot_id, id"
@@ -477,6 +480,11 @@ class StockMove(Model):
             key=lambda q: (q.get("in_date") or "", q["id"]),
         )
         ml: StockMoveLine = self.env["stock.move.line"]  # type: ignore[assignment]
+        if loc_model.records.get(move["location_id"], {}).get("usage") in BYPASS_RESERVATION and need > EPS:
+            # goods from a supplier or a customer: nothing to reserve, the line is the demand (F8: a receipt's
+            # lines are pre-filled, its backorder is assigned)
+            ml.create_one({"move_id": move["id"], "product_uom_id": product["uom_id"], "quantity": need, "location_id": move["location_id"]})
+            candidates, need = [], 0.0
         for quant in candidates:
             if need <= EPS:
                 break
@@ -508,12 +516,15 @@ class StockMove(Model):
         quants: StockQuant = self.env["stock.quant"]  # type: ignore[assignment]
         locs = self.env["stock.location"].records
         now = fmt_dt(self.env.now())
-        total = 0.0
+        valued = {True: 0.0, False: 0.0}  # stock_account values each line: into valued stock (True) or out of it
         for line in self.lines(move):
             qty = line.get("quantity", 0.0)
             if qty <= EPS:
                 continue
             src, dest = line["location_id"], line["location_dest_id"]
+            src_in, dest_in = locs.get(src, {}).get("usage") == "internal", locs.get(dest, {}).get("usage") == "internal"
+            if src_in != dest_in:  # a returned unit scrapped (customers -> scrap) is valued nowhere (seen on Odoo 17)
+                valued[dest_in] += qty
             if line.get("lot_name") and not line.get("lot_id"):  # receipts create lots from lot_name (F8)
                 line["lot_id"] = self.env["stock.lot"].create_one({"name": line["lot_name"], "product_id": line["product_id"], "company_id": 1})
             if locs.get(src, {}).get("usage") == "internal":
@@ -524,11 +535,11 @@ class StockMove(Model):
                 q = quants.ensure(line["product_id"], dest, line.get("lot_id") or False)
                 q["quantity"] += qty
             line["state"], line["date"] = "done", now
-            total += qty
         self._check_serials(move)
         move["state"], move["date"] = "done", now
-        if total > EPS:
-            self._value(move, total, accounting_date, unit_cost)
+        for into, qty in valued.items():
+            if qty > EPS:
+                self._value(move, qty, accounting_date, unit_cost, into=into)
 
     def _check_serials(self, move: dict[str, Any]) -> None:
         """stock.quant.check_quantity after a move: a serial may hold at most one unit in any location but the
@@ -551,12 +562,8 @@ class StockMove(Model):
                     raise validation_error("The serial number has already been assigned: \n Product: "
                                            f"{self.env['product.product'].display_name(product)}, Serial Number: {name}")
 
-    def _value(self, move: dict[str, Any], qty: float, accounting_date: str | None, unit_cost: float | None) -> None:
-        locs = self.env["stock.location"].records
-        out = locs.get(move["location_id"], {}).get("usage") == "internal" and locs.get(move["location_dest_id"], {}).get("usage") != "internal"
-        into = locs.get(move["location_dest_id"], {}).get("usage") == "internal" and locs.get(move["location_id"], {}).get("usage") != "internal"
-        if not (out or into):
-            return
+    def _value(self, move: dict[str, Any], qty: float, accounting_date: str | None, unit_cost: float | None, *, into: bool) -> None:
+        out = not into
         svl: StockValuationLayer = self.env["stock.valuation.layer"]  # type: ignore[assignment]
         product = self.env["product.product"].records[move["product_id"]]
         origin = move.get("reference") or (self.env["stock.picking"].records.get(move.get("picking_id") or 0) or {}).get("name") or move.get("name")

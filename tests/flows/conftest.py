@@ -156,3 +156,48 @@ def run_stock(world: World, partner: Partner, *, now: datetime = RUN_AT, reports
     options = {"reports_dir": reports or world.sftp_root.parent / "reports"}
     return [handle_file(STOCK, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now, options=options)
             for name in list_files(partner, STOCK, transport, world.ledger)]
+
+
+# --------------------------------------------------------------------------- goods in: receipts, returns, adjustments
+
+RECEIPT_HEADER = "asn_ref,line,sku,barcode,qty_received,uom,lot,expiry,condition,received_at"
+RETURN_HEADER = "rma_ref,order_ref,line,sku,barcode,qty_returned,uom,lot,disposition,reason,returned_at"
+ADJUST_HEADER = "line,sku,barcode,lot,qty_change,uom,reason_code,note,adjusted_at"
+
+
+def csv_file(header: str, lines: list[str]) -> bytes:
+    return ("\r\n".join([header, *lines]) + "\r\n").encode("utf-8")
+
+
+def quarantine(world: World) -> int:
+    """The partner's damaged_location (3PL/Quarantine), made as an operator would: internal, under the warehouse's view."""
+    found = world.x("stock.location", "search", [["complete_name", "=", "3PL/Quarantine"]])
+    return found[0] if found else world.x("stock.location", "create", {"name": "Quarantine", "location_id": 34, "usage": "internal"})
+
+
+def purchase(world: World, lines: list[tuple[str, float, float]], *, ref: str = "EXT-PO") -> dict:
+    """A confirmed purchase order into the 3PL warehouse (contract F8): its receipt picking."""
+    order_lines = []
+    for sku, qty, price in lines:
+        [pid] = world.x("product.product", "search", [["default_code", "=", sku]])
+        order_lines.append([0, 0, {"product_id": pid, "product_qty": qty, "price_unit": price}])
+    po = world.x("purchase.order", "create", {"partner_id": 9, "picking_type_id": 11, "partner_ref": ref, "order_line": order_lines})
+    world.x("purchase.order", "button_confirm", [po])
+    [picking] = world.x("stock.picking", "search_read", [["purchase_id", "=", po]], fields=["name", "state", "purchase_id"])
+    return picking
+
+
+def run_kind(world: World, partner: Partner, kind: str, *, now: datetime = RUN_AT) -> list:
+    """Every complete file of an inbound kind through the lifecycle (what the kind's DAG does)."""
+    from threepl_bridge.flows.inbound_types import inbound_kind
+    from threepl_bridge.flows.exchange import handle_file, list_files
+
+    declared = inbound_kind(kind)
+    transport = world.transport(partner)
+    options = {"reports_dir": world.sftp_root.parent / "reports"}
+    return [handle_file(declared, partner, name, transport=transport, ledger=world.ledger, client=world.odoo, now=now, options=options)
+            for name in list_files(partner, declared, transport, world.ledger)]
+
+
+def outcomes(world: World, result) -> dict[int, tuple[str, str]]:
+    return {o.row_number: (o.outcome, o.code or "") for o in world.ledger.row_outcomes(result.exchange_id)}

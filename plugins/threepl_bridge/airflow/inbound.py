@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 
 from airflow.sdk import task
 
@@ -13,23 +12,13 @@ from threepl_bridge.airflow.context import label, processing_moment, takes_inbox
 
 log = logging.getLogger(__name__)
 
-# document kind -> "module:declaration" of its InboundKind (imported in the task, never at parse time)
-KINDS = {
-    "dispatches": "threepl_bridge.flows.dispatches:DISPATCHES",
-    "stock": "threepl_bridge.flows.stock:STOCK",
-}
-
-
-def inbound_kind(kind: str):  # type: ignore[no-untyped-def]
-    module, name = KINDS[kind].split(":")
-    return getattr(import_module(module), name)
-
 
 @task(task_id="list_files")
 @boundary
 def list_files(code: str, kind: str) -> list[str]:
     from threepl_bridge.airflow import resources
     from threepl_bridge.flows.exchange import list_files as complete_files
+    from threepl_bridge.flows.inbound_types import inbound_kind
 
     if not takes_inbox():
         log.info("%s %s: a backfill or a past run takes no file from the live inbox (it rebuilds its interval's reports "
@@ -44,6 +33,7 @@ def list_files(code: str, kind: str) -> list[str]:
 def handle_file(code: str, kind: str, name: str, run_id: str | None = None) -> dict[str, object]:
     from threepl_bridge.airflow import resources
     from threepl_bridge.flows.exchange import handle_file as lifecycle
+    from threepl_bridge.flows.inbound_types import inbound_kind
     from threepl_bridge.reports import reports_dir
 
     label("file_name", name)

@@ -104,7 +104,7 @@ def already_done(line: Line, ctx: Context) -> Problem | None:
 
 def on_picking(line: Line, ctx: Context) -> Problem | None:
     assert line.picking is not None
-    line.move = _match_move(line.v, ctx.moves_of.get(line.picking["id"], []), ctx.products)
+    line.move = match_move(line.v, ctx.moves_of.get(line.picking["id"], []), ctx.products)
     if line.move is None:
         problem = line.problem(codes.DISPATCH_SKU_NOT_ON_PICKING, "sku", line.v.get("sku") or line.v.get("barcode"), picking=line.picking["name"])
         return suggestions.product_on_picking(problem, line.v, [ctx.products[m["product_id"][0]] for m in ctx.moves_of.get(line.picking["id"], [])])
@@ -114,7 +114,7 @@ def on_picking(line: Line, ctx: Context) -> Problem | None:
 
 def convertible(line: Line, ctx: Context) -> Problem | None:
     assert line.move is not None and line.product is not None
-    line.qty = _to_move_unit(ctx.partner, line.v, line.move, lambda: ctx.units)
+    line.qty = to_move_unit(ctx.partner, line.v, line.move, lambda: ctx.units)
     if line.qty is not None:
         return None
     return line.problem(codes.DISPATCH_UOM_NOT_CONVERTIBLE, "uom", line.v.get("uom") or "?", qty=line.v["quantity"],
@@ -174,7 +174,7 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
     released = set(ledger.released_pickings(partner.code, [p["id"] for p in pickings.values()]))
     # a 3PL ships the rest of an order under the same reference: follow the backorder chain to the open picking
     open_backorders = odoo.open_backorders([p["id"] for p in pickings.values() if p["state"] == "done"])
-    settled = _validated_before(partner, odoo, ledger, pickings, exchange_id)
+    settled = validated_before(partner, odoo, ledger, pickings, exchange_id)
     target_of: dict[str, dict[str, Any]] = {}
     in_flight: set[int] = set()
     for ref, picking in pickings.items():
@@ -194,12 +194,12 @@ def prefetch(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[Pa
                    if set(r.values["order_ref"] for r in rows) - set(pickings) else [])
 
 
-def _validated_before(partner: Partner, odoo: StockQueries, ledger: Ledger, pickings: dict[str, dict[str, Any]], exchange_id: int
-                      ) -> dict[str, dict[str, Any]]:
+def validated_before(partner: Partner, odoo: StockQueries, ledger: Ledger, pickings: dict[str, dict[str, Any]], exchange_id: int,
+                     prefix: str = POSTING_PREFIX) -> dict[str, dict[str, Any]]:
     """reference -> the picking an earlier attempt on this file validated: its posting is done, or in intent and
     Odoo says done (the reply was lost, or the attempt died before the ledger commit). A posting in intent that Odoo
     did not apply is not here: its picking is checked and posted again in full like a fresh one."""
-    started = ledger.exchange_postings(partner.code, exchange_id, prefix=POSTING_PREFIX)
+    started = ledger.exchange_postings(partner.code, exchange_id, prefix=prefix)
     known = {p["id"]: p for p in odoo.client.read("stock.picking", sorted(started), PICKING_FIELDS)} if started else {}
     named = {p["id"]: ref for ref, p in pickings.items()}
     out: dict[str, dict[str, Any]] = {}
@@ -311,7 +311,7 @@ def hold_orders(partner: Partner, shipments: dict[int, Shipment], problems: list
     return keep
 
 
-def _match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+def match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     for m in moves:
         if m["state"] in ("done", "cancel"):
             continue
@@ -323,12 +323,12 @@ def _match_move(values: dict[str, Any], moves: list[dict[str, Any]], products: d
     return None
 
 
-def _to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], units_of: Callable[[], dict[int, Unit]]
-                  ) -> Decimal | None:
+def to_move_unit(partner: Partner, values: dict[str, Any], move: dict[str, Any], units_of: Callable[[], dict[int, Unit]],
+                 kind: str = KIND) -> Decimal | None:
     """The row's quantity in the move's unit, or None when the units are not convertible. Odoo's units are asked
     for (``units_of``) only when the row's unit is not the move's own."""
     move_uom_name = move["product_uom"][1]
-    code = values.get("uom") or partner.default_uom(KIND)
+    code = values.get("uom") or partner.default_uom(kind)
     if not code:
         mapped = partner.spec.uom_by_odoo(move_uom_name)
         code = mapped.code if mapped else None

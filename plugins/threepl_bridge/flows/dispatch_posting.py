@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timezone
 from decimal import Decimal
 from typing import Any
@@ -70,7 +71,7 @@ def post(
     for chunk in chunks:
         if backorders_made:  # a backorder created by an earlier call can auto-batch with a picking of this one (F05b): detach again
             client.execute("stock.picking", "write", [s.picking["id"] for s in chunk], {"batch_id": False})
-        _validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
+        validate(partner, client, ledger, chunk, chunk[0].accounting_date, exchange_id, posted, issues)
         backorders_made = backorders_made or not all(s.in_full for s in chunk)
     done = validated + [s for s in todo if all(r.number in posted for r in s.rows)]
     _after_validation(partner, client, ledger, done, file_name, exchange_id)
@@ -120,10 +121,13 @@ def _prepare_pickings(client: OdooClient, shipments: list[Shipment]) -> None:
     client.set_values("stock.picking", "carrier_tracking_ref", {s.picking["id"]: ", ".join(s.tracking) for s in shipments if s.tracking})
 
 
-def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[Shipment], when: date, exchange_id: int,
-              posted: dict[int, str], issues: list[Problem]) -> None:
+def validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[Any], when: date, exchange_id: int,
+             posted: dict[int, str], issues: list[Problem], *, key: Callable[[int, int], str] = posting_key,
+             failed: codes.Code = codes.DISPATCH_POST_FAILED) -> None:
+    """Validate a group of pickings (shipments, or arrivals of goods in) dated ``when``, each with its posting
+    record (``key``); a refused group is split until the picking Odoo refuses is isolated (its rows: ``failed``)."""
     ids = [s.picking["id"] for s in group]
-    keys = {s.picking["id"]: posting_key(s.picking["id"], exchange_id) for s in group}
+    keys = {s.picking["id"]: key(s.picking["id"], exchange_id) for s in group}
     ledger.start_postings(partner.code, [(keys[pid], "stock.picking.button_validate", pid) for pid in ids], exchange_id=exchange_id)
     context: dict[str, Any] = {"skip_sms": True, "skip_backorder": True, "force_period_date": when.isoformat()}
     if partner.spec.policy.backorder == "cancel":
@@ -138,12 +142,12 @@ def _validate(partner: Partner, client: OdooClient, ledger: Ledger, group: list[
         if len(group) > 1:  # isolate the failing picking: the others still post
             middle = len(group) // 2
             for half in (group[:middle], group[middle:]):
-                _validate(partner, client, ledger, half, when, exchange_id, posted, issues)
+                validate(partner, client, ledger, half, when, exchange_id, posted, issues, key=key, failed=failed)
             return
         [s] = group
         ledger.fail_posting(partner.code, keys[s.picking["id"]], error=str(exc))
         for r in s.rows:
-            issues.append(codes.DISPATCH_POST_FAILED(row=r.number, picking=s.picking["name"], odoo_message=exc.odoo_message))
+            issues.append(failed(row=r.number, picking=s.picking["name"], odoo_message=exc.odoo_message))
         return
     ledger.complete_postings(partner.code, [(keys[pid], pid) for pid in ids])
     for s in group:
@@ -175,11 +179,8 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
     ledger.start_postings(partner.code, [(keys[s.picking["id"]], "stock.picking.after_validation", s.picking["id"]) for s in done],
                           exchange_id=exchange_id)
     stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
-    if partner.spec.policy.backdate_moves and stamp:
-        client.set_values("stock.picking", "date_done", stamp)
-        moves = client.search_read_in("stock.move", "picking_id", list(stamp), ["picking_id", "move_line_ids"], domain=[["state", "=", "done"]])
-        client.set_values("stock.move", "date", {m["id"]: stamp[m["picking_id"][0]] for m in moves})
-        client.set_values("stock.move.line", "date", {lid: stamp[m["picking_id"][0]] for m in moves for lid in m["move_line_ids"]})
+    if partner.spec.policy.backdate_moves:
+        backdate(client, stamp)
     maybe_split = [s.picking["id"] for s in done if not s.in_full] if partner.spec.policy.backorder != "cancel" else []
     backorders = client.search_read_in("stock.picking", "backorder_id", maybe_split, ["name", "backorder_id"]) if maybe_split else []
     hashes = _backorder_hashes(client, [b["id"] for b in backorders])
@@ -198,6 +199,17 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
             raise  # perhaps written: the retry looks before writing again
         log.warning("chatter notes skipped: %s", exc)  # a side channel refused never fails the posting
     ledger.complete_postings(partner.code, [(keys[s.picking["id"]], s.picking["id"]) for s in done])
+
+
+def backdate(client: OdooClient, stamp: dict[int, str]) -> None:
+    """Done pickings, their done moves and move lines dated on the moment the goods moved (contract F4: writable
+    after validation; the accounting entry is dated by ``force_period_date`` at validation)."""
+    if not stamp:
+        return
+    client.set_values("stock.picking", "date_done", stamp)
+    moves = client.search_read_in("stock.move", "picking_id", list(stamp), ["picking_id", "move_line_ids"], domain=[["state", "=", "done"]])
+    client.set_values("stock.move", "date", {m["id"]: stamp[m["picking_id"][0]] for m in moves})
+    client.set_values("stock.move.line", "date", {lid: stamp[m["picking_id"][0]] for m in moves for lid in m["move_line_ids"]})
 
 
 def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from importlib import import_module
 from datetime import datetime
 from typing import Any
 
@@ -131,3 +132,18 @@ def _result(work: Inbound, **extra: Any) -> FileResult:
     ex = work.ledger.exchange(work.exchange.id)
     return FileResult(exchange_id=ex.id, name=ex.remote_name, state=str(ex.state), sha256=ex.sha256, rows=ex.rows_total, posted=ex.rows_posted,
                       duplicate=ex.rows_duplicate, exception=ex.rows_exception, error=ex.error, **extra)
+
+
+# document kind -> "module:declaration" of its InboundKind (imported on first use: never at DAG parse time)
+KINDS = {
+    "dispatches": "threepl_bridge.flows.dispatches:DISPATCHES",
+    "stock": "threepl_bridge.flows.stock:STOCK",
+    "receipts": "threepl_bridge.flows.receipts:RECEIPTS",
+    "returns": "threepl_bridge.flows.returns:RETURNS",
+    "adjustments": "threepl_bridge.flows.threepl_adjustments:ADJUSTMENTS",
+}
+
+
+def inbound_kind(kind: str) -> InboundKind:
+    module, name = KINDS[kind].split(":")
+    return getattr(import_module(module), name)  # type: ignore[no-any-return]

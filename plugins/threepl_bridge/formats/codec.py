@@ -61,6 +61,8 @@ def format_value(layout: Layout, field: LayoutField, value: Any) -> str:
         return value.strftime(field.format or layout.datetime_format)
     if field.type is FieldType.BOOLEAN:
         return "1" if value else "0"
+    if field.values:  # canonical -> the 3PL's word
+        return next((theirs for theirs, ours in field.values.items() if ours == value), str(value))
     return str(value)
 
 

@@ -113,7 +113,7 @@ def parse_value(layout: Layout, f: LayoutField, text: str, tz: ZoneInfo) -> Any:
     if CONTROL.search(text):
         raise ValueError(f"{text!r} contains a control character (a NUL or another byte no text field holds)")
     if f.type is FieldType.STRING:
-        return text
+        return f.values.get(text, text) if f.values else text
     if f.type in NUMERIC:
         return _number(layout, f, text)
     if f.type is FieldType.DATE:

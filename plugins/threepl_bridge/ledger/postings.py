@@ -32,6 +32,12 @@ class Postings(_Base):
         with self.session() as s:
             return s.scalar(select(Posting.state).filter_by(partner=partner, idem_key=idem_key))
 
+    def posting_of(self, partner: str, idem_key: str) -> tuple[str, int | None] | None:
+        """(state, odoo id) of one posting, or None."""
+        with self.session() as s:
+            found = s.execute(select(Posting.state, Posting.odoo_id).filter_by(partner=partner, idem_key=idem_key)).one_or_none()
+            return (found[0], found[1]) if found else None
+
     def exchange_postings(self, partner: str, exchange_id: int, *, prefix: str) -> dict[int, str]:
         """odoo id -> state of the postings an exchange started whose key starts with ``prefix`` (what an earlier
         attempt on the same file wrote ahead)."""

@@ -102,6 +102,12 @@ class Dialect:
         return self.major < 19
 
     @property
+    def create_returns_method(self) -> str:
+        """The return wizard's button: ``create_returns`` in 17 (contract F9: ``action_create_returns`` does not exist
+        there), ``action_create_returns`` from 18 on."""
+        return "create_returns" if self.major < 18 else "action_create_returns"
+
+    @property
     def books_stock_moves(self) -> bool:
         """Whether valued stock moves get journal entries of their own (17, 18). Odoo 19 books a move only when it
         crosses a location with a valuation account, which none has by default (contract/19.0/README.md)."""

@@ -75,6 +75,10 @@ class StockQueries:
     def out_picking_types(self) -> set[int]:
         return {w.out_type for w in self.warehouses}
 
+    @property
+    def in_picking_types(self) -> set[int]:
+        return {w.in_type for w in self.warehouses if w.in_type}
+
     @cached_property
     def stock_locations(self) -> list[int]:
         """The stock locations of all the partner's warehouses and everything under them."""
@@ -154,12 +158,12 @@ class StockQueries:
                     out[root] = b
         return out
 
-    def moves_of(self, picking_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-        """picking id -> its moves (every state), in id order."""
+    def moves_of(self, picking_ids: Iterable[int], extra: tuple[str, ...] = ()) -> dict[int, list[dict[str, Any]]]:
+        """picking id -> its moves (every state), in id order (``extra``: more fields than MOVE_FIELDS)."""
         ids = sorted(set(picking_ids))
         out: dict[int, list[dict[str, Any]]] = {pid: [] for pid in ids}
         if ids:
-            for m in self.client.search_read_in("stock.move", "picking_id", ids, MOVE_FIELDS):
+            for m in self.client.search_read_in("stock.move", "picking_id", ids, [*MOVE_FIELDS, *extra]):
                 out[m["picking_id"][0]].append(m)
         return out
 

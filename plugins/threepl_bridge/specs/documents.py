@@ -82,8 +82,23 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "receipts",
             Direction.INBOUND,
             "asn_ref sku quantity received_at",
-            "line_no barcode uom lot",
-            "receipt confirmations: what the 3PL received",
+            "line_no barcode uom lot expiry condition",
+            "receipt confirmations: what the 3PL received against an incoming picking (condition good or damaged)",
+        ),
+        _kind(
+            "returns",
+            Direction.INBOUND,
+            "sku quantity returned_at disposition",
+            "return_ref order_ref line_no barcode uom lot reason",
+            "return receipts: goods a customer sent back (an announced return picking, or a done delivery) and what "
+            "the 3PL did with them (restock, quarantine, scrap)",
+        ),
+        _kind(
+            "adjustments",
+            Direction.INBOUND,
+            "sku quantity adjusted_at reason",
+            "line_no barcode uom lot note",
+            "stock adjustments the 3PL made on its own (damage found, recount, found pallet): signed quantities",
         ),
         _kind(
             "stock",

@@ -52,6 +52,9 @@ class LayoutField(_Frozen):
     maximum: Decimal | None = None
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
+    values: dict[str, str] = Field(
+        default_factory=dict, description="the 3PL's words -> canonical values (gut: good), read and written both ways",
+    )
     format: str | None = Field(default=None, description="date/datetime format overriding the layout's")
     # fixed-width only
     start: int | None = Field(default=None, ge=1, description="1-based first character (fixed-width)")
@@ -374,6 +377,22 @@ class PolicySpec(_Frozen):
     absent_means_zero: bool = Field(default=True, description="a product missing from a stock snapshot has 0")
     auto_approve: Tolerance = Tolerance()
     carriers_requiring_tracking: tuple[str, ...] = ()
+    over_receipt_pct: Decimal = Field(
+        default=Decimal(0), ge=0, le=100,
+        description="a receipt may exceed the expected quantity of a line by this percentage (more is an exception)",
+    )
+    damaged_location: str | None = Field(
+        default=None, description="Odoo location (full name, e.g. '3PL/Quarantine') that receives goods the 3PL "
+        "reports damaged on a receipt, and returns with disposition quarantine; outside the stock location, so "
+        "nothing is reserved from it",
+    )
+    scrap_location: str = Field(
+        default="Virtual Locations/Scrap", description="Odoo location (full name) of returns with disposition scrap",
+    )
+    adjustment_reasons: dict[str, Literal["damage", "shrinkage", "found", "recount", "expiry"]] = Field(
+        default_factory=dict, description="the 3PL's adjustment reason code -> its meaning (damage, shrinkage, found, "
+        "recount, expiry); an unmapped code is an exception",
+    )
 
 
 class ProductSelection(_Frozen):
