@@ -156,8 +156,9 @@ def not_in_odoo_at(partner: Partner, odoo: StockQueries, ledger: Ledger, as_of: 
         rest = line.variance_qty - moved.get(move_name(recon.id, line.sku, line.lot), Decimal(0))
         if rest:
             qty[(line.sku, line.lot)] += rest
-            why[(line.sku, line.lot)].append(f"{format(rest, 'f')} adjusted by R{recon.id} (count of {recon.as_of:%Y-%m-%d %H:%M} UTC), "
-                                             "not in Odoo at this count")
+            what = "the 3PL's adjustment" if line.classification == "adjusted" else "count"
+            why[(line.sku, line.lot)].append(f"{format(rest, 'f')} adjusted by R{recon.id} ({what} of {recon.as_of:%Y-%m-%d %H:%M} UTC"
+                                             f"{', waiting for approval' if line.approval == 'pending' else ''}), not in Odoo at this count")
     return dict(qty), {k: "; ".join(v) for k, v in why.items()}
 
 

@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from threepl_bridge.ledger.base import _Base
@@ -114,13 +114,16 @@ class Reconciliations(_Base):
     def adjustments_not_posted_by(self, partner: str, as_of: datetime, *, exclude_exchange: int | None = None
                                   ) -> list[tuple[Reconciliation, ReconciliationLine]]:
         """Adjustable lines of the partner's reconciliations counted at or before ``as_of`` whose posting was not
-        completed before ``as_of`` (not posted yet, or posted after it), with their reconciliation."""
+        completed before ``as_of`` (not posted yet, or posted after it), with their reconciliation; the 3PL's own
+        adjustments (``adjusted``) also while they wait for approval: the goods did change at the 3PL."""
         with self.session() as s:
             query = (select(Reconciliation, ReconciliationLine)
                      .join(ReconciliationLine, ReconciliationLine.reconciliation_id == Reconciliation.id)
                      .outerjoin(Posting, Posting.id == ReconciliationLine.posting_id)
                      .where(Reconciliation.partner == partner, Reconciliation.as_of <= as_of,
-                            ReconciliationLine.approval.in_(ADJUSTABLE), ReconciliationLine.variance_qty != 0,
+                            or_(ReconciliationLine.approval.in_(ADJUSTABLE),  # the 3PL did adjust: pending is still physical
+                                and_(ReconciliationLine.classification == "adjusted", ReconciliationLine.approval == ApprovalState.PENDING.value)),
+                            ReconciliationLine.variance_qty != 0,
                             ReconciliationLine.product_id.is_not(None),
                             or_(ReconciliationLine.posting_id.is_(None), Posting.completed_at.is_(None), Posting.completed_at > as_of))
                      .order_by(Reconciliation.id, ReconciliationLine.sku, ReconciliationLine.lot))
