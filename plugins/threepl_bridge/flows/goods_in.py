@@ -156,7 +156,7 @@ class GoodsIn:
 
     @staticmethod
     def _prepare(client: OdooClient, arrivals: list[Arrival]) -> None:
-        replace: list[int] = []  # moves whose lines are replaced
+        replace: list[int] = []  # moves whose lines are replaced (their lines as they are now: read just before)
         updates: dict[int, dict[str, Any]] = {}
         new_lines: list[dict[str, Any]] = []
         for a in arrivals:
@@ -172,12 +172,13 @@ class GoodsIn:
                 if not more and first.lot_id is None and first.lot_name is None and first.dest == move["location_dest_id"][0]:
                     updates[move_id] = {"quantity": float(a.move_qty[move_id]), "picked": True}
                     continue
-                replace += move["move_line_ids"]
+                replace.append(move_id)
                 new_lines += [{"move_id": move_id, "picking_id": a.picking["id"], "product_id": move["product_id"][0], "product_uom_id": p.uom_id,
                                "location_id": move["location_id"][0], "location_dest_id": p.dest, "quantity": float(p.qty), "picked": True,
                                **({"lot_id": p.lot_id} if p.lot_id else {"lot_name": p.lot_name} if p.lot_name else {})} for p in puts]
-        if replace:
-            client.execute("stock.move.line", "unlink", replace)
+        stale = client.execute("stock.move.line", "search", [["move_id", "in", replace]]) if replace else []
+        if stale:
+            client.execute("stock.move.line", "unlink", stale)
         if updates:
             client.write_many("stock.move", updates)
         if new_lines:
