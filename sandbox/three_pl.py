@@ -16,6 +16,9 @@ from pathlib import Path
 
 DISPATCH_HEADER = "order_ref,line,sku,barcode,qty_shipped,uom,lot,shipped_at,carrier,tracking_no,parcel_id"
 STOCK_HEADER = "sku,lot,qty_on_hand,uom,status,snapshot_at"
+RECEIPT_HEADER = "asn_ref,line,sku,barcode,qty_received,uom,lot,expiry,condition,received_at"
+RETURN_HEADER = "rma_ref,order_ref,line,sku,barcode,qty_returned,uom,lot,disposition,reason,returned_at"
+ADJUST_HEADER = "line,sku,barcode,lot,qty_change,uom,reason_code,note,adjusted_at"
 
 
 @dataclass
@@ -37,8 +40,13 @@ class WarehouseState:
 
 
 class Simulated3PL:
-    def __init__(self, sftp_root: Path, state_file: Path, *, orders_folder: str, dispatch_folder: str, stock_folder: str) -> None:
+    def __init__(self, sftp_root: Path, state_file: Path, *, orders_folder: str, dispatch_folder: str, stock_folder: str,
+                 receipts_folder: str = "/from_3pl/receipts", returns_folder: str = "/from_3pl/returns",
+                 adjustments_folder: str = "/from_3pl/adjustments") -> None:
         self.root = sftp_root
+        self.receipts = sftp_root / receipts_folder.lstrip("/")
+        self.returns = sftp_root / returns_folder.lstrip("/")
+        self.adjustments = sftp_root / adjustments_folder.lstrip("/")
         self.state_file = state_file
         self.orders = sftp_root / orders_folder.lstrip("/")
         self.dispatch = sftp_root / dispatch_folder.lstrip("/")
@@ -98,6 +106,40 @@ class Simulated3PL:
             qty = self.state.stock[key] - shrinkage.get(key, 0) - in_transit.get(key, 0)
             lines.append(f"{sku},{lot},{qty},EA,available,{counted_at}")
         self._write(self.stock_dir, name, "\r\n".join(lines) + "\r\n", marker=False)
+
+    def receive(self, name: str, asn: str, rows: list[tuple[int, str, int, str, str]], received_at: str) -> None:
+        """Goods in against an ASN: rows of (line, SKU, quantity, lot, condition); damaged goods go to quarantine,
+        not on the shelves the count covers."""
+        if name in self.state.files_written:
+            return
+        lines = [RECEIPT_HEADER]
+        for line, sku, qty, lot, condition in rows:
+            lines.append(",".join([asn, str(line), sku, "", str(qty), "EA", lot, "", condition, received_at]))
+            if condition == "good":
+                self.state.stock[f"{sku}|{lot}"] = self.state.stock.get(f"{sku}|{lot}", 0) + qty
+        self._write(self.receipts, name, "\r\n".join(lines) + "\r\n", marker=True)
+
+    def take_back(self, name: str, rows: list[tuple[str, str, str, int, str, str]], returned_at: str) -> None:
+        """Customer returns: rows of (RMA reference or "", delivery reference, SKU, quantity, disposition, reason);
+        restocked goods go back on the shelves."""
+        if name in self.state.files_written:
+            return
+        lines = [RETURN_HEADER]
+        for n, (rma, order, sku, qty, disposition, reason) in enumerate(rows, start=1):
+            lines.append(",".join([rma, order, str(n), sku, "", str(qty), "EA", "", disposition, reason, returned_at]))
+            if disposition == "restock":
+                self.state.stock[f"{sku}|"] = self.state.stock.get(f"{sku}|", 0) + qty
+        self._write(self.returns, name, "\r\n".join(lines) + "\r\n", marker=True)
+
+    def adjust(self, name: str, rows: list[tuple[str, int, str, str]], adjusted_at: str) -> None:
+        """The warehouse's own corrections: rows of (SKU, signed quantity, reason code, note)."""
+        if name in self.state.files_written:
+            return
+        lines = [ADJUST_HEADER]
+        for n, (sku, qty, reason, note) in enumerate(rows, start=1):
+            lines.append(",".join([str(n), sku, "", "", str(qty), "EA", reason, note, adjusted_at]))
+            self.state.stock[f"{sku}|"] = self.state.stock.get(f"{sku}|", 0) + qty
+        self._write(self.adjustments, name, "\r\n".join(lines) + "\r\n", marker=True)
 
     def _write(self, folder: Path, name: str, text: str, *, marker: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
