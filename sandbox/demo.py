@@ -603,10 +603,10 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     log(f"{where}; SFTP 3PL server on 127.0.0.1:{sftp.port} (host key {sftp.host_key_line[:32]}...)")
     env = airflow_env(site, sftp.airflow_connection())
     ledger = Ledger.open(f"sqlite:///{DEMO / 'ledger.db'}")
-    docs = {d: partner.document(d) for d in ("orders", "dispatches", "stock", "receipts", "returns", "adjustments")}
+    docs = {d: partner.document(d) for d in ("orders", "asn", "dispatches", "stock", "receipts", "returns", "adjustments")}
     tpl = Simulated3PL(DEMO / "sftp", DEMO / "3pl_state.json", orders_folder=docs["orders"].folder,
                        dispatch_folder=docs["dispatches"].folder, stock_folder=docs["stock"].folder, receipts_folder=docs["receipts"].folder,
-                       returns_folder=docs["returns"].folder, adjustments_folder=docs["adjustments"].folder)
+                       returns_folder=docs["returns"].folder, adjustments_folder=docs["adjustments"].folder, asn_folder=docs["asn"].folder)
     # the demo's moment, taken from the server's clock on the first run and kept: a rerun acts on the same day
     now = tpl.anchor(env_odoo.now().replace(tzinfo=timezone.utc, microsecond=0) if env_odoo is not None else server_now(site.url))
     if site.real:
@@ -627,7 +627,7 @@ def _loop(no_ui: bool, site: Site, partner: Any, client: Any, sftp: Any, env_odo
     if not tpl.state.stock:
         tpl.receive_stock(warehouse_stock(client, site, count_moment(now)))
     before = fingerprint(client, ledger, site)
-    ok = dag_test(env, f"{PARTNER}_products_to_3pl") and dag_test(env, f"{PARTNER}_orders_to_3pl")
+    ok = dag_test(env, f"{PARTNER}_products_to_3pl") and dag_test(env, f"{PARTNER}_orders_to_3pl") and dag_test(env, f"{PARTNER}_receipts_to_3pl")
     refs = [site.ref(ref) for ref, *_ in ORDERS]
     sales = client.execute("sale.order", "search_read", [["client_order_ref", "in", refs], ["warehouse_id", "=", site.warehouse["id"]]],
                            fields=["client_order_ref", "name"])

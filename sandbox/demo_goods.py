@@ -65,6 +65,8 @@ def three_pl_goods(tpl: Any, goods: dict[str, Any], deliveries: dict[str, dict[s
                    codes: dict[str, str]) -> None:
     """What the warehouse writes: the receipt, the returns, its own adjustments (each file once)."""
     stamp = now.strftime("%Y%m%d")
+    if goods["asn"] not in tpl.announced():  # the warehouse receives only what an ASN announced
+        raise RuntimeError(f"the 3PL found no ASN for {goods['asn']} in its inbox")
     tpl.receive(f"RECEIPT_{stamp}_001.csv", goods["asn"], [
         (1, codes["FURN_8855"], 12, "", "good"), (1, codes["FURN_8855"], 2, "", "damaged"),   # short: 14 of 20, 2 of them damaged
         (2, codes["FURN_7800"], 11, "", "good"),                                               # over: 11 of 10 (within 10%)
@@ -92,7 +94,8 @@ def summary(client: Any, ledger: Any, partner: str, goods: dict[str, Any]) -> tu
         exchanges = {kind: [e.id for e in s.scalars(select(Exchange).filter_by(partner=partner, kind=kind, direction="inbound"))]
                      for kind in ("receipts", "returns", "adjustments")}
     rows = {kind: [o for e in ids for o in ledger.row_outcomes(e)] for kind, ids in exchanges.items()}
-    out = []
+    released = ledger.released_pickings(partner, kind="asn")
+    out = [f"ASNs announced to the 3PL: {len(released)} ({', '.join(sorted(r.picking_name for r in released.values()))})"]
     pickings = client.execute("stock.picking", "search_read", [["purchase_id", "=", goods["po"]]], fields=["name", "state"], order="id")
     lines = client.execute("stock.move.line", "search_read", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "=", "done"]],
                            fields=["product_id", "quantity", "lot_id", "location_dest_id"])
@@ -111,6 +114,6 @@ def summary(client: Any, ledger: Any, partner: str, goods: dict[str, Any]) -> tu
                                                f"{'posted' if l.posting_id else 'waits for approval' if l.approval == 'pending' else l.approval}"
                                                for l in adjusted))
     damaged = any("Quarantine" in l["location_dest_id"][1] for l in lines)
-    ok = (received["posted"] >= 4 and len(pickings) == 2 and damaged and {"restock", "scrap"} <= set(by_disposition) and unannounced >= 1
+    ok = (any(r.picking_name == goods["asn"] for r in released.values()) and received["posted"] >= 4 and len(pickings) == 2 and damaged and {"restock", "scrap"} <= set(by_disposition) and unannounced >= 1
           and any(l.posting_id for l in adjusted) and any(l.approval == "pending" for l in adjusted))
     return out, ok

@@ -42,8 +42,9 @@ class WarehouseState:
 class Simulated3PL:
     def __init__(self, sftp_root: Path, state_file: Path, *, orders_folder: str, dispatch_folder: str, stock_folder: str,
                  receipts_folder: str = "/from_3pl/receipts", returns_folder: str = "/from_3pl/returns",
-                 adjustments_folder: str = "/from_3pl/adjustments") -> None:
+                 adjustments_folder: str = "/from_3pl/adjustments", asn_folder: str = "/to_3pl/asn") -> None:
         self.root = sftp_root
+        self.asn = sftp_root / asn_folder.lstrip("/")
         self.receipts = sftp_root / receipts_folder.lstrip("/")
         self.returns = sftp_root / returns_folder.lstrip("/")
         self.adjustments = sftp_root / adjustments_folder.lstrip("/")
@@ -106,6 +107,12 @@ class Simulated3PL:
             qty = self.state.stock[key] - shrinkage.get(key, 0) - in_transit.get(key, 0)
             lines.append(f"{sku},{lot},{qty},EA,available,{counted_at}")
         self._write(self.stock_dir, name, "\r\n".join(lines) + "\r\n", marker=False)
+
+    def announced(self) -> set[str]:
+        """The receipts the ASNs in its inbox announce (the references it receives against)."""
+        folder = self.asn
+        return {row["asn_ref"] for path in sorted(folder.glob("ASN_*.csv")) for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+                if row["action"] != "cancel"} if folder.exists() else set()
 
     def receive(self, name: str, asn: str, rows: list[tuple[int, str, int, str, str]], received_at: str) -> None:
         """Goods in against an ASN: rows of (line, SKU, quantity, lot, condition); damaged goods go to quarantine,

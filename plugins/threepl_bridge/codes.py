@@ -174,6 +174,47 @@ ORDER_CHANGED_AFTER_RELEASE = Code(
     template='{picking}: quantities changed in Odoo after release in exchange {exchange}',
     action='Agree the change with the 3PL; the 3PL ships what it received.', severity=Severity.WARNING,
 )
+# advance shipping notices -> 3PL (incoming pickings held back, or changed after release)
+ASN_MISSING_SKU = Code(
+    "ASN_MISSING_SKU", object_type='picking', title='A product of the receipt has no internal reference (SKU)',
+    template='{where}: the product has no internal reference',
+    action='Give the product an internal reference in Odoo; the ASN is sent on the next run.',
+)
+ASN_PRODUCT_NOT_AT_3PL = Code(
+    "ASN_PRODUCT_NOT_AT_3PL", object_type='picking', title='The 3PL has not received the product master yet',
+    template='{where}: the 3PL has not received product {sku} yet',
+    action='Wait for the next products run (or trigger it); the ASN is sent once the product is at the 3PL.',
+)
+ASN_MISSING_BARCODE = Code(
+    "ASN_MISSING_BARCODE", object_type='picking', title="A product of the receipt has no barcode and the partner's ASN layout requires one",
+    template='{where}: product {sku} has no barcode; the 3PL scans receipts by barcode',
+    action='Give the product its barcode in Odoo; the ASN is sent on the next run.',
+)
+ASN_UOM_NOT_MAPPED = Code(
+    "ASN_UOM_NOT_MAPPED", object_type='picking', title="The receipt's unit has no code in the partner spec",
+    template='{where}: unit {uom!r} has no code in {source}',
+    action='Add the unit to the partner spec (uom) or change the purchase line; the ASN is sent on the next run.',
+)
+ASN_UOM_MISMATCH = Code(
+    "ASN_UOM_MISMATCH", object_type='picking', title="The expected quantity is not whole in the 3PL's unit",
+    template='{where}: {qty} {uom} is not a whole number of {unit}',
+    action='Correct the purchase quantity or unit in Odoo.',
+)
+ASN_FIELD_INVALID = Code(
+    "ASN_FIELD_INVALID", object_type='picking', title="A value of the ASN breaks the partner's layout (length, characters, encoding)",
+    template='{where}: {detail}',
+    action='Correct the value in Odoo (or the layout); the ASN is sent on the next run.',
+)
+ASN_CANCELLED_AFTER_RELEASE = Code(
+    "ASN_CANCELLED_AFTER_RELEASE", object_type='picking', title='A receipt announced to the 3PL was cancelled in Odoo',
+    template="{picking} was cancelled in Odoo after its ASN (exchange {exchange}), and the partner's ASN layout carries no action: tell the 3PL",
+    action='Tell the 3PL not to expect the goods; resolve the exception when done.', severity=Severity.WARNING,
+)
+ASN_CHANGED_AFTER_RELEASE = Code(
+    "ASN_CHANGED_AFTER_RELEASE", object_type='picking', title='A receipt announced to the 3PL changed in Odoo',
+    template="{picking}: expected quantities changed in Odoo after its ASN (exchange {exchange}), and the partner's ASN layout carries no action",
+    action='Tell the 3PL the new quantities; the receipt confirmation is checked against what Odoo expects now.', severity=Severity.WARNING,
+)
 # dispatch confirmations <- 3PL (row exceptions; replay the file after fixing)
 DISPATCH_FILE_UNREADABLE = Code(
     "DISPATCH_FILE_UNREADABLE", object_type='file', title="The file cannot be read with the partner's layout",
@@ -574,6 +615,14 @@ CODES: dict[str, Code] = {c.code: c for c in (
     ORDER_FIELD_INVALID,
     ORDER_CANCELLED_AFTER_RELEASE,
     ORDER_CHANGED_AFTER_RELEASE,
+    ASN_MISSING_SKU,
+    ASN_PRODUCT_NOT_AT_3PL,
+    ASN_MISSING_BARCODE,
+    ASN_UOM_NOT_MAPPED,
+    ASN_UOM_MISMATCH,
+    ASN_FIELD_INVALID,
+    ASN_CANCELLED_AFTER_RELEASE,
+    ASN_CHANGED_AFTER_RELEASE,
     DISPATCH_FILE_UNREADABLE,
     DISPATCH_FIELD_INVALID,
     DISPATCH_REQUIRED_MISSING,

@@ -62,6 +62,19 @@ to archive/ (unreadable files to error/). `pending_at_3pl` lists released orders
 partner's SLA. Re-running a task or clearing the run never posts twice.""",
         ),
         Flow(
+            name="receipts_to_3pl",
+            kinds=("asn",),
+            schedule="*/30 * * * *",
+            doc="""Announces the ready incoming pickings of the partner's warehouses to the 3PL as advance shipping notices
+(ASNs): purchase receipts, and where the partner's policy says so inter-warehouse transfers (`asn_transfers`)
+and customer returns created in Odoo (`asn_returns`, the RMA notice), with supplier, expected date, lines with
+SKU, barcode, quantity in the partner's unit and expected lots. A receipt is held, with every reason as an open
+exception (`ASN_*`), when a product has no SKU or has not reached the 3PL, lacks the barcode the layout requires,
+or its quantity is not whole in a unit the partner has a code for. Never announced twice: the release is committed
+in the ledger before the upload. A receipt cancelled or changed in Odoo after its ASN is sent again with
+`action` cancel/change where the layout carries that column, else raised as an exception.""",
+        ),
+        Flow(
             name="receipts_from_3pl",
             kinds=("receipts",),
             schedule="*/30 * * * *",

@@ -201,3 +201,17 @@ def run_kind(world: World, partner: Partner, kind: str, *, now: datetime = RUN_A
 
 def outcomes(world: World, result) -> dict[int, tuple[str, str]]:
     return {o.row_number: (o.outcome, o.code or "") for o in world.ledger.row_outcomes(result.exchange_id)}
+
+
+def run_asns(world: World, partner: Partner, *, now: datetime = RUN_AT) -> dict:
+    """What <partner>_receipts_to_3pl does: settle, watch announced receipts, prepare, deliver, note."""
+    from threepl_bridge.flows import asn
+    from threepl_bridge.flows.orders import note_released
+
+    deliver_pending(world.ledger, world.transport(partner), partner, "asn")
+    watched = asn.watch_asns(partner=partner, client=world.odoo, ledger=world.ledger, now=now)
+    deliver_pending(world.ledger, world.transport(partner), partner, "asn")
+    prepared = asn.prepare_asns(partner=partner, client=world.odoo, ledger=world.ledger, now=now)
+    for delivery in deliver_pending(world.ledger, world.transport(partner), partner, "asn"):
+        note_released(partner=partner, client=world.odoo, ledger=world.ledger, exchange_id=delivery.exchange_id)
+    return {**prepared, "watch": watched}

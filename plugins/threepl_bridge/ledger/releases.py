@@ -68,10 +68,14 @@ class Releases(_Base):
     # --------------------------------------------------------------------------- released pickings
 
     def released_pickings(
-        self, partner: str, picking_ids: list[int] | None = None, *, states: list[str] | None = None
+        self, partner: str, picking_ids: list[int] | None = None, *, states: list[str] | None = None, kind: str | None = "orders"
     ) -> dict[int, ReleasedPicking]:
+        """The partner's released pickings: deliveries (``kind`` orders), incoming pickings announced (asn), or any
+        (None) - the kind of the file that released them."""
         with self.session() as s:
             query = select(ReleasedPicking).filter_by(partner=partner)
+            if kind is not None:
+                query = query.join(Exchange, Exchange.id == ReleasedPicking.exchange_id).where(Exchange.kind == kind)
             if picking_ids is not None:
                 query = query.where(ReleasedPicking.picking_id.in_(picking_ids))
             if states is not None:

@@ -68,8 +68,9 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
             "asn",
             Direction.OUTBOUND,
             "asn_ref line_no sku quantity uom",
-            "barcode expected_date supplier purchase_order",
-            "advance shipping notices: receipts the 3PL should expect",
+            "barcode expected_date supplier purchase_order lot action kind",
+            "advance shipping notices: receipts the 3PL should expect (purchase receipts, transfers, announced returns); "
+            "action new, change or cancel where the layout carries it",
         ),
         _kind(
             "dispatches",

@@ -377,6 +377,8 @@ class PolicySpec(_Frozen):
     absent_means_zero: bool = Field(default=True, description="a product missing from a stock snapshot has 0")
     auto_approve: Tolerance = Tolerance()
     carriers_requiring_tracking: tuple[str, ...] = ()
+    asn_transfers: bool = Field(default=False, description="also announce incoming inter-warehouse transfers (not only purchase receipts)")
+    asn_returns: bool = Field(default=False, description="also announce customer returns created in Odoo (an RMA notice to the 3PL)")
     over_receipt_pct: Decimal = Field(
         default=Decimal(0), ge=0, le=100,
         description="a receipt may exceed the expected quantity of a line by this percentage (more is an exception)",
