@@ -32,10 +32,23 @@ def test_check_says_ready_and_names_a_partner_whose_warehouse_odoo_does_not_have
     assert "ok   Odoo connection 'odoo_default': Odoo 17.0 over xmlrpc, user 'etl'" in out
     assert "ok   partner demo3pl: warehouse(s) 3PL (3PL Warehouse, stock 3PL/Stock)" in out
     assert f"FAIL partner acme: partner acme: Odoo has no warehouse with code(s) ['ACME'] (odoo.warehouses in {folder / 'acme.yaml'})" in out
+    assert "FAIL partner demo3pl: policy.damaged_location '3PL/Quarantine' is not a location in Odoo: create it" in out
+    assert "ok   partner demo3pl: policy.scrap_location Virtual Locations/Scrap" in out
+    quarantine(odoo)
     assert main(["check", "--partner", "demo3pl"]) == 0
+    assert "ok   partner demo3pl: policy.damaged_location 3PL/Quarantine" in capsys.readouterr().out
+
+
+def quarantine(server) -> None:
+    """The location demo3pl's damaged goods go to, made as an operator would (README: set-up)."""
+    from threepl_bridge.odoo.client import OdooClient, OdooSettings
+
+    client = OdooClient(OdooSettings(url=server.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+    client.execute("stock.location", "create", {"name": "Quarantine", "location_id": 34, "usage": "internal"})
 
 
 def test_check_runs_as_the_readme_shows_and_prints_no_secret(odoo):
+    quarantine(odoo)
     out = subprocess.run([sys.executable, "-m", "threepl_bridge", "check"], capture_output=True, text=True, timeout=120,
                          cwd=REPO, env={**__import__("os").environ, "PYTHONPATH": f"{REPO / 'plugins'}:{REPO}"})
     assert out.returncode == 0, out.stdout + out.stderr

@@ -45,7 +45,28 @@ def check(conn_id: str, only: list[str]) -> int:
             continue
         names = ", ".join(f"{w['code']} ({w['name']}, stock {w['lot_stock_id'][1]})" for w in warehouses)
         print(f"ok   partner {partner.code}: warehouse(s) {names}")
+        ok &= _locations_ok(client, partner)
     return 0 if ok else 1
+
+
+def _locations_ok(client, partner) -> bool:  # type: ignore[no-untyped-def]
+    """The locations the partner's goods-in documents send goods to exist in Odoo (else: what to create)."""
+    policy, ok = partner.spec.policy, True
+    wanted = []
+    if partner.document("receipts") or partner.document("returns"):
+        wanted.append(("policy.damaged_location", policy.damaged_location))
+    if partner.document("returns"):
+        wanted.append(("policy.scrap_location", policy.scrap_location))
+    for key, name in wanted:
+        if not name:
+            print(f"warn partner {partner.code}: {key} is not set: damaged receipts and quarantined returns will be exceptions")
+        elif client.execute("stock.location", "search", [["complete_name", "=", name]], limit=1):
+            print(f"ok   partner {partner.code}: {key} {name}")
+        else:
+            ok = False
+            print(f"FAIL partner {partner.code}: {key} {name!r} is not a location in Odoo: create it (Inventory > Configuration > "
+                  "Locations; an internal location under the warehouse, outside its stock location) or correct the name")
+    return ok
 
 
 def replay(code: str, exchange_id: int) -> int:

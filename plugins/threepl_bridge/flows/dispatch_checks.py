@@ -240,7 +240,7 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
         if problem is None and line.picking is not None and line.picking["id"] in ctx.in_flight:
             shipment = shipments.setdefault(line.picking["id"], Shipment(picking=line.picking, rows=[]))
             shipment.rows.append(r)
-            shipment.add_moment(partner, r)
+            shipment.add_moment(partner, r.values["shipped_at"])
             if r.values.get("tracking_ref") and r.values["tracking_ref"] not in shipment.tracking:
                 shipment.tracking.append(r.values["tracking_ref"])
             continue
@@ -265,7 +265,7 @@ def check_rows(partner: Partner, odoo: StockQueries, ledger: Ledger, rows: list[
             shipment.lots.setdefault(line.move["id"], []).append(line.lot)
         if line.v.get("tracking_ref") and line.v["tracking_ref"] not in shipment.tracking:
             shipment.tracking.append(line.v["tracking_ref"])
-        shipment.add_moment(partner, line.row)
+        shipment.add_moment(partner, line.v["shipped_at"])
     for shipment in shipments.values():
         if shipment.picking["id"] in ctx.in_flight:
             continue  # validated by an earlier attempt: its moves as they are now say nothing of what was shipped

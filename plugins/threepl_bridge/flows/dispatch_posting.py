@@ -178,7 +178,7 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
         return
     ledger.start_postings(partner.code, [(keys[s.picking["id"]], "stock.picking.after_validation", s.picking["id"]) for s in done],
                           exchange_id=exchange_id)
-    stamp = {s.picking["id"]: s.shipped_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.shipped_at}
+    stamp = {s.picking["id"]: s.moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for s in done if s.moment}
     if partner.spec.policy.backdate_moves:
         backdate(client, stamp)
     maybe_split = [s.picking["id"] for s in done if not s.in_full] if partner.spec.policy.backorder != "cancel" else []

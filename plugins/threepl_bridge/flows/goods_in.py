@@ -29,9 +29,10 @@ from typing import Any
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
 from threepl_bridge.flows.dispatch_posting import backdate, validate
-from threepl_bridge.flows.shipments import EPS
+from threepl_bridge.flows.shipments import Shipment
 from threepl_bridge.formats.reader import ParsedRow
 from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.chatter import post_notes
 from threepl_bridge.odoo.client import OdooClient
 from threepl_bridge.odoo.errors import OdooError
@@ -51,29 +52,12 @@ class Put:
 
 
 @dataclass
-class Arrival:
-    """The valid rows of one incoming picking, resolved against Odoo."""
+class Arrival(Shipment):
+    """The valid rows of one incoming picking resolved against Odoo: a shipment into the warehouse, each received
+    move with the lines it gets (``puts``: move id -> lines); ``move_qty`` in the move's unit, ``moment`` the latest
+    receipt moment of its rows."""
 
-    picking: dict[str, Any]
-    rows: list[ParsedRow]
-    puts: dict[int, list[Put]] = field(default_factory=dict)  # move id -> the lines it receives
-    move_qty: dict[int, Decimal] = field(default_factory=dict)  # move id -> received quantity in the move's unit
-    moves: dict[int, dict[str, Any]] = field(default_factory=dict)  # the picking's moves as read (none when recovered)
-    moment: datetime | None = None  # the latest receipt moment of its rows, in the company's time zone
-
-    @property
-    def in_full(self) -> bool:
-        return bool(self.moves) and all(m["state"] == "cancel" or abs(self.move_qty.get(mid, Decimal(0)) - Decimal(str(m["product_uom_qty"]))) <= EPS
-                                        for mid, m in self.moves.items())
-
-    @property
-    def accounting_date(self) -> date:
-        assert self.moment is not None
-        return self.moment.date()
-
-    def add_moment(self, partner: Partner, when: datetime) -> None:
-        moment = when.astimezone(partner.spec.company_tz)
-        self.moment = max(self.moment or moment, moment)
+    puts: dict[int, list[Put]] = field(default_factory=dict)
 
 
 def line_fingerprint(partner: Partner, kind: str, row: ParsedRow, fields: tuple[str, ...]) -> str:
@@ -225,3 +209,13 @@ def hold_whole(partner: Partner, arrivals: dict[int, Arrival], problems: list[Pr
             continue
         keep.append(a)
     return keep
+
+
+def row_outcomes(work: Any, duplicates: dict[int, str], posted: dict[int, str], fingerprint: Callable[[Partner, ParsedRow], str],
+                 row_data: Callable[[ParsedRow], str]) -> list[dict[str, Any]]:
+    """The outcomes of the rows that are not exceptions: duplicates (with why) and posted ones (with the picking)."""
+    by_number = {r.number: r for r in work.rows}
+    out: list[dict[str, Any]] = [{"row_number": n, "outcome": Outcome.DUPLICATE, "record_key": fingerprint(work.partner, by_number[n]),
+                                  "message": why, "data": row_data(by_number[n])} for n, why in duplicates.items()]
+    return out + [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(work.partner, by_number[n]), "odoo_ref": ref,
+                   "data": row_data(by_number[n])} for n, ref in posted.items()]

@@ -23,13 +23,13 @@ from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
+from threepl_bridge.flows import dispatch_checks
 from threepl_bridge.flows.dispatch_checks import match_move, to_move_unit, validated_before
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
-from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json
+from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
 from threepl_bridge.flows.shipments import EPS
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
-from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge.specs.models import Partner
 
@@ -49,20 +49,10 @@ def row_data(row: ParsedRow) -> str:
 
 
 @dataclass
-class Line:
-    row: ParsedRow
-    picking: dict[str, Any] | None = None
-    move: dict[str, Any] | None = None
-    product: dict[str, Any] | None = None
-    qty: Decimal | None = None  # in the move's unit
+class Line(dispatch_checks.Line):
+    """One row under check (as a dispatch row), with the move line it gets."""
+
     put: Put | None = None
-
-    @property
-    def v(self) -> dict[str, Any]:
-        return self.row.values
-
-    def problem(self, code: codes.Code, field_name: str, value: Any, **params: Any) -> Problem:
-        return code(row=self.row.number, field=field_name, value=value, **params)
 
 
 @dataclass
@@ -214,11 +204,7 @@ def process(work: Inbound) -> Processed:
     keep = hold_whole(partner, arrivals, work.problems, work.rows, lambda r: r.values.get("asn_ref"), codes.RECEIPT_ASN_HELD)
     posted_rows, issues, names = POSTING.post(partner, work.client, ledger, keep, exchange.id, exchange.remote_name)
     work.problems += issues
-    by_number = {r.number: r for r in work.rows}
-    outcomes: list[dict[str, Any]] = [{"row_number": n, "outcome": Outcome.DUPLICATE, "record_key": fingerprint(partner, by_number[n]), "message": why,
-                                       "data": row_data(by_number[n])} for n, why in duplicates.items()]
-    outcomes += [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(partner, by_number[n]), "odoo_ref": ref,
-                  "data": row_data(by_number[n])} for n, ref in posted_rows.items()]
+    outcomes = row_outcomes(work, duplicates, posted_rows, fingerprint, row_data)
     return Processed(outcomes=outcomes, result={"pickings_posted": names})
 
 

@@ -22,11 +22,10 @@ from threepl_bridge import codes
 from threepl_bridge.codes import Problem
 from threepl_bridge.flows.dispatch_checks import match_move, to_move_unit
 from threepl_bridge.flows.exchange import Inbound, InboundKind, Processed
-from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json
+from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
 from threepl_bridge.flows.shipments import EPS
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
-from threepl_bridge.ledger.states import Outcome
 from threepl_bridge.odoo.errors import OdooError
 from threepl_bridge.odoo.stock_queries import PICKING_FIELDS, StockQueries
 
@@ -221,11 +220,7 @@ def process(work: Inbound) -> Processed:
         work.problems += [codes.RETURN_HELD(row=r.number, value=_ref(r), failed=sorted(failing)) for k, a in arrivals.items() if k < 0 for r in a.rows]
     posted, issues, names = POSTING.post(partner, work.client, ledger, keep, exchange.id, exchange.remote_name)
     work.problems += issues
-    by_number = {r.number: r for r in work.rows}
-    outcomes: list[dict[str, Any]] = [{"row_number": n, "outcome": Outcome.DUPLICATE, "record_key": fingerprint(partner, by_number[n]), "message": why,
-                                       "data": row_data(by_number[n])} for n, why in duplicates.items()]
-    outcomes += [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(partner, by_number[n]), "odoo_ref": ref,
-                  "data": row_data(by_number[n])} for n, ref in posted.items()]
+    outcomes = row_outcomes(work, duplicates, posted, fingerprint, row_data)
     return Processed(outcomes=outcomes, result={"pickings_posted": names})
 
 

@@ -40,7 +40,7 @@ class Shipment:
     move_qty: dict[int, Decimal] = field(default_factory=dict)  # move id -> shipped quantity in the move's unit
     lots: dict[int, list[tuple[int, Decimal, int]]] = field(default_factory=dict)  # move id -> [(lot, qty, product uom)]
     tracking: list[str] = field(default_factory=list)
-    shipped_at: datetime | None = None
+    moment: datetime | None = None  # the latest moment the goods moved (left, or arrived), in the company's time zone
     moves: dict[int, dict[str, Any]] = field(default_factory=dict)  # the picking's moves as read before posting (none when recovered)
 
     @property
@@ -51,9 +51,9 @@ class Shipment:
 
     @property
     def accounting_date(self) -> date:
-        assert self.shipped_at is not None
-        return self.shipped_at.date()
+        assert self.moment is not None
+        return self.moment.date()
 
-    def add_moment(self, partner: Partner, row: ParsedRow) -> None:
-        moment = row.values["shipped_at"].astimezone(partner.spec.company_tz)
-        self.shipped_at = max(self.shipped_at or moment, moment)
+    def add_moment(self, partner: Partner, when: datetime) -> None:
+        moment = when.astimezone(partner.spec.company_tz)
+        self.moment = max(self.moment or moment, moment)
