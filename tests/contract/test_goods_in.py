@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
 from tests.conftest import REPO
+from threepl_bridge.flows import returns
 from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, location_named
 from threepl_bridge.ledger.repo import Ledger
 from threepl_bridge.odoo.stock_queries import StockQueries
@@ -127,12 +129,17 @@ def test_f09_a_returned_unit_scrapped_is_valued_nowhere_the_restocked_one_at_the
     desk = odoo.product("DESK", stock=10, cost=300.0)
     picking = odoo.order([(desk["id"], 3)])
     assert odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True}) is True
-    ctx = {"active_id": picking["id"], "active_ids": [picking["id"]], "active_model": "stock.picking"}
-    wiz = odoo.x("stock.return.picking", "create", {}, context=ctx)
-    [w] = odoo.x("stock.return.picking", "read", [wiz], fields=["product_return_moves"], context=ctx)
-    odoo.x("stock.return.picking.line", "write", w["product_return_moves"], {"quantity": 2, "to_refund": True})
-    action = odoo.x("stock.return.picking", odoo.client.dialect.create_returns_method, [wiz], context=ctx)
+    [delivered] = odoo.moves(picking["id"])
+    work = SimpleNamespace(client=odoo.client, ledger=ledger, partner=partner, exchange=SimpleNamespace(id=_exchange(ledger, f"W-{odoo.tag}")))
+    made = returns._make_return(work, picking, {delivered["id"]: Decimal(2)})  # the flow's own wizard calls (F9)
+    action = {"res_id": made}
     [move] = odoo.moves(action["res_id"], MOVE_FIELDS)
+    assert move["product_uom_qty"] == 2.0 and ledger.posting_of("demo3pl", f"return-create:{picking['id']}:{work.exchange.id}") == ("done", made)
+    # what the returns flow reads to know how much more may come back, and to find a return whose reply was lost
+    delivered = [m["id"] for m in odoo.moves(picking["id"])]
+    back = odoo.client.search_read_in("stock.move", "origin_returned_move_id", delivered, ["origin_returned_move_id", "product_uom_qty", "state"])
+    assert [(m["origin_returned_move_id"][0], m["product_uom_qty"]) for m in back] == [(delivered[0], 2.0)]
+    assert odoo.x("stock.picking", "search", [["return_id", "=", picking["id"]], ["state", "not in", ["done", "cancel"]]]) == [action["res_id"]]
     scrap = location_named(StockQueries(odoo.client, partner), partner.spec.policy.scrap_location)
     assert scrap is not None
     unit = move["product_uom"][0]
@@ -146,3 +153,26 @@ def test_f09_a_returned_unit_scrapped_is_valued_nowhere_the_restocked_one_at_the
     assert value == 300.0 and (qty == 1.0 or not odoo.dialect.has_valuation_layers)  # (19: the move's quantity, 2)
     [sol] = odoo.x("sale.order.line", "search_read", [["order_id", "=", picking["sale_id"][0]]], fields=["qty_delivered"])
     assert sol["qty_delivered"] == 1.0
+
+
+def test_the_asn_of_a_purchase_receipt_reads_its_supplier_order_and_expected_lot(odoo, ledger):
+    """flows.asn's reads on a real server: the lines of a receipt whose lot Odoo already knows (a lot name on its
+    move line), the vendor's name and the purchase order's."""
+    from threepl_bridge.flows.asn import _Reads, asn_rows
+
+    partner = load_partner(REPO / "sftp_formats" / "partners" / "demo3pl.yaml")
+    box = odoo.product("BOX", tracking="lot")
+    vendor = odoo.customer(phone=False)
+    po = odoo.x("purchase.order", "create", {"partner_id": vendor, "picking_type_id": odoo.warehouse["in_type_id"][0],
+                                             "order_line": [[0, 0, {"product_id": box["id"], "product_qty": 4, "price_unit": 60}]]})
+    odoo.x("purchase.order", "button_confirm", [po])
+    [picking] = odoo.x("stock.picking", "search_read", [["purchase_id", "=", po]], fields=["name", "state", "partner_id", "purchase_id", "return_id",
+                                                                                          "origin", "scheduled_date", "picking_type_id", "location_id"])
+    [move] = odoo.moves(picking["id"])
+    odoo.x("stock.move.line", "write", move["move_line_ids"], {"lot_name": f"EXP-{odoo.tag}"})
+    rows, problems = asn_rows(partner, picking, "purchase", _Reads(odoo.client, partner, ledger, [picking]))
+    [row] = rows
+    assert (row["asn_ref"], row["sku"], row["quantity"], row["uom"], row["lot"]) == (picking["name"], box["default_code"], 4, "EA", f"EXP-{odoo.tag}")
+    [po_name] = [p["name"] for p in odoo.x("purchase.order", "read", [po], fields=["name"])]
+    assert row["purchase_order"] == po_name and row["supplier"] == odoo.x("res.partner", "read", [vendor], fields=["name"])[0]["name"]
+    assert [p.code for p in problems] == ["ASN_PRODUCT_NOT_AT_3PL"]  # this ledger never sent the product

@@ -160,3 +160,49 @@ def test_an_approval_needs_no_new_snapshot(airflow_db, tmp_path, monkeypatch):
     [line] = [l for l in Ledger.open(ledger_url).reconciliation_lines(recon.id) if l.sku == "FURN_7800"]
     assert (line.approval, line.approved_by, line.posting_id is not None) == ("approved", "jane@finance", True)
     assert [a["quantity"] for a in adjustments] == [10.0]
+
+
+def test_goods_in_dags_announce_receive_take_back_and_adjust_once(airflow_db, tmp_path, monkeypatch):
+    """receipts_to_3pl, receipts_from_3pl, returns_from_3pl and adjustments_from_3pl as real DAG runs, each run
+    twice: the second run of each sends and posts nothing."""
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("THREEPL_LEDGER_URL", ledger_url)
+    monkeypatch.setenv("THREEPL_REPORTS_DIR", str(tmp_path / "reports"))
+    root = tmp_path / "sftp"
+    with OdooStandIn(build(etl_email="etl@example.com")) as odoo, EmbeddedSftpServer(root) as sftp:
+        monkeypatch.setenv("AIRFLOW_CONN_DEMO3PL_SFTP", sftp.airflow_connection())
+        odoo_conn(monkeypatch, odoo)
+        from threepl_bridge.odoo.client import OdooClient, OdooSettings
+
+        client = OdooClient(OdooSettings(url=odoo.url, database="odoo3pl", login="etl", password="standin-etl-api-key"))
+        client.execute("stock.location", "create", {"name": "Quarantine", "location_id": 34, "usage": "internal"})
+        po = client.execute("purchase.order", "create", {"partner_id": 9, "picking_type_id": 11, "order_line": [
+            [0, 0, {"product_id": 32, "product_qty": 10, "price_unit": 95.0}]]})
+        client.execute("purchase.order", "button_confirm", [po])
+        [receipt] = client.execute("stock.picking", "search_read", [["purchase_id", "=", po]], fields=["name"])
+        bag = load_dagbag()
+        assert bag.dags["demo3pl_products_to_3pl"].test().state == "success"
+        for _ in range(2):
+            assert bag.dags["demo3pl_receipts_to_3pl"].test().state == "success"
+        [asn] = list((root / "to_3pl" / "asn").glob("ASN_*.csv"))
+        assert asn.read_text().count(receipt["name"]) == 1
+        drops = {
+            ("receipts", "RECEIPT_1.csv"): "asn_ref,line,sku,barcode,qty_received,uom,lot,expiry,condition,received_at\r\n"
+                                           f"{receipt['name']},1,FURN_8855,,9,EA,,,good,2026-11-19 08:00:00\r\n"
+                                           f"{receipt['name']},1,FURN_8855,,1,EA,,,damaged,2026-11-19 08:00:00\r\n",
+            ("adjustments", "ADJUST_1.csv"): "line,sku,barcode,lot,qty_change,uom,reason_code,note,adjusted_at\r\n"
+                                             "1,FURN_8855,,,-1,EA,DMG,,2026-11-19 09:00:00\r\n",
+        }
+        for (kind, name), text in drops.items():
+            inbox = root / "from_3pl" / kind
+            inbox.mkdir(parents=True, exist_ok=True)
+            (inbox / name).write_text(text)
+            (inbox / f"{name}.ok").write_text("")
+        for flow in ("receipts_from_3pl", "adjustments_from_3pl"):
+            for _ in range(2):
+                assert outcome(bag.dags[f"demo3pl_{flow}"].test()) == "success"
+        [done] = client.execute("stock.picking", "read", [receipt["id"]], fields=["state"])
+        layers = client.execute("stock.valuation.layer", "search_count", [["product_id", "=", 32]])
+    assert done["state"] == "done"
+    assert exchanges(ledger_url) == {("RECEIPT_1.csv", "input_processed", False), ("ADJUST_1.csv", "input_processed", False)}
+    assert layers == 3  # the opening stock, the receipt, the adjustment: each once

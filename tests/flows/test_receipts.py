@@ -169,3 +169,20 @@ def test_the_semicolon_partner_reads_german_conditions_and_closes_a_short_receip
     assert lines_of(world, asn["id"]) == [("FURN_8855", 1.0, "", "3PL/Quarantine"), ("FURN_8855", 10.0, "", "3PL/Stock")]
     [entry] = world.x("account.move", "search_read", [["ref", "like", asn["name"]]], fields=["date"])
     assert entry["date"] == "2026-11-03"
+
+
+def test_a_replayed_file_posts_what_was_fixed_and_nothing_twice(world):
+    asn = purchase(world, [("FURN_8855", 10, 95.0), ("FURN_7800", 2, 300.0)])  # no quarantine location yet
+    data = [f"{asn['name']},1,FURN_8855,,9,EA,,,good,2026-11-03 08:00:00", f"{asn['name']},1,FURN_8855,,1,EA,,,damaged,2026-11-03 08:00:00"]
+    receipt(world, "RECEIPT_R.csv", data)
+    [first] = run_kind(world, world.demo, "receipts")
+    assert outcomes(world, first) == {2: ("exception", "RECEIPT_ASN_HELD"), 3: ("exception", "RECEIPT_LOCATION_MISSING")}
+    quarantine(world)  # the operator creates the location, then the file is replayed (dropped again)
+    receipt(world, "RECEIPT_R.csv", data)
+    [replay] = run_kind(world, world.demo, "receipts")
+    assert (replay.state, replay.posted, replay.exception) == (State.INPUT_PROCESSED, 2, 0)
+    layers = world.x("stock.valuation.layer", "search_count", [])
+    receipt(world, "RECEIPT_R.csv", data)  # and once more by mistake
+    [again] = run_kind(world, world.demo, "receipts")
+    assert again.posted == 0 and world.x("stock.valuation.layer", "search_count", []) == layers
+    assert lines_of(world, asn["id"]) == [("FURN_8855", 1.0, "", "3PL/Quarantine"), ("FURN_8855", 9.0, "", "3PL/Stock")]

@@ -98,8 +98,8 @@ def test_a_lost_reply_of_the_return_wizard_never_makes_a_second_return(world, de
     kwargs = dict(transport=transport, ledger=world.ledger, client=world.odoo, now=RUN_AT)
     real = flow._make_return
 
-    def lost(work, rs, delivery, qty):  # Odoo made the return, the reply never came back
-        real(work, rs, delivery, qty)
+    def lost(work, delivery, qty):  # Odoo made the return, the reply never came back
+        real(work, delivery, qty)
         raise SystemExit("connection lost")
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit):

@@ -152,7 +152,7 @@ def _check(row: ParsedRow, rs: _Resolve, wanted: dict[int, Decimal]) -> tuple[Pr
     return None, picking, move, put
 
 
-def _make_return(work: Inbound, rs: _Resolve, delivery: dict[str, Any], qty: dict[int, Decimal]) -> int:
+def _make_return(work: Inbound, delivery: dict[str, Any], qty: dict[int, Decimal]) -> int:
     """Create the return of a done delivery for the given delivery moves' quantities (F9), write-ahead."""
     client, ledger, code = work.client, work.ledger, work.partner.code
     key = f"{CREATE}{delivery['id']}:{work.exchange.id}"
@@ -203,7 +203,7 @@ def process(work: Inbound) -> Processed:
         for r, move, put in lines:
             qty[move["id"]] += to_move_unit(partner, r.values, move, lambda: odoo.units, KIND) or Decimal(0)
         try:
-            ret_id = _make_return(work, rs, delivery, qty)
+            ret_id = _make_return(work, delivery, qty)
         except OdooError as exc:
             if exc.retryable:
                 raise
