@@ -102,3 +102,20 @@ def test_a_customer_return_made_in_odoo_is_announced_when_the_partner_wants_rma_
     assert [(r[0], r[3], r[4], r[6]) for r in lines(world, world.demo)] == [(name, "return", "FURN_7800", "2")]
     run_asns(world, world.semi)  # semi3pl announces purchase receipts only
     assert world.files(world.semi, "asn") == {}
+
+
+def test_the_rest_of_a_short_receipt_stays_announced_under_its_asn(world):
+    from tests.flows.conftest import RECEIPT_HEADER, csv_file, drop, run_kind
+
+    world.run_products(world.demo)
+    asn = purchase(world, [("FURN_8855", 20, 95.0)])
+    run_asns(world, world.demo)
+    drop(world, world.demo, "receipts", "RECEIPT_1.csv", csv_file(RECEIPT_HEADER, [f"{asn['name']},1,FURN_8855,,12,EA,,,good,2026-11-03 08:00:00"]))
+    [result] = run_kind(world, world.demo, "receipts")
+    assert result.posted == 1
+    [rest] = world.x("stock.picking", "search_read", [["backorder_id", "=", asn["id"]]], fields=["name", "state"])
+    assert rest["state"] == "assigned"
+    again = run_asns(world, world.demo)
+    assert again["candidates"] == 0 and len(world.files(world.demo, "asn")) == 1  # the backorder is not announced again
+    released = world.ledger.released_pickings("demo3pl", kind="asn")
+    assert {(r.picking_name, r.state) for r in released.values()} == {(asn["name"], "done"), (rest["name"], "released")}

@@ -183,7 +183,7 @@ def _after_validation(partner: Partner, client: OdooClient, ledger: Ledger, vali
         backdate(client, stamp)
     maybe_split = [s.picking["id"] for s in done if not s.in_full] if partner.spec.policy.backorder != "cancel" else []
     backorders = client.search_read_in("stock.picking", "backorder_id", maybe_split, ["name", "backorder_id"]) if maybe_split else []
-    hashes = _backorder_hashes(client, [b["id"] for b in backorders])
+    hashes = backorder_hashes(client, [b["id"] for b in backorders])
     ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
     ledger.set_released_states(partner.code, [s.picking["id"] for s in done], "done")
     ledger.resolve_exceptions_of(partner=partner.code, object_type="picking", object_refs=[s.picking["name"] for s in done],
@@ -212,7 +212,7 @@ def backdate(client: OdooClient, stamp: dict[int, str]) -> None:
     client.set_values("stock.move.line", "date", {lid: stamp[m["picking_id"][0]] for m in moves for lid in m["move_line_ids"]})
 
 
-def _backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:
+def backorder_hashes(client: OdooClient, backorder_ids: list[int]) -> dict[int, str]:
     """The open lines' hash of each backorder, as the orders flow computes it at release."""
     from threepl_bridge.flows.orders import MOVE_FIELDS as ORDER_MOVE_FIELDS, lines_hash
 

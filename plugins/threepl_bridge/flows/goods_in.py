@@ -28,7 +28,7 @@ from typing import Any
 
 from threepl_bridge import codes
 from threepl_bridge.codes import Problem
-from threepl_bridge.flows.dispatch_posting import backdate, validate
+from threepl_bridge.flows.dispatch_posting import backdate, backorder_hashes, validate
 from threepl_bridge.flows.shipments import Shipment
 from threepl_bridge.formats.reader import ParsedRow
 from threepl_bridge.ledger.repo import Ledger
@@ -180,6 +180,14 @@ class GoodsIn:
                               exchange_id=exchange_id)
         if partner.spec.policy.backdate_moves:
             backdate(client, {a.picking["id"]: a.moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for a in todo if a.moment})
+        # the rest of an announced receipt stays announced: its backorder is released under the original's ASN (the 3PL
+        # receives it under the same reference), never announced again
+        split = [a.picking["id"] for a in todo if not a.in_full] if partner.spec.policy.backorder != "cancel" else []
+        backorders = client.search_read_in("stock.picking", "backorder_id", split, ["name", "backorder_id"]) if split else []
+        hashes = backorder_hashes(client, [b["id"] for b in backorders])
+        ledger.release_backorders(partner.code, [(b["id"], b["name"], b["backorder_id"][0], hashes[b["id"]]) for b in backorders])
+        announced = ledger.released_pickings(partner.code, [a.picking["id"] for a in todo], states=["released"], kind=None)
+        ledger.set_released_states(partner.code, list(announced), "done")  # (a receipt need not have had an ASN)
         text = {a.picking["id"]: f"{self.verb} by 3PL {partner.spec.name}: file {file_name}, rows {', '.join(str(r.number) for r in a.rows)}."
                 for a in todo}
         try:
