@@ -95,7 +95,8 @@ def summary(client: Any, ledger: Any, partner: str, goods: dict[str, Any]) -> tu
                      for kind in ("receipts", "returns", "adjustments")}
     rows = {kind: [o for e in ids for o in ledger.row_outcomes(e)] for kind, ids in exchanges.items()}
     released = ledger.released_pickings(partner, kind="asn")
-    out = [f"ASNs announced to the 3PL: {len(released)} ({', '.join(sorted(r.picking_name for r in released.values()))})"]
+    out = [f"Receipts announced to the 3PL (ASNs; a backorder stays under its receipt's): {len(released)} "
+           f"({', '.join(sorted(r.picking_name for r in released.values()))})"]
     pickings = client.execute("stock.picking", "search_read", [["purchase_id", "=", goods["po"]]], fields=["name", "state"], order="id")
     lines = client.execute("stock.move.line", "search_read", [["picking_id", "in", [p["id"] for p in pickings]], ["state", "=", "done"]],
                            fields=["product_id", "quantity", "lot_id", "location_dest_id"])

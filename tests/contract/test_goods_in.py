@@ -176,3 +176,27 @@ def test_the_asn_of_a_purchase_receipt_reads_its_supplier_order_and_expected_lot
     [po_name] = [p["name"] for p in odoo.x("purchase.order", "read", [po], fields=["name"])]
     assert row["purchase_order"] == po_name and row["supplier"] == odoo.x("res.partner", "read", [vendor], fields=["name"])[0]["name"]
     assert [p.code for p in problems] == ["ASN_PRODUCT_NOT_AT_3PL"]  # this ledger never sent the product
+
+
+def test_a_transfer_made_by_hand_into_the_3pl_is_reserved_at_confirmation(odoo):
+    """What the ASN flow announces as a transfer (policy.asn_transfers): an incoming picking from another
+    warehouse's stock, confirmed by hand (action_confirm reserves at once; action_assign changes nothing more)."""
+    drawer = odoo.product("DRW")
+    others = [w for w in odoo.x("stock.warehouse", "search_read", [["code", "!=", odoo.warehouse["code"]]], fields=["lot_stock_id"])]
+    if not others:
+        pytest.skip("no other warehouse on this server")
+    source = others[0]["lot_stock_id"][0]
+    odoo.x("stock.quant", "create", {"product_id": drawer["id"], "location_id": source, "inventory_quantity_auto_apply": 10},
+           context={"inventory_mode": True})
+    picking = odoo.x("stock.picking", "create", {"picking_type_id": odoo.warehouse["in_type_id"][0], "location_id": source,
+                                                 "location_dest_id": odoo.stock_location, "move_ids": [[0, 0, {
+                                                     **({"name": "resupply"} if odoo.major < 19 else {}),  # (19: moves have no name)
+                                                     "product_id": drawer["id"], "product_uom_qty": 4, "product_uom": drawer["uom_id"][0],
+                                                     "location_id": source, "location_dest_id": odoo.stock_location}]]})
+    assert odoo.x("stock.picking", "read", [picking], fields=["state"])[0]["state"] == "draft"
+    assert odoo.x("stock.picking", "action_confirm", [picking]) is True
+    assert odoo.x("stock.picking", "read", [picking], fields=["state"])[0]["state"] == "assigned"
+    assert odoo.x("stock.picking", "action_assign", [picking]) is True
+    [move] = odoo.moves(picking)
+    assert (move["state"], move["quantity"]) == ("assigned", 4.0)
+    odoo.x("stock.picking", "action_cancel", [picking])

@@ -119,3 +119,30 @@ def test_the_rest_of_a_short_receipt_stays_announced_under_its_asn(world):
     assert again["candidates"] == 0 and len(world.files(world.demo, "asn")) == 1  # the backorder is not announced again
     released = world.ledger.released_pickings("demo3pl", kind="asn")
     assert {(r.picking_name, r.state) for r in released.values()} == {(asn["name"], "done"), (rest["name"], "released")}
+
+
+def test_an_inter_warehouse_transfer_is_announced_only_when_the_partner_asks(world, tmp_path):
+    import yaml
+
+    from tests.conftest import REPO
+    from threepl_bridge.specs.loader import load_partner
+
+    world.run_products(world.demo)
+    world.x("stock.quant", "create", {"product_id": 32, "location_id": 8, "inventory_quantity_auto_apply": 50}, context={"inventory_mode": True})
+    picking = world.x("stock.picking", "create", {"picking_type_id": 11, "location_id": 8, "location_dest_id": 35,  # WH/Stock -> 3PL/Stock
+                                                  "move_ids": [[0, 0, {"name": "resupply", "product_id": 32, "product_uom_qty": 5, "product_uom": 1,
+                                                                       "location_id": 8, "location_dest_id": 35}]]})
+    world.x("stock.picking", "action_confirm", [picking])
+    world.x("stock.picking", "action_assign", [picking])
+    [transfer] = world.x("stock.picking", "read", [picking], fields=["name", "state"])
+    assert transfer["state"] == "assigned"
+    assert run_asns(world, world.demo)["candidates"] == 0  # demo3pl announces purchase receipts (and returns) only
+    data = yaml.safe_load((REPO / "sftp_formats" / "partners" / "demo3pl.yaml").read_text())
+    data["policy"]["asn_transfers"] = True
+    (tmp_path / "layouts").mkdir()
+    for name in {d["layout"] for d in data["documents"].values()}:
+        (tmp_path / "layouts" / f"{name}.yaml").write_text((REPO / "sftp_formats" / "layouts" / f"{name}.yaml").read_text())
+    (tmp_path / "demo3pl.yaml").write_text(yaml.safe_dump(data))
+    partner = load_partner(tmp_path / "demo3pl.yaml")
+    assert run_asns(world, partner)["released"] == 1
+    assert [(r[0], r[3], r[6]) for r in lines(world, partner)] == [(transfer["name"], "transfer", "5")]

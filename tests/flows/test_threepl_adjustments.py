@@ -74,3 +74,16 @@ def test_a_count_after_an_adjustment_waiting_for_approval_is_timing_not_a_second
     [line] = [l for l in world.ledger.reconciliation_lines(count.reconciliation_id) if l.sku == "FURN_7800"]
     assert (line.classification, line.variance_qty) == ("timing", 0)
     assert "adjusted by R" in line.explanation
+
+
+def test_the_semicolon_partner_sends_signed_decimal_comma_quantities_and_german_reasons(world):
+    before = on_hand(world, "FURN_8855")
+    text = "Artikel;Charge;Menge;ME;Grund;Bemerkung;Zeitpunkt\nFURN_8855;;-1,0;EA;BRUCH;Palette gekippt;12.11.2026 09:00\n"
+    drop(world, world.semi, "adjustments", "KORR_1.txt", text.encode("iso-8859-1"))
+    [result] = run_kind(world, world.semi, "adjustments")
+    assert (result.posted, result.adjusted, result.awaiting_approval) == (1, 0, 1)  # semi3pl has no tolerance: every line waits
+    [line] = world.ledger.reconciliation_lines(result.reconciliation_id)
+    assert "BRUCH (damage, Palette gekippt) 2026-11-12 08:00 UTC" in line.explanation  # 09:00 in Berlin
+    assert line.variance_qty == -1
+    assert approve(world.semi, world.odoo, world.ledger, result.reconciliation_id, None, "jane@finance") == 1
+    assert on_hand(world, "FURN_8855") == before - 1
