@@ -99,8 +99,10 @@ def test_real_server_demo_runs_its_own_partner_in_its_own_warehouse(tmp_path, mo
     partner = registry.get("demo3pl")
     assert partner.source == str(path)
     assert partner.spec.example is False and list(partner.spec.odoo.warehouses) == [demo.WAREHOUSE_CODE] != ["3PL"]
-    assert sorted(partner.layouts) == sorted(yaml.safe_load((REPO / "sftp_formats/partners/demo3pl.yaml").read_text())["documents"][k]["layout"]
-                                             for k in ("products", "orders", "cancellations", "dispatches", "stock"))
+    documents = yaml.safe_load((REPO / "sftp_formats/partners/demo3pl.yaml").read_text())["documents"]
+    assert sorted(partner.layouts) == sorted(d["layout"] for d in documents.values())
+    assert {"asn", "receipts", "returns", "adjustments"} <= set(documents)
+    assert partner.spec.policy.damaged_location == f"{demo.WAREHOUSE_CODE}/Quarantine"  # the demo warehouse's own
     assert partner.spec.products.restricted
     assert [list(leaf) for leaf in partner.spec.products.domain] == [["default_code", "in", sorted(demo.PRODUCTS)]]
     assert {sku for _, _, lines, _ in demo.ORDERS for sku, *_ in lines} <= set(demo.PRODUCTS)

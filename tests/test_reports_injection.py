@@ -127,3 +127,17 @@ def csv_cells_of(data: bytes) -> list[list[str]]:
 def test_the_same_tables_give_the_same_bytes():
     table = Table("t", "t", [Column("sku"), Column("qty", "qty", "units"), Column("value", "money", "USD")], [["A", Decimal("1.5"), Decimal("-2")]])
     assert to_xlsx([table], "t") == to_xlsx([table], "t") and to_csv([table]) == to_csv([table])
+
+
+def test_an_xlsx_carries_no_clock_time_so_two_writes_are_the_same_bytes():
+    """openpyxl stamps the document's modification time with the clock at save; a report written again a second
+    later must still be the same bytes (the month-end backfills compare them)."""
+    import io
+    import zipfile
+
+    from threepl_bridge.reports.output import Column, Table, to_xlsx
+
+    data = to_xlsx([Table("t", "T", [Column("x")], [("1",)])], "t")
+    core = zipfile.ZipFile(io.BytesIO(data)).read("docProps/core.xml").decode()
+    assert '<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified>' in core
+    assert {i.date_time for i in zipfile.ZipFile(io.BytesIO(data)).infolist()} == {(2000, 1, 1, 0, 0, 0)}

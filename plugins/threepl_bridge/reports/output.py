@@ -223,7 +223,9 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def _fixed_zip_times(data: bytes) -> bytes:
-    """The same XLSX bytes for the same content: zip entries re-stamped with one fixed time."""
+    """The same XLSX bytes for the same content: zip entries re-stamped with one fixed time, and the document's
+    modification time fixed too (openpyxl's save stamps it with the clock, whatever the properties say: two writes
+    a second apart differed)."""
     import zipfile
 
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
@@ -231,7 +233,10 @@ def _fixed_zip_times(data: bytes) -> bytes:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed.compress_type, fixed.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
