@@ -152,3 +152,13 @@ def test_the_semicolon_partner_reads_german_dispositions(world, delivered):
     assert result.posted == 1
     [ret] = returns_of(world, delivered["id"])
     assert placed(world, ret["id"]) == [(1.0, "3PL/Quarantine")]
+
+
+def test_a_return_with_a_failing_line_is_held_whole_naming_that_line(world, delivered):
+    returned(world, "RETURN_H.csv", [f",{delivered['name']},1,FURN_7800,,1,EA,,restock,,2026-11-10 08:00:00",
+                                     f",{delivered['name']},2,E-COM11,,1,EA,,restock,,2026-11-10 08:00:00"])  # not on that delivery
+    [result] = run_kind(world, world.demo, "returns")
+    assert outcomes(world, result) == {2: ("exception", "RETURN_HELD"), 3: ("exception", "RETURN_SKU_NOT_DELIVERED")}
+    [held] = [o.message for o in world.ledger.row_outcomes(result.exchange_id) if o.code == "RETURN_HELD"]
+    assert held.endswith(f"return {delivered['name']} held whole: row(s) [3] failed")
+    assert returns_of(world, delivered["id"]) == []  # no return made for a held one

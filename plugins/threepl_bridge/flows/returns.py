@@ -192,12 +192,14 @@ def process(work: Inbound) -> Processed:
             _add(partner, arrivals, target, r, move, put, rs)  # type: ignore[arg-type]
         else:
             to_make[target["id"]].append((r, move, put))  # type: ignore[index]
-    failing = {p.row for p in work.problems}
+    failing = {p.row for p in work.problems if p.row is not None}
+    by_row = {r.number: r for r in work.rows}
     for delivery_id, lines in sorted(to_make.items()):
         assert rs is not None
         delivery = rs.by_id[delivery_id]
-        if any(n in failing for n in (x.number for x in fresh if _ref(x) == delivery["name"])) and not partner.spec.policy.post_valid_part:
-            arrivals.setdefault(-delivery_id, Arrival(picking=delivery, rows=[])).rows.extend(r for r, _, _ in lines)  # held below
+        bad = sorted(n for n in failing if _ref(by_row[n]) == delivery["name"])
+        if bad and not partner.spec.policy.post_valid_part:  # held whole, like an announced return (hold_whole)
+            work.problems += [codes.RETURN_HELD(row=r.number, value=_ref(r), failed=bad) for r, _, _ in lines]
             continue
         qty: dict[int, Decimal] = defaultdict(Decimal)
         for r, move, put in lines:
@@ -215,9 +217,7 @@ def process(work: Inbound) -> Processed:
         by_origin = {m["origin_returned_move_id"][0]: m for m in rs.moves_of[ret_id] if m.get("origin_returned_move_id")}
         for r, move, put in lines:
             _add(partner, arrivals, ret, r, by_origin[move["id"]], put, rs)
-    keep = hold_whole(partner, {k: a for k, a in arrivals.items() if k > 0}, work.problems, work.rows, _ref, codes.RETURN_HELD)
-    if not partner.spec.policy.post_valid_part:
-        work.problems += [codes.RETURN_HELD(row=r.number, value=_ref(r), failed=sorted(failing)) for k, a in arrivals.items() if k < 0 for r in a.rows]
+    keep = hold_whole(partner, arrivals, work.problems, work.rows, _ref, codes.RETURN_HELD)
     posted, issues, names = POSTING.post(partner, work.client, ledger, keep, exchange.id, exchange.remote_name)
     work.problems += issues
     outcomes = row_outcomes(work, duplicates, posted, fingerprint, row_data)
