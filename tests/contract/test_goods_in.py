@@ -26,6 +26,7 @@ from tests.conftest import REPO
 from threepl_bridge.flows import returns
 from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, location_named
 from threepl_bridge.ledger.repo import Ledger
+from threepl_bridge.odoo.errors import OdooUserError
 from threepl_bridge.odoo.stock_queries import StockQueries
 from threepl_bridge import codes
 from threepl_bridge.specs.loader import load_partner
@@ -200,3 +201,21 @@ def test_a_transfer_made_by_hand_into_the_3pl_is_reserved_at_confirmation(odoo):
     [move] = odoo.moves(picking)
     assert (move["state"], move["quantity"]) == ("assigned", 4.0)
     odoo.x("stock.picking", "action_cancel", [picking])
+
+
+def test_a_serial_already_in_stock_cannot_be_received_again(odoo):
+    """A receipt of a serial the warehouse already holds (a 3PL typo, a unit returned through the wrong door):
+    Odoo refuses the validation (seen on a real 17.0: "The serial number has already been assigned"), so the
+    receipts flow reports it as RECEIPT_POST_FAILED with Odoo's message and receives nothing."""
+    odoo.ensure_email()
+    phone = odoo.product("PHONE", tracking="serial", lots={"SN-1": 1}, cost=300.0)
+    [lot] = odoo.x("stock.lot", "search", [["product_id", "=", phone["id"]]])
+    po = odoo.x("purchase.order", "create", {"partner_id": odoo.customer(phone=False), "picking_type_id": odoo.warehouse["in_type_id"][0],
+                                             "order_line": [[0, 0, {"product_id": phone["id"], "product_qty": 1, "price_unit": 300}]]})
+    odoo.x("purchase.order", "button_confirm", [po])
+    [picking] = odoo.x("stock.picking", "search_read", [["purchase_id", "=", po]], fields=["move_ids"])
+    [move] = odoo.moves(picking["id"])
+    odoo.x("stock.move.line", "write", move["move_line_ids"], {"lot_id": lot, "quantity": 1, "picked": True})
+    with pytest.raises(OdooUserError, match="The serial number has already been assigned"):
+        odoo.x("stock.picking", "button_validate", [picking["id"]], context={"skip_sms": True})
+    assert odoo.x("stock.picking", "read", [picking["id"]], fields=["state"])[0]["state"] == "assigned"
