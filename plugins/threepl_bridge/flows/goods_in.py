@@ -227,3 +227,10 @@ def row_outcomes(work: Any, duplicates: dict[int, str], posted: dict[int, str], 
                                   "message": why, "data": row_data(by_number[n])} for n, why in duplicates.items()]
     return out + [{"row_number": n, "outcome": Outcome.POSTED, "record_key": fingerprint(work.partner, by_number[n]), "odoo_ref": ref,
                    "data": row_data(by_number[n])} for n, ref in posted.items()]
+
+
+def duplicate_rows(work: Any, rows: list[ParsedRow], fingerprint: Callable[[Partner, ParsedRow], str]) -> dict[int, str]:
+    """Rows already posted from another file (row -> why), each row's fingerprint computed once."""
+    keys = {r.number: fingerprint(work.partner, r) for r in rows}
+    before = work.ledger.posted_fingerprints(list(keys.values()), exclude_exchange=work.exchange.id)
+    return {n: f"already posted from {before[k]}" for n, k in keys.items() if k in before}

@@ -26,7 +26,7 @@ from threepl_bridge.codes import Problem
 from threepl_bridge.flows import dispatch_checks
 from threepl_bridge.flows.dispatch_checks import match_move, to_move_unit, validated_before
 from threepl_bridge.flows.exchange import FileResult, Inbound, InboundKind, Processed, process_exchange
-from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
+from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, duplicate_rows, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
 from threepl_bridge.flows.shipments import EPS
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
@@ -139,8 +139,7 @@ def _prefetch(partner: Partner, odoo: StockQueries, work: Inbound, rows: list[Pa
 def check_rows(work: Inbound, odoo: StockQueries) -> tuple[dict[int, str], dict[int, Arrival]]:
     """Duplicates (row -> why) and the arrivals to post by picking id; problems go on ``work``."""
     partner, rows = work.partner, work.valid_rows()
-    posted_before = work.ledger.posted_fingerprints([fingerprint(partner, r) for r in rows], exclude_exchange=work.exchange.id)
-    duplicates = {r.number: f"already posted from {posted_before[fingerprint(partner, r)]}" for r in rows if fingerprint(partner, r) in posted_before}
+    duplicates = duplicate_rows(work, rows, fingerprint)
     fresh = [r for r in rows if r.number not in duplicates]
     if not fresh:
         return duplicates, {}
@@ -162,8 +161,9 @@ def check_rows(work: Inbound, odoo: StockQueries) -> tuple[dict[int, str], dict[
             accepted.append(line)
     over = _over_received(accepted, partner)
     work.problems += over
+    over_rows = {p.row for p in over}
     for line in accepted:
-        if line.row.number in {p.row for p in over}:
+        if line.row.number in over_rows:
             continue
         assert line.picking is not None and line.move is not None and line.qty is not None and line.put is not None
         a = arrivals.setdefault(line.picking["id"], Arrival(picking=line.picking, rows=[]))

@@ -22,7 +22,7 @@ from threepl_bridge import codes
 from threepl_bridge.codes import Problem
 from threepl_bridge.flows.dispatch_checks import match_move, to_move_unit
 from threepl_bridge.flows.exchange import Inbound, InboundKind, Processed
-from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
+from threepl_bridge.flows.goods_in import Arrival, GoodsIn, Put, base_qty, duplicate_rows, hold_whole, line_fingerprint, location_named, row_json, row_outcomes
 from threepl_bridge.flows.shipments import EPS
 from threepl_bridge.formats.codec import format_decimal
 from threepl_bridge.formats.reader import ParsedRow
@@ -172,8 +172,7 @@ def process(work: Inbound) -> Processed:
     odoo = StockQueries(work.client, partner)
     rows = work.valid_rows()
     work.held.enter_context(ledger.leases([f"picking:{partner.code}:{ref}" for ref in sorted({_ref(r) or "" for r in rows})], wait=300.0))
-    before = ledger.posted_fingerprints([fingerprint(partner, r) for r in rows], exclude_exchange=exchange.id)
-    duplicates = {r.number: f"already posted from {before[fingerprint(partner, r)]}" for r in rows if fingerprint(partner, r) in before}
+    duplicates = duplicate_rows(work, rows, fingerprint)
     fresh = [r for r in rows if r.number not in duplicates]
     rs = _Resolve(work, odoo, fresh) if fresh else None
     arrivals: dict[int, Arrival] = {}
